@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// errorResponse is the shape of every error this API returns, as in the
+// tutorial: {"error": "Not Found"}, plus a message when there is something
+// useful to say.
+type errorResponse struct {
+	Error   string `json:"error"`
+	Message string `json:"message,omitempty"`
+}
+
+// writeError is the one writer of error responses: every non-2xx answer of
+// ours goes through it, so the error shape can change in one place.
+func writeError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, errorResponse{Error: http.StatusText(status), Message: message})
+}
+
+func badRequest(w http.ResponseWriter, message string) {
+	writeError(w, http.StatusBadRequest, message)
+}
+
+func forbidden(w http.ResponseWriter, message string) {
+	writeError(w, http.StatusForbidden, message)
+}
+
+func notFound(w http.ResponseWriter) {
+	writeError(w, http.StatusNotFound, "")
+}
+
+// basicChallenge answers 401 on the endpoint that takes a username and
+// password, with the header the tutorial's clients expect.
+func basicChallenge(w http.ResponseWriter, message string) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="Authentication Required"`)
+	writeError(w, http.StatusUnauthorized, message)
+}
+
+// bearerChallenge answers 401 on the endpoints that take a token. When a
+// token was sent but is unknown, expired or revoked, it says so in the
+// header as RFC 6750 §3 asks, so a client knows to get a new one.
+func bearerChallenge(w http.ResponseWriter, invalidToken bool, message string) {
+	challenge := `Bearer realm="Authentication Required"`
+	if invalidToken {
+		challenge += `, error="invalid_token"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeError(w, http.StatusUnauthorized, message)
+}
+
+// tooManyRequests tells a throttled client when to come back, in whole
+// seconds rounded up.
+func tooManyRequests(w http.ResponseWriter, wait time.Duration) {
+	seconds := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	writeError(w, http.StatusTooManyRequests,
+		fmt.Sprintf("too many failed logins; try again in %d seconds", seconds))
+}
+
+// serverError logs the cause and tells the client nothing about it.
+func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+	writeError(w, http.StatusInternalServerError, "")
+}
+
+// storeError answers a store error: the sentinels become client errors,
+// anything else is ours.
+func (s *server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errNotFound):
+		notFound(w)
+	case errors.Is(err, errDuplicateUsername), errors.Is(err, errDuplicateEmail):
+		badRequest(w, err.Error())
+	default:
+		s.serverError(w, r, err)
+	}
+}

@@ -1,0 +1,41 @@
+-- The tokenapi schema, version 1 (PRAGMA user_version).
+--
+-- Timestamps are fixed-width RFC 3339 UTC text written by Go
+-- ("2006-01-02T15:04:05.000000Z"), so text order is time order and the same
+-- SQL runs unchanged on a replicated SQLite server such as rqlite.
+-- Uniqueness is enforced here, by UNIQUE constraints, never by a
+-- check-then-insert in Go. NOCASE makes "Muthoni" and "muthoni" the same
+-- name, so that two accounts cannot differ only in case.
+
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    about_me      TEXT,
+    last_seen     TEXT NOT NULL
+);
+
+CREATE TABLE posts (
+    id        INTEGER PRIMARY KEY,
+    title     TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE
+);
+
+-- Serves both a user's post count and a user's posts newest first.
+CREATE INDEX posts_by_user ON posts (user_id, id);
+
+-- Only the SHA-256 hash of a token is kept (hex), so a copy of this file
+-- holds no token that a client could present.
+CREATE TABLE tokens (
+    id         INTEGER PRIMARY KEY,
+    hash       TEXT NOT NULL UNIQUE,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+
+CREATE INDEX tokens_by_user ON tokens (user_id, id);
+CREATE INDEX tokens_by_expiry ON tokens (expires_at);

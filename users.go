@@ -1,0 +1,237 @@
+package main
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+const maxAboutMeLen = 140
+
+type userResponse struct {
+	ID        int64     `json:"id"`
+	Username  string    `json:"username"`
+	Email     string    `json:"email,omitempty"`
+	AboutMe   *string   `json:"about_me"`
+	LastSeen  string    `json:"last_seen"`
+	PostCount int       `json:"post_count"`
+	Links     userLinks `json:"_links"`
+}
+
+type userLinks struct {
+	Self    string `json:"self"`
+	MyPosts string `json:"my_posts"`
+	Avatar  string `json:"avatar"`
+}
+
+func userPath(id int64) string { return fmt.Sprintf("/api/users/%d", id) }
+
+// userView is the JSON form of a user. The email is shown only to its
+// owner, as it is the one private field.
+func userView(u user, withEmail bool) userResponse {
+	v := userResponse{
+		ID:        u.ID,
+		Username:  u.Username,
+		AboutMe:   optional(u.AboutMe),
+		LastSeen:  formatTime(u.LastSeen),
+		PostCount: u.PostCount,
+		Links: userLinks{
+			Self:    userPath(u.ID),
+			MyPosts: userPath(u.ID) + "/my-posts",
+			Avatar:  avatarURL(u.Email),
+		},
+	}
+	if withEmail {
+		v.Email = u.Email
+	}
+	return v
+}
+
+// optional is null in JSON for an unset text.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// avatarURL is the user's Gravatar identicon, as in the tutorial. The MD5
+// is Gravatar's choice, not a security measure.
+func avatarURL(email string) string {
+	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return "https://www.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) + "?d=identicon&s=128"
+}
+
+// handleCreateUser registers a user. It needs no token: this is how a
+// client gets the username and password it will log in with.
+func (s *server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Username string `json:"username"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		AboutMe  string `json:"about_me"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if msg := firstProblem(
+		checkUsername(req.Username),
+		checkEmail(req.Email),
+		checkNewPassword(req.Password),
+		checkText("about_me", req.AboutMe, 0, maxAboutMeLen, true),
+	); msg != "" {
+		badRequest(w, msg)
+		return
+	}
+	hash, err := s.passwords.hash(r.Context(), req.Password)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	u := user{Username: req.Username, Email: req.Email, AboutMe: req.AboutMe, LastSeen: s.now()}
+	id, err := s.store.createUser(r.Context(), u, hash)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	s.writeUser(w, r, http.StatusCreated, id, true)
+}
+
+func (s *server) handleGetUser(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	s.writeUser(w, r, http.StatusOK, id, id == callerFrom(r.Context()).userID)
+}
+
+func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	p, ok := readPage(w, r)
+	if !ok {
+		return
+	}
+	users, total, err := s.store.listUsers(r.Context(), p.PerPage, p.offset())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	me := callerFrom(r.Context())
+	views := make([]userResponse, len(users))
+	for i, u := range users {
+		views[i] = userView(u, u.ID == me.userID)
+	}
+	writeJSON(w, http.StatusOK, newCollection(views, p, total, "/api/users"))
+}
+
+// handleUpdateUser changes the caller's own account. A new password needs
+// the current one, so that a stolen token cannot take the account over; it
+// then revokes the caller's other tokens, which is what a user who changes
+// a password after a leak wants.
+func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	me := callerFrom(r.Context())
+	if id != me.userID {
+		forbidden(w, "you may change only your own account")
+		return
+	}
+	var req struct {
+		Username        *string `json:"username"`
+		Email           *string `json:"email"`
+		AboutMe         *string `json:"about_me"`
+		Password        *string `json:"password"`
+		CurrentPassword *string `json:"current_password"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	var problems []string
+	if req.Username != nil {
+		problems = append(problems, checkUsername(*req.Username))
+	}
+	if req.Email != nil {
+		problems = append(problems, checkEmail(*req.Email))
+	}
+	if req.AboutMe != nil {
+		problems = append(problems, checkText("about_me", *req.AboutMe, 0, maxAboutMeLen, true))
+	}
+	if req.Password != nil {
+		problems = append(problems, checkNewPassword(*req.Password))
+		if req.CurrentPassword == nil {
+			problems = append(problems, "current_password is required to change the password")
+		}
+	}
+	if msg := firstProblem(problems...); msg != "" {
+		badRequest(w, msg)
+		return
+	}
+	changes := userChanges{Username: req.Username, Email: req.Email, AboutMe: req.AboutMe}
+	if req.Password != nil {
+		if !s.confirmPassword(w, r, me.userID, *req.CurrentPassword) {
+			return
+		}
+		hash, err := s.passwords.hash(r.Context(), *req.Password)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		changes.PasswordHash = &hash
+	}
+	if err := s.store.updateUser(r.Context(), id, changes); err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if changes.PasswordHash != nil {
+		if err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	s.writeUser(w, r, http.StatusOK, id, true)
+}
+
+// confirmPassword checks a user's current password under the same throttle
+// as a login, so a token cannot be used to guess the password behind it.
+// On a wrong password it answers the client itself and returns false.
+func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID int64, password string) bool {
+	username, hash, err := s.store.passwordHashByID(r.Context(), userID)
+	if err != nil {
+		s.storeError(w, r, err)
+		return false
+	}
+	key := throttleKey{username: strings.ToLower(username), addr: clientAddr(r)}
+	if wait := s.throttle.begin(key); wait > 0 {
+		tooManyRequests(w, wait)
+		return false
+	}
+	ok, err := s.passwords.matches(r.Context(), hash, password)
+	switch {
+	case err != nil:
+		s.throttle.failed(key)
+		s.serverError(w, r, err)
+		return false
+	case !ok:
+		s.throttle.failed(key)
+		badRequest(w, "current_password is wrong")
+		return false
+	}
+	s.throttle.succeeded(key)
+	return true
+}
+
+// writeUser answers with the user as it is now in the store.
+func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, id int64, withEmail bool) {
+	u, err := s.store.userByID(r.Context(), id)
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	if status == http.StatusCreated {
+		w.Header().Set("Location", userPath(id))
+	}
+	writeJSON(w, status, userView(u, withEmail))
+}
