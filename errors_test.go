@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Every error, whoever makes it, is JSON in the tutorial's shape.
+
+func TestUnknownPathsAndMethodsAnswerJSON(t *testing.T) {
+	ts := newTestServer(t)
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/nope", 404, ""},
+		{"GET", "/api", 404, ""},
+		{"GET", "/api/users/1/posts", 404, ""},
+		{"GET", "/api/users/", 404, ""},
+		{"PATCH", "/api/posts/1", 405, "DELETE, GET, HEAD, PUT"},
+		{"DELETE", "/api/users", 405, "GET, HEAD, POST"},
+		{"GET", "/api/tokens", 405, "DELETE, POST"},
+		{"PUT", "/healthz", 405, "GET, HEAD"},
+	}
+	for _, tt := range tests {
+		res := ts.call(t, tt.method, tt.path, "", "")
+		wantError(t, tt.method+" "+tt.path, res, tt.status, "")
+		if got := res.header.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow = %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+}
+
+func TestNonNumericIDIsNotFound(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	for _, id := range []string{"abc", "0", "-1", "1.5", "1e3", "99999999999999999999", "%20"} {
+		path := "/api/users/" + id
+		wantError(t, "GET "+path, ts.call(t, "GET", path, token, ""), 404, "")
+	}
+}
+
+// TestBodyErrors sends every kind of bad body to the endpoints that read
+// one, and checks each gets its clear error and writes nothing.
+func TestBodyErrors(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	huge := `{"title": "t", "body": "` + strings.Repeat("x", maxBodyBytes) + `"}`
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+		message     string
+	}{
+		{"no content type", "", `{"title": "t", "body": "b"}`, 415, "application/json"},
+		{"form", "application/x-www-form-urlencoded", "title=t&body=b", 415, "application/json"},
+		{"text", "text/plain", `{"title": "t", "body": "b"}`, 415, "application/json"},
+		{"latin-1 charset", "application/json; charset=latin1", `{"title": "t", "body": "b"}`, 415, "application/json"},
+		{"bad media type", "application/json; =", `{"title": "t", "body": "b"}`, 415, "application/json"},
+		{"empty", "application/json", "", 400, "must not be empty"},
+		{"blank", "application/json", " \n\t", 400, "must not be empty"},
+		{"malformed", "application/json", `{"title": "t",`, 400, "malformed JSON"},
+		{"bad syntax", "application/json", `{"title" "t"}`, 400, "malformed JSON at byte"},
+		{"array", "application/json", `[{"title": "t", "body": "b"}]`, 400, "must be a JSON object"},
+		{"null", "application/json", `null`, 400, "must be a JSON object"},
+		{"string", "application/json", `"hello"`, 400, "must be a JSON object"},
+		{"two objects", "application/json", `{"title": "t", "body": "b"} {}`, 400, "single JSON object"},
+		{"trailing garbage", "application/json", `{"title": "t", "body": "b"} x`, 400, "single JSON object"},
+		{"title a number", "application/json", `{"title": 5, "body": "b"}`, 400, "title must be a string"},
+		{"body an object", "application/json", `{"title": "t", "body": {}}`, 400, "body must be a string"},
+		{"invalid UTF-8", "application/json", "{\"title\": \"\xff\xfe\", \"body\": \"b\"}", 400, "valid UTF-8"},
+		{"NUL in title", "application/json", `{"title": "a\u0000b", "body": "b"}`, 400, "title must not contain control characters"},
+		{"over 1 MiB", "application/json", huge, 413, "must not be larger"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := ts.newRequest(t, "POST", "/api/posts", "")
+			req.Body = io.NopCloser(strings.NewReader(tt.body))
+			req.ContentLength = int64(len(tt.body))
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			wantError(t, "POST /api/posts "+tt.name, ts.send(t, req), tt.status, tt.message)
+			if n := ts.count(t, "posts"); n != 0 {
+				t.Errorf("posts = %d after a refused body, want 0", n)
+			}
+		})
+	}
+}
+
+// TestOverLimitBodyWithoutLength sends a chunked body with no
+// Content-Length: the cap must hold while reading, not only on the header.
+func TestOverLimitBodyWithoutLength(t *testing.T) {
+	ts := newTestServer(t)
+	body := `{"username": "big", "email": "big@example.com", "password": "` +
+		strings.Repeat("p", 2*maxBodyBytes) + `"}`
+	req := ts.newRequest(t, "POST", "/api/users", "")
+	req.Body = io.NopCloser(bytes.NewReader([]byte(body))) // hides the length
+	req.ContentLength = -1
+	req.Header.Set("Content-Type", "application/json")
+	res := ts.send(t, req)
+	wantError(t, "POST /api/users chunked 2 MiB", res, http.StatusRequestEntityTooLarge, "")
+	if n := ts.count(t, "users"); n != 0 {
+		t.Errorf("users = %d, want 0", n)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	ts := newTestServer(t)
+	res := ts.call(t, "GET", "/healthz", "", "")
+	wantStatus(t, "GET /healthz", res, 200)
+	if got := res.object(t)["status"]; got != "ok" {
+		t.Errorf("status = %v, want ok", got)
+	}
+	ts.store.read.Close() // the database stops answering
+	wantError(t, "GET /healthz with the database closed", ts.call(t, "GET", "/healthz", "", ""), 503, "database")
+}
+
+// TestServerErrorsTellNothing checks that a 500 carries no internals to the
+// client and is logged instead.
+func TestServerErrorsTellNothing(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	ts.store.write.Close() // every write now fails inside the store
+	res := ts.call(t, "POST", "/api/posts", token, `{"title": "t", "body": "b"}`)
+	wantError(t, "POST /api/posts with the store broken", res, 500, "")
+	if m := res.object(t); len(m) != 1 {
+		t.Errorf("500 body = %s, want only the error field", res.body)
+	}
+	if !strings.Contains(ts.logs.String(), "internal error") {
+		t.Errorf("the 500 was not logged; logs:\n%s", ts.logs)
+	}
+}
+
+func TestPanicBecomesJSON500(t *testing.T) {
+	ts := newTestServer(t)
+	ts.srv.mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	wantError(t, "GET /panic", ts.call(t, "GET", "/panic", "", ""), 500, "")
+	if !strings.Contains(ts.logs.String(), "boom") {
+		t.Errorf("the panic was not logged")
+	}
+}

@@ -1,0 +1,412 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"database/sql"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freeAddr returns a loopback address with a port nobody listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startRun runs the whole program as main would, and waits until /healthz
+// answers. The returned stop function ends it like SIGTERM and returns
+// run's error.
+func startRun(t *testing.T, client *http.Client, baseURL string, args []string, env map[string]string) (stop func() error, stderr *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, stderr) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := client.Get(baseURL + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("run ended before serving: %v\n%s", err, stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server did not answer /healthz within 10s:\n%s", stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var stopped bool
+	var runErr error
+	stop = func() error {
+		if !stopped {
+			stopped = true
+			cancel()
+			runErr = <-done
+		}
+		return runErr
+	}
+	t.Cleanup(func() { stop() })
+	return stop, stderr
+}
+
+// TestTutorialWalkthrough is the tutorial's own session, against the whole
+// program with its real password cost: create a user, fail without
+// credentials, get a token, read a user with it, revoke it, see the 401.
+func TestTutorialWalkthrough(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	stop, stderr := startRun(t, http.DefaultClient, base, []string{"-addr", addr, "-db", filepath.Join(dir, "blog.db")}, nil)
+
+	do := func(method, path, auth, body string) (*http.Response, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		data, _ := io.ReadAll(res.Body)
+		var m map[string]any
+		if len(data) > 0 {
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatalf("%s %s: body %q is not JSON", method, path, data)
+			}
+		}
+		return res, m
+	}
+
+	res, _ := do("POST", "/api/users", "", `{"username": "muthoni", "email": "muthoni@example.com", "password": "muthoni123"}`)
+	if res.StatusCode != 201 {
+		t.Fatalf("POST /api/users = %d, want 201", res.StatusCode)
+	}
+	res, _ = do("POST", "/api/users", "", `{"username": "gitau", "email": "gitau@example.com", "password": "gitau12345"}`)
+	if res.StatusCode != 201 {
+		t.Fatalf("POST /api/users = %d, want 201", res.StatusCode)
+	}
+
+	res, body := do("POST", "/api/tokens", "", "")
+	if res.StatusCode != 401 || body["error"] != "Unauthorized" ||
+		res.Header.Get("WWW-Authenticate") != `Basic realm="Authentication Required"` {
+		t.Fatalf("POST /api/tokens without credentials = %d %v %q, want the tutorial's 401",
+			res.StatusCode, body, res.Header.Get("WWW-Authenticate"))
+	}
+
+	res, body = do("POST", "/api/tokens", "Basic bXV0aG9uaTptdXRob25pMTIz", "") // muthoni:muthoni123
+	token, _ := body["token"].(string)
+	if res.StatusCode != 200 || token == "" {
+		t.Fatalf("POST /api/tokens = %d %v, want 200 and a token", res.StatusCode, body)
+	}
+
+	res, body = do("GET", "/api/users/2", "Bearer "+token, "")
+	if res.StatusCode != 200 || body["username"] != "gitau" {
+		t.Fatalf("GET /api/users/2 = %d %v, want 200 and gitau", res.StatusCode, body)
+	}
+	if _, ok := body["email"]; ok {
+		t.Errorf("GET /api/users/2 as muthoni shows gitau's email")
+	}
+
+	if res, _ = do("DELETE", "/api/tokens", "Bearer "+token, ""); res.StatusCode != 204 {
+		t.Fatalf("DELETE /api/tokens = %d, want 204", res.StatusCode)
+	}
+	res, body = do("GET", "/api/users/2", "Bearer "+token, "")
+	if res.StatusCode != 401 || body["error"] != "Unauthorized" {
+		t.Fatalf("GET /api/users/2 with a revoked token = %d %v, want 401", res.StatusCode, body)
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("run = %v, want nil after the signal", err)
+	}
+	logs := stderr.String()
+	for _, secret := range []string{"muthoni123", "bXV0aG9uaTptdXRob25pMTIz", token} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds a secret %q", secret)
+		}
+	}
+	if !strings.Contains(logs, "method=GET path=/api/users/2 status=200") || !strings.Contains(logs, "user_id=1") {
+		t.Errorf("the log lacks the request line with user_id:\n%s", logs)
+	}
+}
+
+// TestShutdownCheckpoints checks that after a stop the database file alone
+// holds every write: the WAL was checkpointed and removed.
+func TestShutdownCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "blog.db")
+	addr := freeAddr(t)
+	stop, _ := startRun(t, http.DefaultClient, "http://"+addr, []string{"-addr", addr, "-db", dbPath}, nil)
+	res, err := http.Post("http://"+addr+"/api/users", "application/json",
+		strings.NewReader(`{"username": "a", "email": "a@example.com", "password": "password1"}`))
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("POST /api/users = %v %v, want 201", res, err)
+	}
+	res.Body.Close()
+	if err := stop(); err != nil {
+		t.Fatalf("run = %v, want nil", err)
+	}
+	if info, err := os.Stat(dbPath + "-wal"); err == nil && info.Size() > 0 {
+		t.Errorf("%s-wal holds %d bytes after shutdown, want it checkpointed", dbPath, info.Size())
+	}
+	db, err := sql.Open("sqlite3", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	var check string
+	if err := db.QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 1 {
+		t.Errorf("users after restart = %d (%v), want 1", n, err)
+	}
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Errorf("integrity_check = %q (%v), want ok", check, err)
+	}
+}
+
+func TestServesTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := writeTestCert(t, dir)
+	addr := freeAddr(t)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	stop, _ := startRun(t, client, "https://"+addr,
+		[]string{"-addr", addr, "-db", filepath.Join(dir, "tls.db"), "-tls-cert", certFile, "-tls-key", keyFile}, nil)
+	// Go's TLS server answers plain HTTP with a 400 of its own.
+	if res, err := http.Get("http://" + addr + "/healthz"); err == nil && res.StatusCode == http.StatusOK {
+		t.Errorf("plain HTTP got a 200 from the TLS server")
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run = %v, want nil", err)
+	}
+}
+
+// writeTestCert writes a self-signed certificate for 127.0.0.1.
+func writeTestCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "tokenapi test"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    options
+		wantErr string
+	}{
+		{name: "defaults", want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour}},
+		{
+			name: "environment",
+			env:  map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "30m"},
+			want: options{addr: ":8080", db: "/tmp/x.db", tokenTTL: 30 * time.Minute},
+		},
+		{
+			name: "flags win over the environment",
+			args: []string{"-addr", "127.0.0.1:9", "-db", "a.db", "-token-ttl", "90s"},
+			env:  map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "bad"},
+			want: options{addr: "127.0.0.1:9", db: "a.db", tokenTTL: 90 * time.Second},
+			// A bad variable is an error even when the flag overrides it: it
+			// is still a mistake in how the server was started.
+			wantErr: "TOKENAPI_TOKEN_TTL",
+		},
+		{name: "TLS pair", args: []string{"-tls-cert", "c.pem", "-tls-key", "k.pem"},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tlsCert: "c.pem", tlsKey: "k.pem"}},
+		{name: "bad duration flag", args: []string{"-token-ttl", "soon"}, wantErr: "invalid value"},
+		{name: "bad duration variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "1 hour"}, wantErr: "TOKENAPI_TOKEN_TTL"},
+		{name: "zero TTL", args: []string{"-token-ttl", "0s"}, wantErr: "must be positive"},
+		{name: "negative TTL", args: []string{"-token-ttl", "-1m"}, wantErr: "must be positive"},
+		{name: "cert without key", args: []string{"-tls-cert", "c.pem"}, wantErr: "together"},
+		{name: "key without cert", args: []string{"-tls-key", "k.pem"}, wantErr: "together"},
+		{name: "unknown flag", args: []string{"-port", "80"}, wantErr: "not defined"},
+		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseOptions(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseOptions(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseOptions(%q) error = %v", tt.args, err)
+			}
+			if got != tt.want {
+				t.Errorf("parseOptions(%q) = %+v, want %+v", tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelpIsNotAnError(t *testing.T) {
+	var stderr syncBuffer
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &stderr); err != nil {
+		t.Fatalf("run -h = %v, want nil", err)
+	}
+	if !strings.Contains(stderr.String(), "-token-ttl") {
+		t.Errorf("run -h printed %q, want the flags", stderr.String())
+	}
+	if _, err := parseOptions([]string{"-help"}, func(string) string { return "" }, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("parseOptions -help = %v, want flag.ErrHelp", err)
+	}
+}
+
+// TestStartupFaults checks that each bad start-up ends run with a clear
+// error and leaves no database file behind.
+func TestStartupFaults(t *testing.T) {
+	dir := t.TempDir()
+	notSQLite := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notSQLite, []byte("these are not the tables you are looking for\n"), 0o600)
+	newer := filepath.Join(dir, "newer.db")
+	makeDB(t, newer, "PRAGMA user_version = 99")
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		noFile  string
+	}{
+		{"missing directory", []string{"-db", filepath.Join(dir, "missing", "x.db")}, "does not exist", filepath.Join(dir, "missing")},
+		{"database is a directory", []string{"-db", dir}, "is a directory", ""},
+		{"not a SQLite file", []string{"-db", notSQLite}, "not a database", ""},
+		{"newer schema", []string{"-db", newer}, "schema version 99 is newer", ""},
+		{"address in use", []string{"-addr", busy.Addr().String(), "-db", filepath.Join(dir, "unused.db")}, "address already in use", filepath.Join(dir, "unused.db")},
+		{"bad address", []string{"-addr", "nowhere:http:1", "-db", filepath.Join(dir, "unused.db")}, "nowhere", filepath.Join(dir, "unused.db")},
+		{"missing certificate", []string{"-tls-cert", filepath.Join(dir, "c.pem"), "-tls-key", filepath.Join(dir, "k.pem"), "-db", filepath.Join(dir, "unused.db")}, "TLS", filepath.Join(dir, "unused.db")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"-addr", "127.0.0.1:0"}, tt.args...)
+			err := run(context.Background(), args, func(string) string { return "" }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("run(%q) = %v, want an error containing %q", args, err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q is more than one line", err)
+			}
+			if tt.noFile != "" {
+				if _, err := os.Stat(tt.noFile); !os.IsNotExist(err) {
+					t.Errorf("%s exists after a failed start", tt.noFile)
+				}
+			}
+		})
+	}
+	// The file that was not a database is as it was.
+	if data, _ := os.ReadFile(notSQLite); !strings.HasPrefix(string(data), "these are not") {
+		t.Errorf("%s was changed", notSQLite)
+	}
+}
+
+// makeDB makes a SQLite file and runs one statement in it.
+func makeDB(t *testing.T, path, statement string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(statement); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReopenKeepsData checks that a second start on the same file keeps
+// what the first wrote and does not try to create the schema again.
+func TestReopenKeepsData(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "blog.db")
+	st, err := openStore(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.createUser(context.Background(), user{Username: "a", Email: "a@example.com", LastSeen: time.Now()}, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = openStore(context.Background(), dbPath)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer st.Close()
+	var version int
+	st.read.QueryRow("PRAGMA user_version").Scan(&version)
+	if version != schemaVersion {
+		t.Errorf("user_version = %d, want %d", version, schemaVersion)
+	}
+	if _, err := st.userByID(context.Background(), 1); err != nil {
+		t.Errorf("user 1 after reopen: %v", err)
+	}
+	var mode string
+	st.read.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+}
