@@ -146,3 +146,18 @@ func TestPanicBecomesJSON500(t *testing.T) {
 		t.Errorf("the panic was not logged")
 	}
 }
+
+// TestUncleanPathRedirects checks the mux's own redirect of an unclean path
+// still happens: only its 404 and 405 are turned into JSON.
+func TestUncleanPathRedirects(t *testing.T) {
+	ts := newTestServer(t)
+	req := ts.newRequest(t, "GET", "/api//users", "")
+	res, err := ts.Client().Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode/100 != 3 || res.Header.Get("Location") != "/api/users" {
+		t.Errorf("GET /api//users = %d Location %q, want a redirect to /api/users", res.StatusCode, res.Header.Get("Location"))
+	}
+}
