@@ -105,12 +105,12 @@ func (s *server) handleListUserPosts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, ok := readPage(w, r)
-	if !ok {
-		return
-	}
 	if _, err := s.store.userByID(r.Context(), id); err != nil {
 		s.storeError(w, r, err)
+		return
+	}
+	p, ok := readPage(w, r)
+	if !ok {
 		return
 	}
 	posts, total, err := s.store.listPosts(r.Context(), id, p.PerPage, p.offset())

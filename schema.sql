@@ -4,13 +4,16 @@
 -- ("2006-01-02T15:04:05.000000Z"), so text order is time order and the same
 -- SQL runs unchanged on a replicated SQLite server such as rqlite.
 -- Uniqueness is enforced here, by UNIQUE constraints, never by a
--- check-then-insert in Go. NOCASE makes "Muthoni" and "muthoni" the same
--- name, so that two accounts cannot differ only in case.
+-- check-then-insert in Go. Two accounts cannot differ only in case:
+-- usernames are ASCII, so NOCASE is enough for them; NOCASE folds only ASCII
+-- letters, so emails are unique through email_key, the address lower-cased
+-- in full Unicode by Go, while email keeps it as the user wrote it.
 
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
     username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    email         TEXT NOT NULL,
+    email_key     TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
     about_me      TEXT,
     last_seen     TEXT NOT NULL

@@ -149,7 +149,7 @@ func uniqueViolation(err error) error {
 	switch {
 	case strings.Contains(msg, "UNIQUE constraint failed: users.username"):
 		return errDuplicateUsername
-	case strings.Contains(msg, "UNIQUE constraint failed: users.email"):
+	case strings.Contains(msg, "UNIQUE constraint failed: users.email_key"):
 		return errDuplicateEmail
 	}
 	return err
@@ -216,12 +216,17 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
+// emailKey is what makes an email unique (the users.email_key column).
+// SQLite's NOCASE folds only ASCII letters, so Go lower-cases the address in
+// full Unicode, for the UNIQUE constraint to catch "ZOË@" beside "zoë@".
+func emailKey(email string) string { return strings.ToLower(email) }
+
 // createUser inserts a user and returns its id, or errDuplicateUsername or
 // errDuplicateEmail.
 func (s *store) createUser(ctx context.Context, u user, passwordHash string) (int64, error) {
 	res, err := s.write.ExecContext(ctx,
-		`INSERT INTO users (username, email, password_hash, about_me, last_seen) VALUES (?, ?, ?, ?, ?)`,
-		u.Username, u.Email, passwordHash, nullIfEmpty(u.AboutMe), formatTime(u.LastSeen))
+		`INSERT INTO users (username, email, email_key, password_hash, about_me, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.Username, u.Email, emailKey(u.Email), passwordHash, nullIfEmpty(u.AboutMe), formatTime(u.LastSeen))
 	if err != nil {
 		return 0, uniqueViolation(err)
 	}
@@ -290,28 +295,49 @@ type userChanges struct {
 	PasswordHash *string
 }
 
-// updateUser changes a user in one statement. It returns errNotFound,
-// errDuplicateUsername or errDuplicateEmail.
-func (s *store) updateUser(ctx context.Context, id int64, c userChanges) error {
-	var about any
+// updateUser changes a user. It returns errNotFound, errDuplicateUsername or
+// errDuplicateEmail. A new password also revokes every token of the user but
+// the one with keepToken, in the same transaction: a password changed after
+// a leak must not leave the leaked tokens working, even for a moment.
+func (s *store) updateUser(ctx context.Context, id int64, c userChanges, keepToken string) error {
+	var about, key any
 	if c.AboutMe != nil {
 		about = nullIfEmpty(*c.AboutMe)
 	}
-	return uniqueViolation(rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	if c.Email != nil {
+		key = emailKey(*c.Email)
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	err = rowsAffectedOrNotFound(tx.ExecContext(ctx,
 		`UPDATE users SET
 			username = COALESCE(?, username),
 			email = COALESCE(?, email),
+			email_key = COALESCE(?, email_key),
 			about_me = CASE WHEN ? THEN ? ELSE about_me END,
 			password_hash = COALESCE(?, password_hash)
 		WHERE id = ?`,
-		c.Username, c.Email, c.AboutMe != nil, about, c.PasswordHash, id)))
+		c.Username, c.Email, key, c.AboutMe != nil, about, c.PasswordHash, id))
+	if err != nil {
+		return uniqueViolation(err)
+	}
+	if c.PasswordHash != nil {
+		if _, err := tx.ExecContext(ctx,
+			`DELETE FROM tokens WHERE user_id = ? AND hash <> ?`, id, keepToken); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // touchLastSeen moves a user's last_seen to now unless it was written after
 // staleBefore; the condition keeps concurrent requests from writing twice.
 func (s *store) touchLastSeen(ctx context.Context, id int64, now, staleBefore time.Time) error {
 	_, err := s.write.ExecContext(ctx,
-		`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`,
+		`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen <= ?`,
 		formatTime(now), id, formatTime(staleBefore))
 	return err
 }
@@ -359,13 +385,6 @@ func (s *store) tokenOwner(ctx context.Context, hash string, now time.Time) (int
 // deleteToken revokes a token.
 func (s *store) deleteToken(ctx context.Context, hash string) error {
 	_, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE hash = ?`, hash)
-	return err
-}
-
-// deleteOtherTokens revokes every token of a user but the one with keepHash.
-func (s *store) deleteOtherTokens(ctx context.Context, userID int64, keepHash string) error {
-	_, err := s.write.ExecContext(ctx,
-		`DELETE FROM tokens WHERE user_id = ? AND hash <> ?`, userID, keepHash)
 	return err
 }
 

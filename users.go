@@ -181,15 +181,9 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		}
 		changes.PasswordHash = &hash
 	}
-	if err := s.store.updateUser(r.Context(), id, changes); err != nil {
+	if err := s.store.updateUser(r.Context(), id, changes, me.tokenHash); err != nil {
 		s.storeError(w, r, err)
 		return
-	}
-	if changes.PasswordHash != nil {
-		if err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash); err != nil {
-			s.serverError(w, r, err)
-			return
-		}
 	}
 	s.writeUser(w, r, http.StatusOK, id, true)
 }

@@ -373,10 +373,9 @@ func TestCreateUserDuplicate(t *testing.T) {
 	ts.login(t, "muthoni", "muthoni-password")
 }
 
-// BUG: emails are unique only under SQLite's NOCASE, which folds ASCII
+// TestCreateUserDuplicateEmailNonASCIICase: SQLite's NOCASE folds ASCII
 // letters alone, so two addresses that differ only in the case of a
-// non-ASCII letter both register, though the spec says emails are unique
-// case-insensitively (and both get the same avatar).
+// non-ASCII letter must still collide.
 func TestCreateUserDuplicateEmailNonASCIICase(t *testing.T) {
 	ts := newTestServer(t)
 	res := ts.call(t, "POST", "/api/users", "", `{"username": "zoe", "email": "zoë@example.com", "password": "password1"}`)
