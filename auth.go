@@ -158,13 +158,14 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			return
 		}
 		id, err := s.verifyLogin(r.Context(), username, password)
-		if err != nil {
+		switch {
+		case errors.Is(err, errWrongPassword):
 			s.throttle.failed(key)
-			if errors.Is(err, errWrongPassword) {
-				basicChallenge(w, "")
-			} else {
-				s.serverError(w, r, err)
-			}
+			basicChallenge(w, "")
+			return
+		case err != nil:
+			s.throttle.abandoned(key)
+			s.serverError(w, r, err)
 			return
 		}
 		s.throttle.succeeded(key)

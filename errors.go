@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,8 +64,20 @@ func tooManyRequests(w http.ResponseWriter, wait time.Duration) {
 		fmt.Sprintf("too many failed logins; try again in %d seconds", seconds))
 }
 
-// serverError logs the cause and tells the client nothing about it.
+// serverError answers a failure that is not the client's: a 500 that logs
+// the cause and tells the client nothing about it. Two causes are not
+// faults: every password slot busy (503, come back soon), and a client that
+// went away mid-request (nobody reads the answer; nothing to log).
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errPasswordBusy):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "too many logins at once; try again shortly")
+		return
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		writeError(w, http.StatusServiceUnavailable, "")
+		return
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
 	writeError(w, http.StatusInternalServerError, "")

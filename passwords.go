@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // defaultPasswordIterations is OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
@@ -84,11 +85,22 @@ func (h *passwordHasher) matches(ctx context.Context, encoded, password string) 
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
+// errPasswordBusy means every hash slot stayed taken for maxHashWait.
+var errPasswordBusy = errors.New("too many password checks at once")
+
+// maxHashWait bounds the wait for a hash slot, so that under a flood of
+// logins a client hears "busy, come back" instead of waiting for minutes.
+const maxHashWait = 10 * time.Second
+
 // derive runs PBKDF2 in one of the hasher's slots, waiting for a free slot
-// no longer than ctx allows.
+// no longer than maxHashWait or ctx allows.
 func (h *passwordHasher) derive(ctx context.Context, password string, salt []byte, iterations int) ([]byte, error) {
+	wait := time.NewTimer(maxHashWait)
+	defer wait.Stop()
 	select {
 	case h.slots <- struct{}{}:
+	case <-wait.C:
+		return nil, errPasswordBusy
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -252,16 +252,14 @@ func (s *store) passwordHashByUsername(ctx context.Context, username string) (in
 	return id, hash, err
 }
 
-// passwordHashByID returns the username and stored password hash of a user,
-// or errNotFound.
-func (s *store) passwordHashByID(ctx context.Context, id int64) (string, string, error) {
-	var username, hash string
-	err := s.read.QueryRowContext(ctx,
-		`SELECT username, password_hash FROM users WHERE id = ?`, id).Scan(&username, &hash)
+// passwordHashByID returns the stored password hash of a user, or errNotFound.
+func (s *store) passwordHashByID(ctx context.Context, id int64) (string, error) {
+	var hash string
+	err := s.read.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, id).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", errNotFound
+		return "", errNotFound
 	}
-	return username, hash, err
+	return hash, err
 }
 
 // listUsers returns one page of users in id order and the number of users.
@@ -295,11 +293,9 @@ type userChanges struct {
 	PasswordHash *string
 }
 
-// updateUser changes a user. It returns errNotFound, errDuplicateUsername or
-// errDuplicateEmail. A new password also revokes every token of the user but
-// the one with keepToken, in the same transaction: a password changed after
-// a leak must not leave the leaked tokens working, even for a moment.
-func (s *store) updateUser(ctx context.Context, id int64, c userChanges, keepToken string) error {
+// updateUser changes a user in one statement. It returns errNotFound,
+// errDuplicateUsername or errDuplicateEmail.
+func (s *store) updateUser(ctx context.Context, id int64, c userChanges) error {
 	var about, key any
 	if c.AboutMe != nil {
 		about = nullIfEmpty(*c.AboutMe)
@@ -307,12 +303,7 @@ func (s *store) updateUser(ctx context.Context, id int64, c userChanges, keepTok
 	if c.Email != nil {
 		key = emailKey(*c.Email)
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	err = rowsAffectedOrNotFound(tx.ExecContext(ctx,
+	return uniqueViolation(rowsAffectedOrNotFound(s.write.ExecContext(ctx,
 		`UPDATE users SET
 			username = COALESCE(?, username),
 			email = COALESCE(?, email),
@@ -320,17 +311,7 @@ func (s *store) updateUser(ctx context.Context, id int64, c userChanges, keepTok
 			about_me = CASE WHEN ? THEN ? ELSE about_me END,
 			password_hash = COALESCE(?, password_hash)
 		WHERE id = ?`,
-		c.Username, c.Email, key, c.AboutMe != nil, about, c.PasswordHash, id))
-	if err != nil {
-		return uniqueViolation(err)
-	}
-	if c.PasswordHash != nil {
-		if _, err := tx.ExecContext(ctx,
-			`DELETE FROM tokens WHERE user_id = ? AND hash <> ?`, id, keepToken); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+		c.Username, c.Email, key, c.AboutMe != nil, about, c.PasswordHash, id)))
 }
 
 // touchLastSeen moves a user's last_seen to now unless it was written after
@@ -385,6 +366,13 @@ func (s *store) tokenOwner(ctx context.Context, hash string, now time.Time) (int
 // deleteToken revokes a token.
 func (s *store) deleteToken(ctx context.Context, hash string) error {
 	_, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE hash = ?`, hash)
+	return err
+}
+
+// deleteOtherTokens revokes every token of a user but the one with keepHash.
+func (s *store) deleteOtherTokens(ctx context.Context, userID int64, keepHash string) error {
+	_, err := s.write.ExecContext(ctx,
+		`DELETE FROM tokens WHERE user_id = ? AND hash <> ?`, userID, keepHash)
 	return err
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -8,17 +9,17 @@ import (
 const (
 	defaultThrottleLimit  = 10
 	defaultThrottleWindow = 15 * time.Minute
-	// maxThrottleEntries bounds the table's memory. With the password hash
-	// limiting logins to a few dozen a second, a table this size holds far
-	// more than one window's worth of failures.
+	// maxThrottleEntries bounds the table's memory (about 10 MiB when full).
 	maxThrottleEntries = 100_000
 )
 
-// throttleKey is one username (lower-cased, as usernames are unique in any
-// case) tried from one client address.
+// throttleKey is what failures are counted by: a username (lower-cased, as
+// usernames are unique in any case) tried from one client address at
+// POST /api/tokens, or a user id whose current password is being confirmed.
 type throttleKey struct {
 	username string
 	addr     string
+	userID   int64
 }
 
 type throttleEntry struct {
@@ -32,16 +33,23 @@ type throttleEntry struct {
 // the moment it starts until it succeeds, so that many guesses sent at once
 // cannot all get through before the first of them fails.
 type loginThrottle struct {
-	limit  int
-	window time.Duration
-	now    func() time.Time
+	limit      int
+	window     time.Duration
+	maxEntries int
+	now        func() time.Time
 
 	mu      sync.Mutex
 	entries map[throttleKey]*throttleEntry
 }
 
 func newLoginThrottle(limit int, window time.Duration, now func() time.Time) *loginThrottle {
-	return &loginThrottle{limit: limit, window: window, now: now, entries: map[throttleKey]*throttleEntry{}}
+	return &loginThrottle{
+		limit:      limit,
+		window:     window,
+		maxEntries: maxThrottleEntries,
+		now:        now,
+		entries:    map[throttleKey]*throttleEntry{},
+	}
 }
 
 // begin records the start of a login attempt. It returns 0 when the attempt
@@ -56,11 +64,8 @@ func (t *loginThrottle) begin(key throttleKey) time.Duration {
 		e = nil
 	}
 	if e == nil {
-		if len(t.entries) >= maxThrottleEntries {
-			t.sweepLocked(now)
-			if len(t.entries) >= maxThrottleEntries {
-				return t.window // full of live lockouts: refuse rather than forget them
-			}
+		if len(t.entries) >= t.maxEntries && !t.makeRoomLocked(now) {
+			return t.window // full of live lockouts: refuse rather than forget one
 		}
 		e = &throttleEntry{}
 		t.entries[key] = e
@@ -87,6 +92,22 @@ func (t *loginThrottle) failed(key throttleKey) {
 	}
 }
 
+// abandoned takes back an attempt begun for key whose password was never
+// checked (the server was busy, or the client went away), so that it counts
+// neither way and leaves nothing behind.
+func (t *loginThrottle) abandoned(key throttleKey) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.entries[key]
+	if e == nil || e.attempts == 0 {
+		return
+	}
+	e.attempts--
+	if e.attempts == 0 && e.lockedUntil.IsZero() {
+		delete(t.entries, key)
+	}
+}
+
 // succeeded forgets the failures of key: they were not consecutive after all.
 func (t *loginThrottle) succeeded(key throttleKey) {
 	t.mu.Lock()
@@ -99,6 +120,32 @@ func (t *loginThrottle) sweep() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.sweepLocked(t.now())
+}
+
+// makeRoomLocked frees space in a full table: first the stale entries, then,
+// if that is not enough, the oldest eighth of those not locked out, so that
+// a flood of made-up usernames costs a few counts, never a lockout.
+func (t *loginThrottle) makeRoomLocked(now time.Time) bool {
+	t.sweepLocked(now)
+	if len(t.entries) < t.maxEntries {
+		return true
+	}
+	var unlocked []throttleKey
+	for key, e := range t.entries {
+		if e.lockedUntil.IsZero() {
+			unlocked = append(unlocked, key)
+		}
+	}
+	if len(unlocked) == 0 {
+		return false
+	}
+	slices.SortFunc(unlocked, func(a, b throttleKey) int {
+		return t.entries[a].lastAttempt.Compare(t.entries[b].lastAttempt)
+	})
+	for _, key := range unlocked[:max(1, len(unlocked)/8)] {
+		delete(t.entries, key)
+	}
+	return true
 }
 
 func (t *loginThrottle) sweepLocked(now time.Time) {

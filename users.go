@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 const maxAboutMeLen = 140
@@ -161,8 +162,11 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Password != nil {
 		problems = append(problems, checkNewPassword(*req.Password))
-		if req.CurrentPassword == nil {
+		switch {
+		case req.CurrentPassword == nil:
 			problems = append(problems, "current_password is required to change the password")
+		case len(*req.CurrentPassword) > maxPasswordLen*utf8.UTFMax:
+			problems = append(problems, "current_password is wrong")
 		}
 	}
 	if msg := firstProblem(problems...); msg != "" {
@@ -181,23 +185,36 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		}
 		changes.PasswordHash = &hash
 	}
-	if err := s.store.updateUser(r.Context(), id, changes, me.tokenHash); err != nil {
+	if err := s.store.updateUser(r.Context(), id, changes); err != nil {
 		s.storeError(w, r, err)
 		return
+	}
+	// The password is written first and the old tokens revoked after it, so
+	// that no login with the old password can slip in between and keep a
+	// token. Two statements, not a transaction, keep the SQL portable to
+	// rqlite; should the second fail, the client gets a 500 and the change
+	// can be repeated with the new password as current_password.
+	if changes.PasswordHash != nil {
+		if err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	}
 	s.writeUser(w, r, http.StatusOK, id, true)
 }
 
-// confirmPassword checks a user's current password under the same throttle
-// as a login, so a token cannot be used to guess the password behind it.
-// On a wrong password it answers the client itself and returns false.
+// confirmPassword checks a user's current password under the login
+// throttle, so a stolen token cannot be used to guess the password behind
+// it. The throttle counts per user id from any address: a username can be
+// changed with the token alone, and would reset the count. On a wrong
+// password it answers the client itself and returns false.
 func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID int64, password string) bool {
-	username, hash, err := s.store.passwordHashByID(r.Context(), userID)
+	hash, err := s.store.passwordHashByID(r.Context(), userID)
 	if err != nil {
 		s.storeError(w, r, err)
 		return false
 	}
-	key := throttleKey{username: strings.ToLower(username), addr: clientAddr(r)}
+	key := throttleKey{userID: userID}
 	if wait := s.throttle.begin(key); wait > 0 {
 		tooManyRequests(w, wait)
 		return false
@@ -205,7 +222,7 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 	ok, err := s.passwords.matches(r.Context(), hash, password)
 	switch {
 	case err != nil:
-		s.throttle.failed(key)
+		s.throttle.abandoned(key)
 		s.serverError(w, r, err)
 		return false
 	case !ok:
