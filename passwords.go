@@ -31,6 +31,7 @@ const (
 type passwordHasher struct {
 	iterations int
 	slots      chan struct{}
+	maxWait    time.Duration // for a free slot
 	// unknownUser is a well-formed hash that no password matches. Checking
 	// a password against it makes an unknown username cost the same time as
 	// a wrong password, so timing does not tell which usernames exist.
@@ -42,6 +43,7 @@ func newPasswordHasher(iterations, concurrency int) *passwordHasher {
 	return &passwordHasher{
 		iterations:  iterations,
 		slots:       make(chan struct{}, concurrency),
+		maxWait:     maxHashWait,
 		unknownUser: fmt.Sprintf("%s$%d$%s$%s", passwordScheme, iterations, zeros[:22], zeros),
 	}
 }
@@ -93,9 +95,9 @@ var errPasswordBusy = errors.New("too many password checks at once")
 const maxHashWait = 10 * time.Second
 
 // derive runs PBKDF2 in one of the hasher's slots, waiting for a free slot
-// no longer than maxHashWait or ctx allows.
+// no longer than maxWait or ctx allows.
 func (h *passwordHasher) derive(ctx context.Context, password string, salt []byte, iterations int) ([]byte, error) {
-	wait := time.NewTimer(maxHashWait)
+	wait := time.NewTimer(h.maxWait)
 	defer wait.Stop()
 	select {
 	case h.slots <- struct{}{}:
