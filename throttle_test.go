@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// throttleSize is the number of entries a throttle holds.
+func throttleSize(th *loginThrottle) int {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	return len(th.entries)
+}
+
+// wantTooManyRequests checks a 429 with a Retry-After of wantSeconds.
+func wantTooManyRequests(t testing.TB, what string, res response, wantSeconds int) {
+	t.Helper()
+	wantError(t, what, res, http.StatusTooManyRequests, "too many failed logins")
+	got, err := strconv.Atoi(res.header.Get("Retry-After"))
+	if err != nil || got <= 0 || got != wantSeconds {
+		t.Errorf("%s: Retry-After = %q, want %d (whole seconds)", what, res.header.Get("Retry-After"), wantSeconds)
+	}
+}
+
+const windowSeconds = int(defaultThrottleWindow / time.Second)
+
+func TestLoginThrottle(t *testing.T) {
+	tests := []struct {
+		name           string
+		failAs         string // the username of the failed logins
+		failures       int
+		user, password string // then this login
+		wantStatus     int
+	}{
+		{name: "right password after the limit", failAs: "muthoni", failures: 10, user: "muthoni", password: "muthoni-password", wantStatus: http.StatusTooManyRequests},
+		{name: "wrong password after the limit", failAs: "muthoni", failures: 10, user: "muthoni", password: "wrong-password", wantStatus: http.StatusTooManyRequests},
+		{name: "username in other case", failAs: "MUTHONI", failures: 10, user: "muthoni", password: "muthoni-password", wantStatus: http.StatusTooManyRequests},
+		{name: "unknown user", failAs: "nobody", failures: 10, user: "nobody", password: "muthoni-password", wantStatus: http.StatusTooManyRequests},
+		{name: "another user", failAs: "muthoni", failures: 10, user: "kamau", password: "kamau-password", wantStatus: http.StatusOK},
+		{name: "below the limit", failAs: "muthoni", failures: 9, user: "muthoni", password: "muthoni-password", wantStatus: http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			ts.createUser(t, "muthoni", "muthoni-password")
+			ts.createUser(t, "kamau", "kamau-password")
+			for i := 0; i < tc.failures; i++ {
+				res := ts.callBasic(t, "POST", "/api/tokens", tc.failAs, "wrong-password")
+				wantBasicChallenge(t, fmt.Sprintf("failed login %d", i+1), res)
+			}
+			res := ts.callBasic(t, "POST", "/api/tokens", tc.user, tc.password)
+			wantStatus(t, "POST /api/tokens", res, tc.wantStatus)
+			wantTokens := 1
+			if tc.wantStatus == http.StatusTooManyRequests {
+				wantTooManyRequests(t, "POST /api/tokens", res, windowSeconds)
+				wantTokens = 0
+			}
+			if n := ts.count(t, "tokens"); n != wantTokens {
+				t.Errorf("tokens = %d rows, want %d", n, wantTokens)
+			}
+		})
+	}
+}
+
+func TestLoginThrottleEndsAfterWindow(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "muthoni", "muthoni-password")
+	for i := 0; i < defaultThrottleLimit; i++ {
+		ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password")
+	}
+	ts.clock.Advance(5 * time.Minute)
+	res := ts.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password")
+	wantTooManyRequests(t, "POST /api/tokens 5 minutes into the lockout", res, windowSeconds-5*60)
+	ts.clock.Advance(defaultThrottleWindow - 5*time.Minute - 1500*time.Millisecond)
+	res = ts.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password")
+	wantTooManyRequests(t, "POST /api/tokens 1.5 s before the lockout ends", res, 2) // rounded up
+	ts.clock.Advance(time.Second)
+	res = ts.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password")
+	wantTooManyRequests(t, "POST /api/tokens 0.5 s before the lockout ends", res, 1)
+	ts.clock.Advance(500 * time.Millisecond)
+	ts.login(t, "muthoni", "muthoni-password")
+}
+
+func TestLoginThrottleSuccessResets(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "muthoni", "muthoni-password")
+	for round := 0; round < 3; round++ {
+		for i := 0; i < defaultThrottleLimit-1; i++ {
+			res := ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password")
+			wantBasicChallenge(t, fmt.Sprintf("round %d, failed login %d", round, i+1), res)
+		}
+		ts.login(t, "muthoni", "muthoni-password")
+	}
+}
+
+// putPassword asks to change the caller's password.
+func putPassword(t testing.TB, ts *testServer, id int64, token, current, next string) response {
+	t.Helper()
+	body := fmt.Sprintf(`{"password": %q, "current_password": %q}`, next, current)
+	return ts.call(t, "PUT", fmt.Sprintf("/api/users/%d", id), token, body)
+}
+
+func (ts *testServer) passwordHash(t testing.TB, id int64) string {
+	t.Helper()
+	_, hash, err := ts.store.passwordHashByID(context.Background(), id)
+	if err != nil {
+		t.Fatalf("passwordHashByID(%d): %v", id, err)
+	}
+	return hash
+}
+
+func TestConfirmPasswordThrottled(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "muthoni")
+	hash := ts.passwordHash(t, id)
+	for i := 0; i < defaultThrottleLimit; i++ {
+		res := putPassword(t, ts, id, token, "wrong-password", "new-password")
+		wantError(t, fmt.Sprintf("PUT with wrong current_password %d", i+1), res, http.StatusBadRequest, "current_password is wrong")
+	}
+	res := putPassword(t, ts, id, token, "muthoni-password", "new-password")
+	wantTooManyRequests(t, "PUT with the right current_password", res, windowSeconds)
+	if ts.passwordHash(t, id) != hash {
+		t.Error("password_hash changed, want it unchanged")
+	}
+	// Logins for the user from this address are locked too.
+	wantTooManyRequests(t, "POST /api/tokens", ts.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password"), windowSeconds)
+
+	ts.clock.Advance(defaultThrottleWindow)
+	res = putPassword(t, ts, id, token, "muthoni-password", "new-password")
+	wantStatus(t, "PUT after the lockout", res, http.StatusOK)
+	ts.login(t, "muthoni", "new-password")
+}
+
+// BUG: the throttle key of confirmPassword is the username, which the caller
+// may change without the current password; a rename starts a fresh count,
+// so a stolen token can guess the password behind it without end.
+func TestConfirmPasswordThrottleSurvivesRename(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "muthoni")
+	for i := 0; i < defaultThrottleLimit; i++ {
+		putPassword(t, ts, id, token, "wrong-password", "new-password")
+	}
+	wantTooManyRequests(t, "PUT after 10 wrong current_password", putPassword(t, ts, id, token, "wrong-password", "new-password"), windowSeconds)
+	res := ts.call(t, "PUT", fmt.Sprintf("/api/users/%d", id), token, `{"username": "muthoni2"}`)
+	wantStatus(t, "PUT a new username", res, http.StatusOK)
+	res = putPassword(t, ts, id, token, "wrong-password", "new-password")
+	wantStatus(t, "PUT with wrong current_password after a rename", res, http.StatusTooManyRequests)
+}
+
+var throttleKeyA = throttleKey{username: "muthoni", addr: "192.0.2.1"}
+
+// newUnitThrottle is a throttle with the default limit and window on a
+// clock the test moves.
+func newUnitThrottle() (*loginThrottle, *testClock) {
+	clock := &testClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	return newLoginThrottle(defaultThrottleLimit, defaultThrottleWindow, clock.Now), clock
+}
+
+// attempts runs n whole attempts for key, each failed or succeeded.
+func attempts(th *loginThrottle, key throttleKey, n int, failed bool) {
+	for i := 0; i < n; i++ {
+		if th.begin(key) > 0 {
+			return
+		}
+		if failed {
+			th.failed(key)
+		} else {
+			th.succeeded(key)
+		}
+	}
+}
+
+func TestLoginThrottleUnit(t *testing.T) {
+	window := defaultThrottleWindow
+	tests := []struct {
+		name string
+		run  func(th *loginThrottle, clock *testClock)
+		want time.Duration // of the next begin for throttleKeyA
+	}{
+		{name: "first attempt", run: func(*loginThrottle, *testClock) {}, want: 0},
+		{name: "nine failures", run: func(th *loginThrottle, _ *testClock) { attempts(th, throttleKeyA, 9, true) }, want: 0},
+		{name: "ten failures", run: func(th *loginThrottle, _ *testClock) { attempts(th, throttleKeyA, 10, true) }, want: window},
+		{name: "ten failures, a minute ago", run: func(th *loginThrottle, clock *testClock) {
+			attempts(th, throttleKeyA, 10, true)
+			clock.Advance(time.Minute)
+		}, want: window - time.Minute},
+		{name: "ten failures, a window ago", run: func(th *loginThrottle, clock *testClock) {
+			attempts(th, throttleKeyA, 10, true)
+			clock.Advance(window)
+		}, want: 0},
+		// An attempt counts from its start: one of ten still running might
+		// succeed, so the eleventh waits briefly (begin asks for a second).
+		{name: "ten in flight", run: func(th *loginThrottle, _ *testClock) {
+			for i := 0; i < 10; i++ {
+				th.begin(throttleKeyA)
+			}
+		}, want: time.Second},
+		{name: "ten in flight, then all fail", run: func(th *loginThrottle, _ *testClock) {
+			for i := 0; i < 10; i++ {
+				th.begin(throttleKeyA)
+			}
+			for i := 0; i < 10; i++ {
+				th.failed(throttleKeyA)
+			}
+		}, want: window},
+		{name: "ten in flight, then one succeeds", run: func(th *loginThrottle, _ *testClock) {
+			for i := 0; i < 10; i++ {
+				th.begin(throttleKeyA)
+			}
+			th.succeeded(throttleKeyA)
+		}, want: 0},
+		{name: "nine failures, success, nine failures", run: func(th *loginThrottle, _ *testClock) {
+			attempts(th, throttleKeyA, 9, true)
+			attempts(th, throttleKeyA, 1, false)
+			attempts(th, throttleKeyA, 9, true)
+		}, want: 0},
+		{name: "nine failures, then nine a window later", run: func(th *loginThrottle, clock *testClock) {
+			attempts(th, throttleKeyA, 9, true)
+			clock.Advance(window)
+			attempts(th, throttleKeyA, 9, true)
+		}, want: 0},
+		{name: "nine failures, then one just within the window", run: func(th *loginThrottle, clock *testClock) {
+			attempts(th, throttleKeyA, 9, true)
+			clock.Advance(window - time.Second)
+			attempts(th, throttleKeyA, 1, true)
+		}, want: window},
+		{name: "ten failures for another username", run: func(th *loginThrottle, _ *testClock) {
+			attempts(th, throttleKey{username: "kamau", addr: throttleKeyA.addr}, 10, true)
+		}, want: 0},
+		{name: "ten failures from another address", run: func(th *loginThrottle, _ *testClock) {
+			attempts(th, throttleKey{username: throttleKeyA.username, addr: "192.0.2.2"}, 10, true)
+		}, want: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			th, clock := newUnitThrottle()
+			tc.run(th, clock)
+			if got := th.begin(throttleKeyA); got != tc.want {
+				t.Errorf("begin = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoginThrottleSweep(t *testing.T) {
+	th, clock := newUnitThrottle()
+	failedOnce := throttleKey{username: "once", addr: "192.0.2.1"}
+	locked := throttleKey{username: "locked", addr: "192.0.2.1"}
+	later := throttleKey{username: "later", addr: "192.0.2.1"}
+	attempts(th, failedOnce, 1, true)
+	attempts(th, locked, defaultThrottleLimit, true)
+	clock.Advance(5 * time.Minute)
+	attempts(th, later, 1, true)
+
+	steps := []struct {
+		name    string
+		advance time.Duration
+		want    int
+	}{
+		{name: "just under a window", advance: defaultThrottleWindow - 5*time.Minute - time.Nanosecond, want: 3},
+		{name: "a window after the first", advance: time.Nanosecond, want: 1},
+		{name: "a window after the last", advance: 5 * time.Minute, want: 0},
+	}
+	for _, step := range steps {
+		clock.Advance(step.advance)
+		th.sweep()
+		if got := throttleSize(th); got != step.want {
+			t.Errorf("%s: entries after sweep = %d, want %d", step.name, got, step.want)
+		}
+	}
+}
+
+// fillThrottle gives n usernames from one address failures failed attempts
+// each.
+func fillThrottle(th *loginThrottle, n, failures int) {
+	for i := 0; i < n; i++ {
+		attempts(th, throttleKey{username: "user" + strconv.Itoa(i), addr: "198.51.100.1"}, failures, true)
+	}
+}
+
+func TestLoginThrottleBounded(t *testing.T) {
+	clock := &testClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	th := newLoginThrottle(1, defaultThrottleWindow, clock.Now)
+	fillThrottle(th, maxThrottleEntries, 1) // every entry a live lockout
+	if got := th.begin(throttleKeyA); got <= 0 {
+		t.Errorf("begin with a table full of lockouts = %v, want a wait", got)
+	}
+	if got := throttleSize(th); got != maxThrottleEntries {
+		t.Errorf("entries = %d, want %d", got, maxThrottleEntries)
+	}
+	clock.Advance(defaultThrottleWindow)
+	if got := th.begin(throttleKeyA); got != 0 {
+		t.Errorf("begin a window later = %v, want 0", got)
+	}
+	if got := throttleSize(th); got != 1 {
+		t.Errorf("entries a window later = %d, want 1", got)
+	}
+}
+
+// BUG: begin refuses every new key once the table holds maxThrottleEntries
+// entries that are not stale, lockouts or not. One failed login (or an
+// aborted one) for each of 100,000 made-up usernames thus locks every other
+// user out of logging in for a window, though the comment promises to
+// refuse only when the table is "full of live lockouts".
+func TestLoginThrottleFullOfSingleFailures(t *testing.T) {
+	th, _ := newUnitThrottle()
+	fillThrottle(th, maxThrottleEntries, 1)
+	if got := th.begin(throttleKeyA); got != 0 {
+		t.Errorf("begin with a table full of single failures = %v, want 0", got)
+	}
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tokensOf counts a user's rows in the tokens table.
+func (ts *testServer) tokensOf(t testing.TB, userID int64) int {
+	t.Helper()
+	var n int
+	if err := ts.store.read.QueryRow("SELECT COUNT(*) FROM tokens WHERE user_id = ?", userID).Scan(&n); err != nil {
+		t.Fatalf("count tokens of user %d: %v", userID, err)
+	}
+	return n
+}
+
+func TestRevokeToken(t *testing.T) {
+	ts := newTestServer(t)
+	id, first := ts.newUser(t, "muthoni")
+	second := ts.login(t, "muthoni", "muthoni-password")
+	_, other := ts.newUser(t, "kamau")
+
+	res := ts.call(t, "DELETE", "/api/tokens", first, "")
+	wantStatus(t, "DELETE /api/tokens", res, http.StatusNoContent)
+	if len(res.body) != 0 {
+		t.Errorf("DELETE /api/tokens body = %q, want none", res.body)
+	}
+	wantBearerChallenge(t, "GET /api/users with the revoked token", ts.call(t, "GET", "/api/users", first, ""), true)
+	wantBearerChallenge(t, "DELETE /api/tokens again", ts.call(t, "DELETE", "/api/tokens", first, ""), true)
+	for name, token := range map[string]string{"the user's other token": second, "another user's token": other} {
+		wantStatus(t, "GET /api/users with "+name, ts.call(t, "GET", "/api/users", token, ""), http.StatusOK)
+	}
+	if n := ts.tokensOf(t, id); n != 1 {
+		t.Errorf("tokens of the user = %d, want 1", n)
+	}
+	if n := ts.count(t, "tokens"); n != 2 {
+		t.Errorf("tokens = %d rows, want 2", n)
+	}
+}
+
+func TestRevokeTokenRefused(t *testing.T) {
+	ts := newTestServer(t)
+	ts.newUser(t, "muthoni")
+	tests := []struct {
+		name          string
+		authorization []string
+		invalidToken  bool
+	}{
+		{name: "no header"},
+		{name: "basic credentials", authorization: []string{"Basic " + b64("muthoni:muthoni-password")}},
+		{name: "unknown token", authorization: []string{"Bearer " + newToken()}, invalidToken: true},
+		{name: "malformed token", authorization: []string{"Bearer a b"}, invalidToken: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := ts.callAuthorization(t, "DELETE", "/api/tokens", tc.authorization...)
+			wantBearerChallenge(t, "DELETE /api/tokens", res, tc.invalidToken)
+			if n := ts.count(t, "tokens"); n != 1 {
+				t.Errorf("tokens = %d rows, want 1", n)
+			}
+		})
+	}
+}
+
+func TestTokensPerUserBounded(t *testing.T) {
+	ts := newTestServer(t)
+	id, first := ts.newUser(t, "muthoni")
+	otherID, other := ts.newUser(t, "kamau")
+	tokens := []string{first}
+	for len(tokens) < maxTokensPerUser+1 {
+		tokens = append(tokens, ts.login(t, "muthoni", "muthoni-password"))
+	}
+	if n := ts.tokensOf(t, id); n != maxTokensPerUser {
+		t.Errorf("tokens of the user = %d, want %d", n, maxTokensPerUser)
+	}
+	wantBearerChallenge(t, "GET /api/users with the oldest token", ts.call(t, "GET", "/api/users", first, ""), true)
+	for _, i := range []int{1, maxTokensPerUser / 2, maxTokensPerUser} {
+		wantStatus(t, fmt.Sprintf("GET /api/users with token %d", i), ts.call(t, "GET", "/api/users", tokens[i], ""), http.StatusOK)
+	}
+	if n := ts.tokensOf(t, otherID); n != 1 {
+		t.Errorf("tokens of another user = %d, want 1", n)
+	}
+	wantStatus(t, "GET /api/users with another user's token", ts.call(t, "GET", "/api/users", other, ""), http.StatusOK)
+}
+
+func TestDeleteExpiredTokens(t *testing.T) {
+	ts := newTestServer(t)
+	_, early := ts.newUser(t, "muthoni")
+	ts.login(t, "muthoni", "muthoni-password")
+	ts.clock.Advance(30 * time.Minute)
+	_, late := ts.newUser(t, "kamau")
+	ts.clock.Advance(30 * time.Minute) // the first two expire now
+
+	n, err := ts.store.deleteExpiredTokens(context.Background(), ts.clock.Now())
+	if err != nil || n != 2 {
+		t.Fatalf("deleteExpiredTokens = %d, %v; want 2, nil", n, err)
+	}
+	if n := ts.count(t, "tokens"); n != 1 {
+		t.Errorf("tokens = %d rows, want 1", n)
+	}
+	wantBearerChallenge(t, "GET /api/users with an expired token", ts.call(t, "GET", "/api/users", early, ""), true)
+	wantStatus(t, "GET /api/users with a live token", ts.call(t, "GET", "/api/users", late, ""), http.StatusOK)
+
+	n, err = ts.store.deleteExpiredTokens(context.Background(), ts.clock.Now())
+	if err != nil || n != 0 {
+		t.Errorf("deleteExpiredTokens again = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// The sweep loop, as main runs it, clears expired tokens and stale
+// throttle entries.
+func TestSweepEvery(t *testing.T) {
+	ts := newTestServer(t)
+	ts.newUser(t, "muthoni")
+	ts.login(t, "muthoni", "muthoni-password")
+	wantBasicChallenge(t, "POST /api/tokens with a wrong password", ts.callBasic(t, "POST", "/api/tokens", "nobody", "wrong-password"))
+	if n := throttleSize(ts.srv.throttle); n != 1 {
+		t.Fatalf("throttle entries = %d, want 1", n)
+	}
+	ts.clock.Advance(defaultConfig().tokenTTL + defaultThrottleWindow)
+	_, live := ts.newUser(t, "kamau")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ts.srv.sweepEvery(ctx, time.Hour)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for (ts.count(t, "tokens") != 1 || throttleSize(ts.srv.throttle) != 0) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := ts.count(t, "tokens"); n != 1 {
+		t.Errorf("tokens = %d rows after a sweep, want 1", n)
+	}
+	if n := throttleSize(ts.srv.throttle); n != 0 {
+		t.Errorf("throttle entries = %d after a sweep, want 0", n)
+	}
+	wantStatus(t, "GET /api/users with a live token", ts.call(t, "GET", "/api/users", live, ""), http.StatusOK)
+	if !strings.Contains(ts.logs.String(), "deleted expired tokens") {
+		t.Errorf("logs = %q, want a line about deleted expired tokens", ts.logs.String())
+	}
+}
+
+// secrets makes users, posts and tokens, and returns every password and
+// token it used, and the Basic credentials it sent.
+func secrets(t *testing.T, ts *testServer) []string {
+	t.Helper()
+	var out []string
+	for _, name := range []string{"muthoni", "kamau", "wanjiru"} {
+		password := name + "-password"
+		ts.createUser(t, name, password)
+		for i := 0; i < 3; i++ {
+			token := ts.login(t, name, password)
+			ts.createPost(t, token, "a post by "+name, "hello")
+			out = append(out, token)
+		}
+		out = append(out, password, b64(name+":"+password))
+	}
+	revoked := ts.login(t, "muthoni", "muthoni-password")
+	wantStatus(t, "DELETE /api/tokens", ts.call(t, "DELETE", "/api/tokens", revoked, ""), http.StatusNoContent)
+	wantBearerChallenge(t, "GET /api/users with a revoked token", ts.call(t, "GET", "/api/users", revoked, ""), true)
+	wantBasicChallenge(t, "POST /api/tokens with a wrong password", ts.callBasic(t, "POST", "/api/tokens", "kamau", "not-kamaus-password"))
+	return append(out, revoked, "not-kamaus-password", b64("kamau:not-kamaus-password"))
+}
+
+func TestNoSecretsInDatabase(t *testing.T) {
+	ts := newTestServer(t)
+	secret := secrets(t, ts)
+	var data []byte
+	for _, path := range []string{ts.dbPath, ts.dbPath + "-wal"} {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) && path != ts.dbPath {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = append(data, b...)
+	}
+	if !bytes.Contains(data, []byte("muthoni@example.com")) {
+		t.Fatal("the database files do not hold a user's email; is this the right file?")
+	}
+	for _, s := range secret {
+		if bytes.Contains(data, []byte(s)) {
+			t.Errorf("the database files hold %q in clear", s)
+		}
+	}
+
+	// The stored form of a token is hex(sha256(token)).
+	token := ts.login(t, "wanjiru", "wanjiru-password")
+	sum := sha256.Sum256([]byte(token))
+	var n int
+	if err := ts.store.read.QueryRow("SELECT COUNT(*) FROM tokens WHERE hash = ?", hex.EncodeToString(sum[:])).Scan(&n); err != nil || n != 1 {
+		t.Errorf("tokens with hash hex(sha256(token)) = %d, %v; want 1", n, err)
+	}
+}
+
+func TestNoSecretsInLogs(t *testing.T) {
+	ts := newTestServer(t)
+	secret := secrets(t, ts)
+	logs := ts.logs.String()
+	if !strings.Contains(logs, "/api/tokens") {
+		t.Fatalf("logs = %q, want request lines", logs)
+	}
+	for _, s := range append(secret, "Authorization", "authorization") {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs hold %q:\n%s", s, logs)
+		}
+	}
+}
