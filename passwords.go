@@ -20,9 +20,10 @@ import (
 const defaultPasswordIterations = 600_000
 
 const (
-	passwordScheme  = "pbkdf2-sha256"
-	passwordSaltLen = 16
-	passwordKeyLen  = 32
+	maxPasswordIterations = 100 * defaultPasswordIterations
+	passwordScheme        = "pbkdf2-sha256"
+	passwordSaltLen       = 16
+	passwordKeyLen        = 32
 )
 
 // passwordHasher hashes and checks passwords. A hash takes about 100 ms of
@@ -68,12 +69,13 @@ func (h *passwordHasher) matches(ctx context.Context, encoded, password string) 
 	if len(parts) != 4 || parts[0] != passwordScheme {
 		return false, errors.New("password hash: unknown format")
 	}
+	// The bounds keep a damaged row from costing hours or checking nothing.
 	iterations, err := strconv.Atoi(parts[1])
-	if err != nil || iterations < 1 {
+	if err != nil || iterations < 1 || iterations > maxPasswordIterations {
 		return false, errors.New("password hash: bad iteration count")
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[2])
-	if err != nil {
+	if err != nil || len(salt) < 8 {
 		return false, errors.New("password hash: bad salt")
 	}
 	want, err := base64.RawStdEncoding.DecodeString(parts[3])
