@@ -79,14 +79,8 @@ func TestBodyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := ts.newRequest(t, "POST", "/api/posts", "")
-			req.Body = io.NopCloser(strings.NewReader(tt.body))
-			req.ContentLength = int64(len(tt.body))
-			if tt.contentType != "" {
-				req.Header.Set("Content-Type", tt.contentType)
-			}
-			req.Header.Set("Authorization", "Bearer "+token)
-			wantError(t, "POST /api/posts "+tt.name, ts.send(t, req), tt.status, tt.message)
+			res := ts.callType(t, "POST", "/api/posts", token, tt.contentType, tt.body)
+			wantError(t, "POST /api/posts "+tt.name, res, tt.status, tt.message)
 			if n := ts.count(t, "posts"); n != 0 {
 				t.Errorf("posts = %d after a refused body, want 0", n)
 			}

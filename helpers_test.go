@@ -152,6 +152,21 @@ func (ts *testServer) call(t testing.TB, method, path, token, body string) respo
 	return ts.send(t, req)
 }
 
+// callType sends a body with the given Content-Type ("" sends none), with a
+// bearer token when token is not "".
+func (ts *testServer) callType(t testing.TB, method, path, token, contentType, body string) response {
+	t.Helper()
+	req := ts.newRequest(t, method, path, body)
+	req.Header.Del("Content-Type")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return ts.send(t, req)
+}
+
 // callBasic sends a request with a username and password.
 func (ts *testServer) callBasic(t testing.TB, method, path, username, password string) response {
 	t.Helper()
@@ -234,4 +249,30 @@ func (ts *testServer) count(t testing.TB, table string) int {
 		t.Fatalf("count %s: %v", table, err)
 	}
 	return n
+}
+
+// pageCase is one request for a page of a collection and what it must hold.
+type pageCase struct {
+	name  string
+	path  string
+	ids   []int64
+	meta  map[string]any
+	links map[string]any
+}
+
+// checkPages gets each page with token and compares the ids of its items,
+// its _meta and its _links.
+func (ts *testServer) checkPages(t *testing.T, token string, cases []pageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			what := "GET " + tc.path
+			res := ts.call(t, "GET", tc.path, token, "")
+			wantStatus(t, what, res, http.StatusOK)
+			got := res.object(t)
+			wantJSON(t, what+": ids", itemIDs(t, what, got), tc.ids)
+			wantJSON(t, what+": _meta", got["_meta"], tc.meta)
+			wantJSON(t, what+": _links", got["_links"], tc.links)
+		})
+	}
 }

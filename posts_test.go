@@ -464,13 +464,7 @@ func TestListPosts(t *testing.T) {
 		ts.clock.Advance(time.Minute)
 	}
 
-	tests := []struct {
-		name  string
-		path  string
-		ids   []int64
-		meta  map[string]any
-		links map[string]any
-	}{
+	ts.checkPages(t, baraka, []pageCase{
 		{"all, newest first", "/api/posts",
 			[]int64{5, 4, 3, 2, 1},
 			map[string]any{"page": 1, "per_page": 10, "total_pages": 1, "total_items": 5},
@@ -511,17 +505,7 @@ func TestListPosts(t *testing.T) {
 			[]int64{},
 			map[string]any{"page": 9, "per_page": 10, "total_pages": 1, "total_items": 2},
 			map[string]any{"self": "/api/users/2/my-posts?page=9&per_page=10", "next": nil, "prev": strPtr("/api/users/2/my-posts?page=8&per_page=10")}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res := ts.call(t, "GET", tt.path, baraka, "")
-			wantStatus(t, "GET "+tt.path, res, http.StatusOK)
-			got := res.object(t)
-			wantJSON(t, "GET "+tt.path+": ids", itemIDs(t, "GET "+tt.path, got), tt.ids)
-			wantJSON(t, "GET "+tt.path+": _meta", got["_meta"], tt.meta)
-			wantJSON(t, "GET "+tt.path+": _links", got["_links"], tt.links)
-		})
-	}
+	})
 
 	// Items are whole posts.
 	res := ts.call(t, "GET", "/api/posts?per_page=1", amina, "")
