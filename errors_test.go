@@ -50,14 +50,8 @@ func TestBodyErrors(t *testing.T) {
 	ts := newTestServer(t)
 	_, token := ts.newUser(t, "muthoni")
 	huge := `{"title": "t", "body": "` + strings.Repeat("x", maxBodyBytes) + `"}`
-	tests := []struct {
-		name        string
-		contentType string
-		body        string
-		status      int
-		message     string
-	}{
-		{"no content type", "", `{"title": "t", "body": "b"}`, 415, "application/json"},
+	tests := []bodyCase{
+		{"no content type", "-", `{"title": "t", "body": "b"}`, 415, "application/json"},
 		{"form", "application/x-www-form-urlencoded", "title=t&body=b", 415, "application/json"},
 		{"text", "text/plain", `{"title": "t", "body": "b"}`, 415, "application/json"},
 		{"latin-1 charset", "application/json; charset=latin1", `{"title": "t", "body": "b"}`, 415, "application/json"},
@@ -79,7 +73,7 @@ func TestBodyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := ts.callType(t, "POST", "/api/posts", token, tt.contentType, tt.body)
+			res := tt.send(t, ts, "POST", "/api/posts", token)
 			wantError(t, "POST /api/posts "+tt.name, res, tt.status, tt.message)
 			if n := ts.count(t, "posts"); n != 0 {
 				t.Errorf("posts = %d after a refused body, want 0", n)

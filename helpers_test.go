@@ -276,3 +276,25 @@ func (ts *testServer) checkPages(t *testing.T, token string, cases []pageCase) {
 		})
 	}
 }
+
+// bodyCase is a request body a write endpoint must refuse, and how.
+type bodyCase struct {
+	name        string
+	contentType string // "" sends application/json, "-" no Content-Type
+	body        string
+	status      int
+	message     string
+}
+
+// send sends the case's body with its Content-Type, and a bearer token when
+// token is not "".
+func (bc bodyCase) send(t testing.TB, ts *testServer, method, path, token string) response {
+	t.Helper()
+	switch bc.contentType {
+	case "":
+		return ts.callType(t, method, path, token, "application/json", bc.body)
+	case "-":
+		return ts.callType(t, method, path, token, "", bc.body)
+	}
+	return ts.callType(t, method, path, token, bc.contentType, bc.body)
+}

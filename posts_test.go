@@ -150,13 +150,7 @@ func TestCreatePostAcceptsLimits(t *testing.T) {
 }
 
 // postBodyCases are bodies that creating a post refuses.
-var postBodyCases = []struct {
-	name        string
-	contentType string
-	body        string
-	status      int
-	message     string
-}{
+var postBodyCases = []bodyCase{
 	{"no title", "", `{"body": "text"}`, 400, "title is required"},
 	{"null title", "", `{"title": null, "body": "text"}`, 400, "title is required"},
 	{"empty title", "", `{"title": "", "body": "text"}`, 400, "title is required"},
@@ -181,25 +175,13 @@ var postBodyCases = []struct {
 	{"truncated JSON", "", `{"title": "Tea", "body": `, 400, "malformed JSON"},
 }
 
-// callPostBody sends one of postBodyCases.
-func (ts *testServer) callPostBody(t testing.TB, method, path, token, contentType, body string) response {
-	t.Helper()
-	switch contentType {
-	case "":
-		return ts.call(t, method, path, token, body)
-	case "-":
-		return ts.callType(t, method, path, token, "", body)
-	}
-	return ts.callType(t, method, path, token, contentType, body)
-}
-
 func TestCreatePostInvalid(t *testing.T) {
 	ts := newTestServer(t)
 	_, token := ts.newUser(t, "muthoni")
 	for _, path := range []string{"/api/posts", "/api/posts/user/1"} {
 		for _, tt := range postBodyCases {
 			t.Run(path+"/"+tt.name, func(t *testing.T) {
-				res := ts.callPostBody(t, "POST", path, token, tt.contentType, tt.body)
+				res := tt.send(t, ts, "POST", path, token)
 				wantError(t, "POST "+path, res, tt.status, tt.message)
 				if n := ts.count(t, "posts"); n != 0 {
 					t.Errorf("posts = %d rows, want 0", n)
@@ -336,13 +318,7 @@ func TestUpdatePost(t *testing.T) {
 func TestUpdatePostInvalid(t *testing.T) {
 	// An update may leave out a field, but what it sends is checked as on
 	// create.
-	tests := []struct {
-		name        string
-		contentType string
-		body        string
-		status      int
-		message     string
-	}{}
+	tests := []bodyCase{}
 	for _, tt := range postBodyCases {
 		switch tt.name {
 		case "no title", "null title", "no body":
@@ -356,7 +332,7 @@ func TestUpdatePostInvalid(t *testing.T) {
 	before := ts.postRow(t, 1)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := ts.callPostBody(t, "PUT", "/api/posts/1", token, tt.contentType, tt.body)
+			res := tt.send(t, ts, "PUT", "/api/posts/1", token)
 			wantError(t, "PUT /api/posts/1", res, tt.status, tt.message)
 			if got := ts.postRow(t, 1); got != before {
 				t.Errorf("post changed: %+v, was %+v", got, before)

@@ -260,13 +260,7 @@ func TestCreateUserAcceptsLimits(t *testing.T) {
 
 func TestCreateUserInvalid(t *testing.T) {
 	long := func(n int, suffix string) string { return strings.Repeat("x", n-len(suffix)) + suffix }
-	tests := []struct {
-		name        string
-		contentType string
-		body        string
-		status      int
-		message     string
-	}{
+	tests := []bodyCase{
 		{"no username", "", `{"email": "m@example.com", "password": "password1"}`, 400, "username is required"},
 		{"empty username", "", `{"username": "", "email": "m@example.com", "password": "password1"}`, 400, "username is required"},
 		{"null username", "", `{"username": null, "email": "m@example.com", "password": "password1"}`, 400, "username is required"},
@@ -305,15 +299,7 @@ func TestCreateUserInvalid(t *testing.T) {
 	before := ts.userRow(t, 1)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var res response
-			switch tt.contentType {
-			case "":
-				res = ts.call(t, "POST", "/api/users", "", tt.body)
-			case "-":
-				res = ts.callType(t, "POST", "/api/users", "", "", tt.body)
-			default:
-				res = ts.callType(t, "POST", "/api/users", "", tt.contentType, tt.body)
-			}
+			res := tt.send(t, ts, "POST", "/api/users", "")
 			wantError(t, "POST /api/users", res, tt.status, tt.message)
 			if n := ts.count(t, "users"); n != 1 {
 				t.Errorf("after POST /api/users = %d: users = %d rows, want 1", res.status, n)
@@ -522,13 +508,7 @@ func TestUpdateUserForbidden(t *testing.T) {
 }
 
 func TestUpdateUserInvalid(t *testing.T) {
-	tests := []struct {
-		name        string
-		contentType string
-		body        string
-		status      int
-		message     string
-	}{
+	tests := []bodyCase{
 		{"empty username", "", `{"username": ""}`, 400, "username is required"},
 		{"65-character username", "", `{"username": "` + strings.Repeat("u", 65) + `"}`, 400, "username must be at most 64"},
 		{"username with a space", "", `{"username": "mu thoni"}`, 400, "username may hold only"},
@@ -556,12 +536,7 @@ func TestUpdateUserInvalid(t *testing.T) {
 	before := ts.userRow(t, id)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var res response
-			if tt.contentType == "" {
-				res = ts.call(t, "PUT", "/api/users/1", token, tt.body)
-			} else {
-				res = ts.callType(t, "PUT", "/api/users/1", token, tt.contentType, tt.body)
-			}
+			res := tt.send(t, ts, "PUT", "/api/users/1", token)
 			wantError(t, "PUT /api/users/1", res, tt.status, tt.message)
 			if got := ts.userRow(t, id); got != before {
 				t.Errorf("user changed: %+v, was %+v", got, before)
