@@ -153,8 +153,7 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			return
 		}
 		key := throttleKey{username: strings.ToLower(username), addr: clientAddr(r)}
-		if wait := s.throttle.begin(key); wait > 0 {
-			tooManyRequests(w, wait)
+		if !s.enterThrottle(w, r, key) {
 			return
 		}
 		id, err := s.verifyLogin(r.Context(), username, password)
@@ -172,6 +171,23 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 		setLogUser(r.Context(), id)
 		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: id})))
 	})
+}
+
+// enterThrottle starts a password check for key under the login throttle.
+// When key is locked out, or the client goes away while waiting for the
+// outcome of the attempts already in flight, it answers the client itself
+// and returns false.
+func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, key throttleKey) bool {
+	wait, err := s.throttle.enter(r.Context(), key)
+	switch {
+	case err != nil:
+		s.serverError(w, r, err)
+		return false
+	case wait > 0:
+		tooManyRequests(w, wait)
+		return false
+	}
+	return true
 }
 
 var errWrongPassword = errors.New("wrong username or password")

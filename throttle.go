@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -23,15 +24,17 @@ type throttleKey struct {
 }
 
 type throttleEntry struct {
-	attempts    int // attempts not known to have succeeded
+	failures    int // consecutive, within a window of each other
+	inFlight    int // attempts begun whose outcome is not known yet
 	lastAttempt time.Time
 	lockedUntil time.Time
+	settled     chan struct{} // closed when an attempt in flight ends
 }
 
-// loginThrottle locks out a username from an address after limit
-// consecutive failed logins, for window. An attempt counts as failed from
-// the moment it starts until it succeeds, so that many guesses sent at once
-// cannot all get through before the first of them fails.
+// loginThrottle locks out a key after limit consecutive failed logins, for
+// window. Attempts in flight count towards the limit until their outcome is
+// known, so that many guesses sent at once cannot all get through before the
+// first of them fails: the ones beyond the limit wait for that outcome.
 type loginThrottle struct {
 	limit      int
 	window     time.Duration
@@ -52,9 +55,27 @@ func newLoginThrottle(limit int, window time.Duration, now func() time.Time) *lo
 	}
 }
 
-// begin records the start of a login attempt. It returns 0 when the attempt
-// may go ahead, or how long the client must wait.
-func (t *loginThrottle) begin(key throttleKey) time.Duration {
+// enter starts a login attempt for key. It returns 0 when the attempt may go
+// ahead, in which case the caller must end it with failed, succeeded or
+// abandoned; or how long the client must wait. While limit attempts are in
+// flight it waits for one of them to end, or returns ctx's error.
+func (t *loginThrottle) enter(ctx context.Context, key throttleKey) (time.Duration, error) {
+	for {
+		wait, settled := t.begin(key)
+		if settled == nil {
+			return wait, nil
+		}
+		select {
+		case <-settled:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// begin is one try of enter: it returns a wait, or a channel to wait on
+// before trying again, or neither when the attempt has begun.
+func (t *loginThrottle) begin(key throttleKey) (time.Duration, <-chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -65,54 +86,72 @@ func (t *loginThrottle) begin(key throttleKey) time.Duration {
 	}
 	if e == nil {
 		if len(t.entries) >= t.maxEntries && !t.makeRoomLocked(now) {
-			return t.window // full of live lockouts: refuse rather than forget one
+			return t.window, nil // full of live lockouts: refuse rather than forget one
 		}
 		e = &throttleEntry{}
 		t.entries[key] = e
 	}
 	switch {
 	case now.Before(e.lockedUntil):
-		return e.lockedUntil.Sub(now)
-	case e.attempts >= t.limit:
-		// The limit is reached by attempts still being checked; one of them
-		// may yet succeed, so ask for a short wait, not the whole window.
-		return time.Second
+		return e.lockedUntil.Sub(now), nil
+	case e.failures+e.inFlight >= t.limit:
+		if e.settled == nil {
+			e.settled = make(chan struct{})
+		}
+		return 0, e.settled
 	}
-	e.attempts++
+	e.inFlight++
 	e.lastAttempt = now
-	return 0
+	return 0, nil
 }
 
-// failed records that an attempt begun for key had a wrong password.
+// failed ends an attempt whose password was wrong.
 func (t *loginThrottle) failed(key throttleKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e := t.entries[key]; e != nil && e.attempts >= t.limit && e.lockedUntil.IsZero() {
-		e.lockedUntil = t.now().Add(t.window)
+	if e := t.endLocked(key); e != nil {
+		e.failures++
+		if e.failures >= t.limit && e.lockedUntil.IsZero() {
+			e.lockedUntil = t.now().Add(t.window)
+		}
 	}
 }
 
-// abandoned takes back an attempt begun for key whose password was never
-// checked (the server was busy, or the client went away), so that it counts
-// neither way and leaves nothing behind.
+// succeeded ends an attempt whose password was right: the failures before it
+// were not consecutive after all.
+func (t *loginThrottle) succeeded(key throttleKey) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.endLocked(key); e != nil && e.inFlight == 0 {
+		delete(t.entries, key)
+	} else if e != nil {
+		e.failures = 0
+	}
+}
+
+// abandoned ends an attempt whose password was never checked (the server
+// was busy, or the client went away): it counts neither way.
 func (t *loginThrottle) abandoned(key throttleKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.entries[key]
-	if e == nil || e.attempts == 0 {
-		return
-	}
-	e.attempts--
-	if e.attempts == 0 && e.lockedUntil.IsZero() {
+	if e := t.endLocked(key); e != nil && e.failures == 0 && e.inFlight == 0 && e.lockedUntil.IsZero() {
 		delete(t.entries, key)
 	}
 }
 
-// succeeded forgets the failures of key: they were not consecutive after all.
-func (t *loginThrottle) succeeded(key throttleKey) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.entries, key)
+// endLocked takes an attempt of key out of flight and wakes those waiting
+// for an outcome. It returns the entry, or nil if there is none.
+func (t *loginThrottle) endLocked(key throttleKey) *throttleEntry {
+	e := t.entries[key]
+	if e == nil || e.inFlight == 0 {
+		return nil
+	}
+	e.inFlight--
+	if e.settled != nil {
+		close(e.settled)
+		e.settled = nil
+	}
+	return e
 }
 
 // sweep forgets entries that no longer hold anything back.
@@ -120,32 +159,6 @@ func (t *loginThrottle) sweep() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.sweepLocked(t.now())
-}
-
-// makeRoomLocked frees space in a full table: first the stale entries, then,
-// if that is not enough, the oldest eighth of those not locked out, so that
-// a flood of made-up usernames costs a few counts, never a lockout.
-func (t *loginThrottle) makeRoomLocked(now time.Time) bool {
-	t.sweepLocked(now)
-	if len(t.entries) < t.maxEntries {
-		return true
-	}
-	var unlocked []throttleKey
-	for key, e := range t.entries {
-		if e.lockedUntil.IsZero() {
-			unlocked = append(unlocked, key)
-		}
-	}
-	if len(unlocked) == 0 {
-		return false
-	}
-	slices.SortFunc(unlocked, func(a, b throttleKey) int {
-		return t.entries[a].lastAttempt.Compare(t.entries[b].lastAttempt)
-	})
-	for _, key := range unlocked[:max(1, len(unlocked)/8)] {
-		delete(t.entries, key)
-	}
-	return true
 }
 
 func (t *loginThrottle) sweepLocked(now time.Time) {
@@ -156,10 +169,41 @@ func (t *loginThrottle) sweepLocked(now time.Time) {
 	}
 }
 
-// stale reports whether an entry holds nothing back any more: its lockout
-// has passed, or it was never locked and its last attempt is a window old.
+// makeRoomLocked frees space in a full table: first the stale entries, then,
+// if that is not enough, the oldest eighth of those not locked out and with
+// nothing in flight, so that a flood of made-up usernames costs a few
+// counts, never a lockout.
+func (t *loginThrottle) makeRoomLocked(now time.Time) bool {
+	t.sweepLocked(now)
+	if len(t.entries) < t.maxEntries {
+		return true
+	}
+	var evictable []throttleKey
+	for key, e := range t.entries {
+		if e.lockedUntil.IsZero() && e.inFlight == 0 {
+			evictable = append(evictable, key)
+		}
+	}
+	if len(evictable) == 0 {
+		return false
+	}
+	slices.SortFunc(evictable, func(a, b throttleKey) int {
+		return t.entries[a].lastAttempt.Compare(t.entries[b].lastAttempt)
+	})
+	for _, key := range evictable[:max(1, len(evictable)/8)] {
+		delete(t.entries, key)
+	}
+	return true
+}
+
+// stale reports whether an entry holds nothing back any more: nothing is in
+// flight, and its lockout has passed, or it was never locked and its last
+// attempt is a window old.
 func (t *loginThrottle) stale(e *throttleEntry, now time.Time) bool {
-	if !e.lockedUntil.IsZero() {
+	switch {
+	case e.inFlight > 0:
+		return false
+	case !e.lockedUntil.IsZero():
 		return !now.Before(e.lockedUntil)
 	}
 	return now.Sub(e.lastAttempt) >= t.window

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -161,10 +162,23 @@ func newUnitThrottle() (*loginThrottle, *testClock) {
 	return newLoginThrottle(defaultThrottleLimit, defaultThrottleWindow, clock.Now), clock
 }
 
+// outcomePending stands for begin's answer "wait for the outcome of the
+// attempts in flight".
+const outcomePending time.Duration = -1
+
+// tryBegin is begin with its two answers folded into one for tables.
+func tryBegin(th *loginThrottle, key throttleKey) time.Duration {
+	wait, settled := th.begin(key)
+	if settled != nil {
+		return outcomePending
+	}
+	return wait
+}
+
 // attempts runs n whole attempts for key, each failed or succeeded.
 func attempts(th *loginThrottle, key throttleKey, n int, failed bool) {
 	for i := 0; i < n; i++ {
-		if th.begin(key) > 0 {
+		if tryBegin(th, key) > 0 {
 			return
 		}
 		if failed {
@@ -194,15 +208,15 @@ func TestLoginThrottleUnit(t *testing.T) {
 			clock.Advance(window)
 		}, want: 0},
 		// An attempt counts from its start: one of ten still running might
-		// succeed, so the eleventh waits briefly (begin asks for a second).
+		// succeed, so the eleventh waits for an outcome.
 		{name: "ten in flight", run: func(th *loginThrottle, _ *testClock) {
 			for i := 0; i < 10; i++ {
-				th.begin(throttleKeyA)
+				tryBegin(th, throttleKeyA)
 			}
-		}, want: time.Second},
+		}, want: outcomePending},
 		{name: "ten in flight, then all fail", run: func(th *loginThrottle, _ *testClock) {
 			for i := 0; i < 10; i++ {
-				th.begin(throttleKeyA)
+				tryBegin(th, throttleKeyA)
 			}
 			for i := 0; i < 10; i++ {
 				th.failed(throttleKeyA)
@@ -210,7 +224,7 @@ func TestLoginThrottleUnit(t *testing.T) {
 		}, want: window},
 		{name: "ten in flight, then one succeeds", run: func(th *loginThrottle, _ *testClock) {
 			for i := 0; i < 10; i++ {
-				th.begin(throttleKeyA)
+				tryBegin(th, throttleKeyA)
 			}
 			th.succeeded(throttleKeyA)
 		}, want: 0},
@@ -240,7 +254,7 @@ func TestLoginThrottleUnit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			th, clock := newUnitThrottle()
 			tc.run(th, clock)
-			if got := th.begin(throttleKeyA); got != tc.want {
+			if got := tryBegin(th, throttleKeyA); got != tc.want {
 				t.Errorf("begin = %v, want %v", got, tc.want)
 			}
 		})
@@ -287,14 +301,14 @@ func TestLoginThrottleBounded(t *testing.T) {
 	clock := &testClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	th := newLoginThrottle(1, defaultThrottleWindow, clock.Now)
 	fillThrottle(th, maxThrottleEntries, 1) // every entry a live lockout
-	if got := th.begin(throttleKeyA); got <= 0 {
+	if got := tryBegin(th, throttleKeyA); got <= 0 {
 		t.Errorf("begin with a table full of lockouts = %v, want a wait", got)
 	}
 	if got := throttleSize(th); got != maxThrottleEntries {
 		t.Errorf("entries = %d, want %d", got, maxThrottleEntries)
 	}
 	clock.Advance(defaultThrottleWindow)
-	if got := th.begin(throttleKeyA); got != 0 {
+	if got := tryBegin(th, throttleKeyA); got != 0 {
 		t.Errorf("begin a window later = %v, want 0", got)
 	}
 	if got := throttleSize(th); got != 1 {
@@ -308,7 +322,7 @@ func TestLoginThrottleBounded(t *testing.T) {
 func TestLoginThrottleFullOfSingleFailures(t *testing.T) {
 	th, _ := newUnitThrottle()
 	fillThrottle(th, maxThrottleEntries, 1)
-	if got := th.begin(throttleKeyA); got != 0 {
+	if got := tryBegin(th, throttleKeyA); got != 0 {
 		t.Errorf("begin with a table full of single failures = %v, want 0", got)
 	}
 }
@@ -328,7 +342,7 @@ func TestLoginThrottleEvictsOldestUnlocked(t *testing.T) {
 	if got := throttleSize(th); got != th.maxEntries {
 		t.Fatalf("entries = %d, want a full table of %d", got, th.maxEntries)
 	}
-	if got := th.begin(throttleKeyA); got != 0 {
+	if got := tryBegin(th, throttleKeyA); got != 0 {
 		t.Fatalf("begin on a full table = %v, want room made", got)
 	}
 	if got := throttleSize(th); got > th.maxEntries {
@@ -341,7 +355,7 @@ func TestLoginThrottleEvictsOldestUnlocked(t *testing.T) {
 	if oldestKept || !newestKept {
 		t.Errorf("kept oldest = %v, newest = %v; want the oldest evicted and the newest kept", oldestKept, newestKept)
 	}
-	if got := th.begin(locked); got <= 0 {
+	if got := tryBegin(th, locked); got <= 0 {
 		t.Errorf("the lockout was evicted: begin = %v, want a wait", got)
 	}
 }
@@ -351,7 +365,7 @@ func TestLoginThrottleEvictsOldestUnlocked(t *testing.T) {
 func TestLoginThrottleAbandoned(t *testing.T) {
 	th, _ := newUnitThrottle()
 	for range defaultThrottleLimit * 3 {
-		if got := th.begin(throttleKeyA); got != 0 {
+		if got := tryBegin(th, throttleKeyA); got != 0 {
 			t.Fatalf("begin after abandoned attempts = %v, want 0", got)
 		}
 		th.abandoned(throttleKeyA)
@@ -360,12 +374,103 @@ func TestLoginThrottleAbandoned(t *testing.T) {
 		t.Errorf("entries after abandoned attempts = %d, want 0", got)
 	}
 	attempts(th, throttleKeyA, 3, true)
-	th.begin(throttleKeyA)
+	tryBegin(th, throttleKeyA)
 	th.abandoned(throttleKeyA)
 	th.mu.Lock()
-	got := th.entries[throttleKeyA].attempts
+	e := *th.entries[throttleKeyA]
 	th.mu.Unlock()
-	if got != 3 {
-		t.Errorf("attempts after 3 failures and an abandoned one = %d, want 3", got)
+	if e.failures != 3 || e.inFlight != 0 {
+		t.Errorf("after 3 failures and an abandoned attempt: failures %d, in flight %d; want 3, 0", e.failures, e.inFlight)
+	}
+}
+
+// TestLoginThrottleEnterWaitsForOutcome checks that an attempt beyond the
+// limit of those in flight waits, then goes ahead when one succeeds, or is
+// refused when they all fail.
+func TestLoginThrottleEnterWaitsForOutcome(t *testing.T) {
+	for _, outcome := range []string{"succeeded", "failed"} {
+		t.Run(outcome, func(t *testing.T) {
+			th, _ := newUnitThrottle()
+			for range defaultThrottleLimit {
+				if got := tryBegin(th, throttleKeyA); got != 0 {
+					t.Fatalf("begin = %v, want 0", got)
+				}
+			}
+			type result struct {
+				wait time.Duration
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() {
+				wait, err := th.enter(context.Background(), throttleKeyA)
+				done <- result{wait, err}
+			}()
+			select {
+			case r := <-done:
+				t.Fatalf("enter with the limit in flight = %v, %v; want it to wait", r.wait, r.err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			for range defaultThrottleLimit {
+				if outcome == "succeeded" {
+					th.succeeded(throttleKeyA)
+				} else {
+					th.failed(throttleKeyA)
+				}
+			}
+			r := <-done
+			switch {
+			case r.err != nil:
+				t.Fatalf("enter = %v", r.err)
+			case outcome == "succeeded" && r.wait != 0:
+				t.Errorf("enter after the others succeeded = %v, want 0", r.wait)
+			case outcome == "failed" && r.wait != defaultThrottleWindow:
+				t.Errorf("enter after the others failed = %v, want %v", r.wait, defaultThrottleWindow)
+			}
+		})
+	}
+}
+
+func TestLoginThrottleEnterCanceled(t *testing.T) {
+	th, _ := newUnitThrottle()
+	for range defaultThrottleLimit {
+		tryBegin(th, throttleKeyA)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := th.enter(ctx, throttleKeyA); err != context.Canceled {
+		t.Errorf("enter with a canceled context = %v, want context.Canceled", err)
+	}
+}
+
+// TestParallelLogins sends many logins for one username at once: right
+// passwords all get their token, as none failed; wrong ones get exactly
+// limit password checks (401) before the rest are refused (429).
+func TestParallelLogins(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "muthoni", "muthoni-password")
+	const parallel = 3 * defaultThrottleLimit
+	statuses := func(password string) map[int]int {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		counts := map[int]int{}
+		for range parallel {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res := ts.callBasic(t, "POST", "/api/tokens", "muthoni", password)
+				mu.Lock()
+				counts[res.status]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return counts
+	}
+	if got := statuses("muthoni-password"); got[http.StatusOK] != parallel {
+		t.Errorf("%d parallel right logins: statuses %v, want all 200", parallel, got)
+	}
+	got := statuses("wrong-password")
+	if got[http.StatusUnauthorized] != defaultThrottleLimit || got[http.StatusTooManyRequests] != parallel-defaultThrottleLimit {
+		t.Errorf("%d parallel wrong logins: statuses %v, want %d × 401 and the rest 429", parallel, got, defaultThrottleLimit)
 	}
 }

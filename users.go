@@ -215,8 +215,7 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 		return false
 	}
 	key := throttleKey{userID: userID}
-	if wait := s.throttle.begin(key); wait > 0 {
-		tooManyRequests(w, wait)
+	if !s.enterThrottle(w, r, key) {
 		return false
 	}
 	ok, err := s.passwords.matches(r.Context(), hash, password)
