@@ -217,7 +217,8 @@ func (s *server) verifyLogin(ctx context.Context, username, password string) (in
 func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header, ok := authorization(r)
-		if !ok || !hasScheme(header, "Bearer") {
+		if !ok || !hasScheme(header, "Bearer") || strings.TrimSpace(header[len("Bearer"):]) == "" {
+			// No token was sent, so none can be invalid (RFC 6750 §3.1).
 			bearerChallenge(w, false, "")
 			return
 		}

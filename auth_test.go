@@ -411,7 +411,9 @@ func TestRequireTokenRefused(t *testing.T) {
 		{name: "basic credentials", authorization: []string{"Basic " + b64("muthoni:muthoni-password")}},
 		{name: "other scheme", authorization: []string{"Token " + token}},
 		{name: "two headers", authorization: []string{"Bearer " + token, "Bearer " + token}},
-		{name: "scheme only", authorization: []string{"Bearer"}, invalidToken: true},
+		// No token was sent, so none is invalid (RFC 6750 §3.1).
+		{name: "scheme only", authorization: []string{"Bearer"}},
+		{name: "scheme and spaces", authorization: []string{"Bearer   "}},
 		{name: "unknown token", authorization: []string{"Bearer " + newToken()}, invalidToken: true},
 		{name: "token in other case", authorization: []string{"Bearer " + strings.ToUpper(token)}, invalidToken: true},
 		{name: "token with a space", authorization: []string{"Bearer " + token[:10] + " " + token[10:]}, invalidToken: true},

@@ -46,3 +46,21 @@ func TestDerivePassesCancellation(t *testing.T) {
 		t.Fatalf("hash with a canceled context and no free slot = %v, want context.Canceled", err)
 	}
 }
+
+// TestUnknownUserCostsAHash checks that a login for a username that does
+// not exist still runs the password hash: with every hash slot taken, it
+// must wait for one like any other login, not answer 401 at once.
+func TestUnknownUserCostsAHash(t *testing.T) {
+	ts := newTestServer(t)
+	ts.srv.passwords.maxWait = 50 * time.Millisecond
+	for range cap(ts.srv.passwords.slots) {
+		ts.srv.passwords.slots <- struct{}{}
+	}
+	defer func() {
+		for range cap(ts.srv.passwords.slots) {
+			<-ts.srv.passwords.slots
+		}
+	}()
+	res := ts.callBasic(t, "POST", "/api/tokens", "nobody", "some-password")
+	wantError(t, "POST /api/tokens for an unknown user with every slot busy", res, http.StatusServiceUnavailable, "")
+}

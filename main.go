@@ -62,9 +62,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		}
 		return fallback
 	}
-	ttl, err := time.ParseDuration(env("TOKENAPI_TOKEN_TTL", "1h"))
-	if err != nil {
-		return options{}, fmt.Errorf("TOKENAPI_TOKEN_TTL: %q is not a duration such as 1h or 30m", getenv("TOKENAPI_TOKEN_TTL"))
+	// A bad TOKENAPI_TOKEN_TTL is an error only if -token-ttl does not
+	// override it: the flag wins.
+	ttl, ttlErr := time.ParseDuration(env("TOKENAPI_TOKEN_TTL", "1h"))
+	if ttlErr != nil {
+		ttlErr = fmt.Errorf("TOKENAPI_TOKEN_TTL: %q is not a duration such as 1h or 30m", getenv("TOKENAPI_TOKEN_TTL"))
+		ttl = time.Hour
 	}
 	var o options
 	fs := flag.NewFlagSet("tokenapi", flag.ContinueOnError)
@@ -82,7 +85,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		}
 		return options{}, err
 	}
+	ttlSet := false
+	fs.Visit(func(f *flag.Flag) { ttlSet = ttlSet || f.Name == "token-ttl" })
 	switch {
+	case ttlErr != nil && !ttlSet:
+		return options{}, ttlErr
 	case fs.NArg() > 0:
 		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case o.tokenTTL <= 0:

@@ -133,9 +133,11 @@ func (s *store) Close() error {
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
+// ping checks that the database answers. It reads the schema, not a
+// constant, so that a file that went bad under us fails it.
 func (s *store) ping(ctx context.Context) error {
-	var one int
-	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	var tables int
+	return s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&tables)
 }
 
 // uniqueViolation turns a UNIQUE constraint error on users into the sentinel

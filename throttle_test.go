@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -472,5 +473,31 @@ func TestParallelLogins(t *testing.T) {
 	got := statuses("wrong-password")
 	if got[http.StatusUnauthorized] != defaultThrottleLimit || got[http.StatusTooManyRequests] != parallel-defaultThrottleLimit {
 		t.Errorf("%d parallel wrong logins: statuses %v, want %d × 401 and the rest 429", parallel, got, defaultThrottleLimit)
+	}
+}
+
+// TestLoginThrottlePerAddress checks that the lockout holds a username only
+// from the address that failed: the same user from another address logs in.
+func TestLoginThrottlePerAddress(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "muthoni", "muthoni-password")
+	login := func(addr, password string) int {
+		req := httptest.NewRequest("POST", "/api/tokens", nil)
+		req.RemoteAddr = addr + ":40000"
+		req.SetBasicAuth("muthoni", password)
+		rec := httptest.NewRecorder()
+		ts.srv.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := range defaultThrottleLimit {
+		if got := login("192.0.2.1", "wrong-password"); got != http.StatusUnauthorized {
+			t.Fatalf("failed login %d from 192.0.2.1 = %d, want 401", i+1, got)
+		}
+	}
+	if got := login("192.0.2.1", "muthoni-password"); got != http.StatusTooManyRequests {
+		t.Errorf("right password from the locked-out address = %d, want 429", got)
+	}
+	if got := login("192.0.2.2", "muthoni-password"); got != http.StatusOK {
+		t.Errorf("right password from another address = %d, want 200", got)
 	}
 }
