@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -146,17 +145,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	sweepCtx, stopSweeping := context.WithCancel(context.Background())
-	var sweeping sync.WaitGroup
-	sweeping.Add(1)
-	go func() {
-		defer sweeping.Done()
-		srv.sweepEvery(sweepCtx, sweepInterval)
-	}()
-	defer func() {
-		stopSweeping()
-		sweeping.Wait()
-	}()
+	stopSweeper := srv.startSweeper(sweepInterval)
+	defer stopSweeper()
 
 	served := make(chan error, 1)
 	go func() {
@@ -166,7 +156,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			served <- httpServer.Serve(ln)
 		}
 	}()
-	scheme := map[bool]string{false: "http", true: "https"}[tlsConfig != nil]
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "db", opts.db)
 
 	select {
@@ -182,8 +175,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Warn("requests still running at the end of the shutdown wait; closing them", "error", err)
 		httpServer.Close()
 	}
-	stopSweeping()
-	sweeping.Wait()
+	stopSweeper()
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}

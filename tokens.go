@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -54,6 +55,21 @@ func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// startSweeper runs sweepEvery in the background. The function it returns
+// stops the sweeper and waits for it, so the store can close after it.
+func (s *server) startSweeper(interval time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.sweepEvery(ctx, interval)
+	}()
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
 }
 
 // sweepEvery clears expired tokens and stale throttle entries now and then
