@@ -28,6 +28,9 @@ type caller struct {
 	// tokenHash is the hash of the token the request came with; empty when
 	// it came with a username and password.
 	tokenHash string
+	// passwordHash is the stored password hash a username and password were
+	// checked against; empty when the request came with a token.
+	passwordHash string
 }
 
 type contextKey int
@@ -156,7 +159,7 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 		if !s.enterThrottle(w, r, key) {
 			return
 		}
-		id, err := s.verifyLogin(r.Context(), username, password)
+		id, passwordHash, err := s.verifyLogin(r.Context(), username, password)
 		switch {
 		case errors.Is(err, errWrongPassword):
 			s.throttle.failed(key)
@@ -169,7 +172,7 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 		}
 		s.throttle.succeeded(key)
 		setLogUser(r.Context(), id)
-		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: id})))
+		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: id, passwordHash: passwordHash})))
 	})
 }
 
@@ -193,23 +196,24 @@ func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, key throt
 var errWrongPassword = errors.New("wrong username or password")
 
 // verifyLogin returns the id of the user with this username and password,
-// or errWrongPassword. An unknown username costs a full hash too, so the
-// time taken does not tell which usernames exist.
-func (s *server) verifyLogin(ctx context.Context, username, password string) (int64, error) {
+// and the stored hash it matched, or errWrongPassword. An unknown username
+// costs a full hash too, so the time taken does not tell which usernames
+// exist.
+func (s *server) verifyLogin(ctx context.Context, username, password string) (int64, string, error) {
 	id, hash, err := s.store.passwordHashByUsername(ctx, username)
 	if errors.Is(err, errNotFound) {
 		hash = s.passwords.unknownUser
 	} else if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	ok, err := s.passwords.matches(ctx, hash, password)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if !ok || id == 0 {
-		return 0, errWrongPassword
+		return 0, "", errWrongPassword
 	}
-	return id, nil
+	return id, hash, nil
 }
 
 // requireToken lets a request through to next only with a live bearer

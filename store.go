@@ -327,13 +327,16 @@ func (s *store) touchLastSeen(ctx context.Context, id int64, now, staleBefore ti
 
 // ---- tokens ----
 
-// insertToken stores the hash of a new token. The caller has made the token
-// from 256 random bits, so a collision is not a case to handle.
-func (s *store) insertToken(ctx context.Context, hash string, userID int64, created, expires time.Time) error {
-	_, err := s.write.ExecContext(ctx,
-		`INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		hash, userID, formatTime(created), formatTime(expires))
-	return err
+// insertToken stores the hash of a new token for a user whose password
+// hash is still passwordHash, the one the login was checked against. If the
+// password changed while the login was being checked, it stores nothing and
+// returns errNotFound: the check and the insert are one statement, so no
+// token issued on an old password outlives a password change.
+func (s *store) insertToken(ctx context.Context, hash string, userID int64, passwordHash string, created, expires time.Time) error {
+	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+		`INSERT INTO tokens (hash, user_id, created_at, expires_at)
+		SELECT ?, id, ?, ? FROM users WHERE id = ? AND password_hash = ?`,
+		hash, formatTime(created), formatTime(expires), userID, passwordHash))
 }
 
 // retireOldTokens deletes a user's tokens beyond the newest keep.

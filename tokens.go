@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -34,7 +35,12 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	token := newToken()
 	now := s.now()
 	expires := now.Add(s.tokenTTL)
-	if err := s.store.insertToken(r.Context(), hashToken(token), me.userID, now, expires); err != nil {
+	err := s.store.insertToken(r.Context(), hashToken(token), me.userID, me.passwordHash, now, expires)
+	if errors.Is(err, errNotFound) {
+		basicChallenge(w, "the password changed while it was being checked")
+		return
+	}
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}

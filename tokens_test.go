@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -220,5 +221,32 @@ func TestNoSecretsInLogs(t *testing.T) {
 		if strings.Contains(logs, s) {
 			t.Errorf("logs hold %q:\n%s", s, logs)
 		}
+	}
+}
+
+// TestTokenNotIssuedOnChangedPassword covers a login that was checked
+// against a password which changed before its token was stored: it must get
+// a 401 and leave no token, or the token would outlive the change.
+func TestTokenNotIssuedOnChangedPassword(t *testing.T) {
+	ts := newTestServer(t)
+	id := ts.createUser(t, "muthoni", "muthoni-password")
+	checkedAgainst, err := ts.store.passwordHashByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := ts.login(t, "muthoni", "muthoni-password")
+	res := putPassword(t, ts, id, token, "muthoni-password", "new-password")
+	wantStatus(t, "PUT a new password", res, http.StatusOK)
+	before := ts.count(t, "tokens")
+
+	req := httptest.NewRequest("POST", "/api/tokens", nil)
+	req = req.WithContext(withCaller(req.Context(), &caller{userID: id, passwordHash: checkedAgainst}))
+	rec := httptest.NewRecorder()
+	ts.srv.handleCreateToken(rec, req)
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("token for a login checked against the old password = %d %s, want 401", rec.Code, rec.Body)
+	}
+	if got := ts.count(t, "tokens"); got != before {
+		t.Errorf("tokens = %d, want %d: a token was stored", got, before)
 	}
 }

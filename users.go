@@ -189,11 +189,12 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, r, err)
 		return
 	}
-	// The password is written first and the old tokens revoked after it, so
-	// that no login with the old password can slip in between and keep a
-	// token. Two statements, not a transaction, keep the SQL portable to
-	// rqlite; should the second fail, the client gets a 500 and the change
-	// can be repeated with the new password as current_password.
+	// The password is written first and the old tokens revoked after it. A
+	// login checked against the old password that lands after the revoke
+	// stores no token (see insertToken), so none outlives the change. Two
+	// statements, not a transaction, keep the SQL portable to rqlite; should
+	// the second fail, the client gets a 500 and can repeat the change with
+	// the new password as current_password.
 	if changes.PasswordHash != nil {
 		if err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash); err != nil {
 			s.serverError(w, r, err)
