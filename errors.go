@@ -72,7 +72,7 @@ func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.Is(err, errPasswordBusy):
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "too many logins at once; try again shortly")
+		writeError(w, http.StatusServiceUnavailable, "too many password checks at once; try again shortly")
 		return
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "")
