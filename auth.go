@@ -82,14 +82,14 @@ func parseBasic(header string) (username, password string, ok bool) {
 	username, password, ok = strings.Cut(string(decoded), ":")
 	if !ok || username == "" || password == "" ||
 		len(username) > maxUsernameLen || utf8.RuneCountInString(password) > maxPasswordLen ||
-		!printable(username) || !printable(password) {
+		!noControlChars(username) || !noControlChars(password) {
 		return "", "", false
 	}
 	return username, password, true
 }
 
-// printable reports whether s is valid UTF-8 without control characters.
-func printable(s string) bool {
+// noControlChars reports whether s is valid UTF-8 without control characters.
+func noControlChars(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
@@ -155,7 +155,9 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			basicChallenge(w, "")
 			return
 		}
-		key := throttleKey{username: strings.ToLower(username), addr: clientAddr(r)}
+		// The key outlives the request in the throttle's table; Clone keeps it
+		// from holding on to the decoded header, password and all.
+		key := throttleKey{username: strings.Clone(strings.ToLower(username)), addr: clientAddr(r)}
 		if !s.enterThrottle(w, r, key) {
 			return
 		}
@@ -202,7 +204,7 @@ var errWrongPassword = errors.New("wrong username or password")
 func (s *server) verifyLogin(ctx context.Context, username, password string) (int64, string, error) {
 	id, hash, err := s.store.passwordHashByUsername(ctx, username)
 	if errors.Is(err, errNotFound) {
-		hash = s.passwords.unknownUser
+		hash = s.passwords.unknownUserHash
 	} else if err != nil {
 		return 0, "", err
 	}
@@ -221,7 +223,7 @@ func (s *server) verifyLogin(ctx context.Context, username, password string) (in
 func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header, ok := authorization(r)
-		if !ok || !hasScheme(header, "Bearer") || strings.TrimSpace(header[len("Bearer"):]) == "" {
+		if rest, isBearer := cutScheme(header, "Bearer"); !ok || !isBearer || strings.TrimSpace(rest) == "" {
 			// No token was sent, so none can be invalid (RFC 6750 §3.1).
 			bearerChallenge(w, false, "")
 			return
@@ -242,25 +244,19 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		s.seen(r.Context(), id, lastSeen, now)
+		s.updateLastSeen(r.Context(), id, lastSeen, now)
 		setLogUser(r.Context(), id)
 		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: id, tokenHash: hash})))
 	})
-}
-
-// hasScheme reports whether an Authorization header names scheme, in any case.
-func hasScheme(header, scheme string) bool {
-	name, _, _ := strings.Cut(header, " ")
-	return strings.EqualFold(name, scheme)
 }
 
 // lastSeenInterval is how stale last_seen may get. Writing it at most once a
 // minute per user keeps authenticated reads from being database writes.
 const lastSeenInterval = time.Minute
 
-// seen moves a user's last_seen forward when it is older than the interval.
+// updateLastSeen moves a user's last_seen forward when it is older than the interval.
 // A failure to write it only costs freshness, so it is logged, not returned.
-func (s *server) seen(ctx context.Context, userID int64, lastSeen, now time.Time) {
+func (s *server) updateLastSeen(ctx context.Context, userID int64, lastSeen, now time.Time) {
 	staleBefore := now.Add(-lastSeenInterval)
 	if lastSeen.After(staleBefore) {
 		return

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -86,7 +85,8 @@ func decodeJSONObject(data []byte, dst any) string {
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return "body is malformed JSON: it ends too soon"
 		case errors.As(err, &typeErr) && typeErr.Field != "":
-			return fmt.Sprintf("%s must be %s", typeErr.Field, jsonKind(typeErr.Type))
+			// Every field a client sends is text.
+			return typeErr.Field + " must be a string"
 		default:
 			return "body must be a JSON object"
 		}
@@ -95,24 +95,4 @@ func decodeJSONObject(data []byte, dst any) string {
 		return "body must hold a single JSON object"
 	}
 	return ""
-}
-
-// jsonKind names a Go type as the JSON a client should send for it.
-func jsonKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	}
-	return "an object"
 }

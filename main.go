@@ -36,6 +36,9 @@ func main() {
 	}
 }
 
+// defaultTokenTTL is how long a token lives unless -token-ttl says otherwise.
+const defaultTokenTTL = time.Hour
+
 // shutdownTimeout bounds how long in-flight requests may take to finish
 // once a signal asks the server to stop.
 const shutdownTimeout = 10 * time.Second
@@ -44,8 +47,8 @@ const shutdownTimeout = 10 * time.Second
 // cleared away.
 const sweepInterval = 5 * time.Minute
 
-// options are the command line, each flag also readable from the
-// environment (the flag wins).
+// options are the command line. -addr, -db and -token-ttl can also be set
+// from the environment; the flag wins.
 type options struct {
 	addr     string
 	db       string
@@ -63,10 +66,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	// A bad TOKENAPI_TOKEN_TTL is an error only if -token-ttl does not
 	// override it: the flag wins.
-	ttl, ttlErr := time.ParseDuration(env("TOKENAPI_TOKEN_TTL", "1h"))
+	ttl, ttlErr := time.ParseDuration(env("TOKENAPI_TOKEN_TTL", defaultTokenTTL.String()))
 	if ttlErr != nil {
 		ttlErr = fmt.Errorf("TOKENAPI_TOKEN_TTL: %q is not a duration such as 1h or 30m", getenv("TOKENAPI_TOKEN_TTL"))
-		ttl = time.Hour
+		ttl = defaultTokenTTL
 	}
 	var o options
 	fs := flag.NewFlagSet("tokenapi", flag.ContinueOnError)
@@ -195,7 +198,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		tokenTTL:           time.Hour,
+		tokenTTL:           defaultTokenTTL,
 		passwordIterations: defaultPasswordIterations,
 		throttleLimit:      defaultThrottleLimit,
 		throttleWindow:     defaultThrottleWindow,
@@ -225,7 +228,7 @@ func newServer(st *store, log *slog.Logger, cfg config) *server {
 		now:       cfg.now,
 	}
 	s.mux = s.routes()
-	s.handler = s.logRequests(s.recoverPanics(http.HandlerFunc(s.route)))
+	s.handler = s.logRequests(s.recoverPanics(http.HandlerFunc(s.dispatch)))
 	return s
 }
 

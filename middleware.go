@@ -7,12 +7,12 @@ import (
 	"time"
 )
 
-// route hands a request to the mux. For a path or method we have no route
+// dispatch hands a request to the mux. For a path or method we have no route
 // for, the mux would answer 404 or 405 in plain text; we answer in JSON like
 // every other error, keeping the mux's status and Allow header. Anything
 // else the mux does on its own, such as redirecting an unclean path, it
 // does as usual.
-func (s *server) route(w http.ResponseWriter, r *http.Request) {
+func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 	if h, pattern := s.mux.Handler(r); pattern == "" {
 		rec := &headerRecorder{header: http.Header{}}
 		h.ServeHTTP(rec, r)

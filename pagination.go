@@ -71,9 +71,9 @@ func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 
 // collection is the tutorial's paginated shape.
 type collection[T any] struct {
-	Items []T            `json:"items"`
-	Meta  collectionMeta `json:"_meta"`
-	Links collectionLink `json:"_links"`
+	Items []T             `json:"items"`
+	Meta  collectionMeta  `json:"_meta"`
+	Links collectionLinks `json:"_links"`
 }
 
 type collectionMeta struct {
@@ -83,7 +83,7 @@ type collectionMeta struct {
 	TotalItems int `json:"total_items"`
 }
 
-type collectionLink struct {
+type collectionLinks struct {
 	Self string  `json:"self"`
 	Next *string `json:"next"`
 	Prev *string `json:"prev"`
@@ -99,7 +99,7 @@ func newCollection[T any](items []T, p page, total int, path string) collection[
 	c := collection[T]{
 		Items: items,
 		Meta:  collectionMeta{Page: p.Number, PerPage: p.PerPage, TotalPages: totalPages, TotalItems: total},
-		Links: collectionLink{Self: *link(p.Number)},
+		Links: collectionLinks{Self: *link(p.Number)},
 	}
 	if p.Number < totalPages {
 		c.Links.Next = link(p.Number + 1)

@@ -33,19 +33,19 @@ type passwordHasher struct {
 	iterations int
 	slots      chan struct{}
 	maxWait    time.Duration // for a free slot
-	// unknownUser is a well-formed hash that no password matches. Checking
+	// unknownUserHash is a well-formed hash that no password matches. Checking
 	// a password against it makes an unknown username cost the same time as
 	// a wrong password, so timing does not tell which usernames exist.
-	unknownUser string
+	unknownUserHash string
 }
 
 func newPasswordHasher(iterations, concurrency int) *passwordHasher {
 	zeros := base64.RawStdEncoding.EncodeToString(make([]byte, passwordKeyLen))
 	return &passwordHasher{
-		iterations:  iterations,
-		slots:       make(chan struct{}, concurrency),
-		maxWait:     maxHashWait,
-		unknownUser: fmt.Sprintf("%s$%d$%s$%s", passwordScheme, iterations, zeros[:22], zeros),
+		iterations:      iterations,
+		slots:           make(chan struct{}, concurrency),
+		maxWait:         maxHashWait,
+		unknownUserHash: fmt.Sprintf("%s$%d$%s$%s", passwordScheme, iterations, zeros[:22], zeros),
 	}
 }
 

@@ -206,17 +206,17 @@ func TestPasswordMatchesMalformed(t *testing.T) {
 func TestPasswordUnknownUserHash(t *testing.T) {
 	ctx := context.Background()
 	h := newPasswordHasher(testPasswordIterations, 2)
-	p := parseHash(t, h.unknownUser)
+	p := parseHash(t, h.unknownUserHash)
 	if p.scheme != "pbkdf2-sha256" || p.iterations != testPasswordIterations || len(p.salt) != 16 || len(p.key) != 32 {
-		t.Errorf("unknownUser = %q, want pbkdf2-sha256$%d$<16 bytes>$<32 bytes>", h.unknownUser, testPasswordIterations)
+		t.Errorf("unknownUserHash = %q, want pbkdf2-sha256$%d$<16 bytes>$<32 bytes>", h.unknownUserHash, testPasswordIterations)
 	}
-	if got := parseHash(t, newPasswordHasher(defaultPasswordIterations, 1).unknownUser).iterations; got != defaultPasswordIterations {
-		t.Errorf("unknownUser of a default hasher has %d iterations, want %d", got, defaultPasswordIterations)
+	if got := parseHash(t, newPasswordHasher(defaultPasswordIterations, 1).unknownUserHash).iterations; got != defaultPasswordIterations {
+		t.Errorf("unknownUserHash of a default hasher has %d iterations, want %d", got, defaultPasswordIterations)
 	}
 	for _, password := range []string{"", "muthoni-password", "\x00", strings.Repeat("A", 43)} {
-		ok, err := h.matches(ctx, h.unknownUser, password)
+		ok, err := h.matches(ctx, h.unknownUserHash, password)
 		if ok || err != nil {
-			t.Errorf("matches(unknownUser, %q) = %v, %v; want false, nil", password, ok, err)
+			t.Errorf("matches(unknownUserHash, %q) = %v, %v; want false, nil", password, ok, err)
 		}
 	}
 }
@@ -267,7 +267,7 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 			return err
 		}},
 		{name: "matches, canceled", want: context.Canceled, call: func() error {
-			ok, err := h.matches(canceled, h.unknownUser, "pw")
+			ok, err := h.matches(canceled, h.unknownUserHash, "pw")
 			if ok {
 				return errors.New("matched")
 			}

@@ -201,8 +201,8 @@ func (s *server) handleDeletePost(w http.ResponseWriter, r *http.Request) {
 
 // ownPost reads the {id} of a post that the caller wrote. It answers 404
 // for no such post and 403 for someone else's, and then returns false. The
-// store's write checks the author again, so a post that changes hands or
-// goes away in between is not touched.
+// store's write checks the author again, so a post deleted in between is
+// not touched (404).
 func (s *server) ownPost(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, ok := pathID(w, r)
 	if !ok {

@@ -36,7 +36,7 @@ CREATE TABLE tokens (
     id         INTEGER PRIMARY KEY,
     hash       TEXT NOT NULL UNIQUE,
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    created_at TEXT NOT NULL,
+    created_at TEXT NOT NULL, -- when it was issued: for whoever reads the table
     expires_at TEXT NOT NULL
 );
 

@@ -445,22 +445,16 @@ func (s *store) postByID(ctx context.Context, id int64) (post, error) {
 // An authorID of 0 lists everyone's posts. Ids grow with every insert, so id
 // order is creation order and needs no index of its own.
 func (s *store) listPosts(ctx context.Context, authorID int64, limit, offset int) ([]post, int, error) {
-	var total int
-	var rows *sql.Rows
-	var err error
-	if authorID == 0 {
-		err = s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts`).Scan(&total)
-		if err == nil {
-			rows, err = s.read.QueryContext(ctx,
-				postQuery+` ORDER BY p.id DESC LIMIT ? OFFSET ?`, limit, offset)
-		}
-	} else {
-		err = s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts WHERE user_id = ?`, authorID).Scan(&total)
-		if err == nil {
-			rows, err = s.read.QueryContext(ctx,
-				postQuery+` WHERE p.user_id = ? ORDER BY p.id DESC LIMIT ? OFFSET ?`, authorID, limit, offset)
-		}
+	where, args := "", []any{}
+	if authorID != 0 {
+		where, args = ` WHERE p.user_id = ?`, []any{authorID}
 	}
+	var total int
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts p`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.read.QueryContext(ctx,
+		postQuery+where+` ORDER BY p.id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// maxTokensPerUser bounds the live tokens of one user; a new token beyond
-// it retires the oldest.
+// maxTokensPerUser bounds the stored tokens of one user, live or expired
+// but not yet swept; a new token beyond it retires the oldest.
 const maxTokensPerUser = 100
 
 // newToken returns 256 random bits as URL-safe text (43 characters).
@@ -48,7 +48,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.seen(r.Context(), me.userID, time.Time{}, now)
+	s.updateLastSeen(r.Context(), me.userID, time.Time{}, now)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, tokenResponse{Token: token, ExpiresAt: formatTime(expires)})
 }
@@ -78,8 +78,8 @@ func (s *server) startSweeper(interval time.Duration) (stop func()) {
 	})
 }
 
-// sweepEvery clears expired tokens and stale throttle entries now and then
-// every interval, until ctx ends.
+// sweepEvery clears expired tokens and stale throttle entries at once and
+// then every interval, until ctx ends.
 func (s *server) sweepEvery(ctx context.Context, interval time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()

@@ -30,7 +30,8 @@ type userLinks struct {
 func userPath(id int64) string { return fmt.Sprintf("/api/users/%d", id) }
 
 // userView is the JSON form of a user. The email is shown only to its
-// owner, as it is the one private field.
+// owner; the avatar link, as in the tutorial, still carries its MD5, which
+// can confirm a guessed address.
 func userView(u user, withEmail bool) userResponse {
 	v := userResponse{
 		ID:        u.ID,
@@ -50,7 +51,7 @@ func userView(u user, withEmail bool) userResponse {
 	return v
 }
 
-// optional is null in JSON for an unset text.
+// optional returns nil for "", so that an unset text is null in JSON.
 func optional(s string) *string {
 	if s == "" {
 		return nil

@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// Every field a client can write is checked here, and every message names
+// The fields of request bodies are checked here, and every message names
 // the field, so a client knows what to fix.
 
 // checkText requires value to be between minLen and maxLen characters
@@ -52,9 +52,6 @@ func checkUsername(value string) string {
 // sides and no spaces, within 120 characters; only a mail sent to it could
 // tell more.
 func checkEmail(value string) string {
-	if value == "" {
-		return "email is required"
-	}
 	if msg := checkText("email", value, 3, 120, false); msg != "" {
 		return msg
 	}
@@ -75,7 +72,7 @@ func checkNewPassword(value string) string {
 	if n := utf8.RuneCountInString(value); n < 8 || n > maxPasswordLen {
 		return fmt.Sprintf("password must be 8 to %d characters", maxPasswordLen)
 	}
-	if !printable(value) {
+	if !noControlChars(value) {
 		return "password must not contain control characters"
 	}
 	return ""
