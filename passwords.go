@@ -40,17 +40,22 @@ type passwordHasher struct {
 }
 
 func newPasswordHasher(iterations, concurrency int) *passwordHasher {
-	zeros := base64.RawStdEncoding.EncodeToString(make([]byte, passwordKeyLen))
 	return &passwordHasher{
 		iterations:      iterations,
 		slots:           make(chan struct{}, concurrency),
 		maxWait:         maxHashWait,
-		unknownUserHash: fmt.Sprintf("%s$%d$%s$%s", passwordScheme, iterations, zeros[:22], zeros),
+		unknownUserHash: encodeHash(iterations, make([]byte, passwordSaltLen), make([]byte, passwordKeyLen)),
 	}
 }
 
-// hash returns the encoded form "pbkdf2-sha256$<iterations>$<salt>$<key>",
-// salt and key in unpadded base64, of a password with a new random salt.
+// encodeHash is the stored form of a password hash,
+// "pbkdf2-sha256$<iterations>$<salt>$<key>", salt and key in unpadded base64.
+func encodeHash(iterations int, salt, key []byte) string {
+	return fmt.Sprintf("%s$%d$%s$%s", passwordScheme, iterations,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// hash returns the encoded hash of a password with a new random salt.
 func (h *passwordHasher) hash(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, passwordSaltLen)
 	rand.Read(salt)
@@ -58,8 +63,7 @@ func (h *passwordHasher) hash(ctx context.Context, password string) (string, err
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s$%d$%s$%s", passwordScheme, h.iterations,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+	return encodeHash(h.iterations, salt, key), nil
 }
 
 // matches reports whether password matches an encoded hash, comparing in
