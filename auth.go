@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/http"
@@ -25,9 +23,9 @@ const (
 // caller is the authenticated client of a request.
 type caller struct {
 	userID int64
-	// tokenHash is the hash of the token the request came with; empty when
+	// tokenHash is the hash of the token the request came with; zero when
 	// it came with a username and password.
-	tokenHash string
+	tokenHash tokenHash
 	// passwordHash is the stored password hash a username and password were
 	// checked against; empty when the request came with a token.
 	passwordHash string
@@ -125,14 +123,6 @@ func parseBearer(header string) (string, bool) {
 		}
 	}
 	return token, true
-}
-
-// hashToken is the form in which a token is stored and looked up. SHA-256
-// without a salt is enough here: a token is 256 random bits, not a password
-// that could be guessed from a list.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // clientAddr is the address a login is throttled by: the connection's peer.
@@ -235,7 +225,7 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 		}
 		hash := hashToken(token)
 		now := s.now()
-		id, lastSeen, err := s.store.tokenOwner(r.Context(), hash, now)
+		id, err := s.tokenOwner(r.Context(), hash, now)
 		if errors.Is(err, errNotFound) {
 			bearerChallenge(w, true, "the token is unknown, expired or revoked")
 			return
@@ -244,24 +234,23 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		s.updateLastSeen(r.Context(), id, lastSeen, now)
+		s.lastSeen.note(id, now)
 		setLogUser(r.Context(), id)
 		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: id, tokenHash: hash})))
 	})
 }
 
-// lastSeenInterval is how stale last_seen may get. Writing it at most once a
-// minute per user keeps authenticated reads from being database writes.
-const lastSeenInterval = time.Minute
-
-// updateLastSeen moves a user's last_seen forward when it is older than the interval.
-// A failure to write it only costs freshness, so it is logged, not returned.
-func (s *server) updateLastSeen(ctx context.Context, userID int64, lastSeen, now time.Time) {
-	staleBefore := now.Add(-lastSeenInterval)
-	if lastSeen.After(staleBefore) {
-		return
+// tokenOwner returns the user of a live token, from the cache when it can,
+// or errNotFound.
+func (s *server) tokenOwner(ctx context.Context, hash tokenHash, now time.Time) (int64, error) {
+	if id, ok := s.tokens.owner(hash, now); ok {
+		return id, nil
 	}
-	if err := s.store.touchLastSeen(ctx, userID, now, staleBefore); err != nil {
-		s.log.ErrorContext(ctx, "update last_seen", "user_id", userID, "error", err)
+	generation := s.tokens.startLookup()
+	id, expires, err := s.store.tokenOwner(ctx, hash.String(), now)
+	if err != nil {
+		return 0, err
 	}
+	s.tokens.add(generation, hash, id, expires)
+	return id, nil
 }

@@ -421,7 +421,7 @@ func TestRequireTokenRefused(t *testing.T) {
 		{name: "token with forbidden characters", authorization: []string{"Bearer " + token + "!"}, invalidToken: true},
 		{name: "token of padding only", authorization: []string{"Bearer ="}, invalidToken: true},
 		{name: "token too long", authorization: []string{"Bearer " + strings.Repeat(token, 7)}, invalidToken: true},
-		{name: "token hash", authorization: []string{"Bearer " + hashToken(token)}, invalidToken: true},
+		{name: "token hash", authorization: []string{"Bearer " + hashToken(token).String()}, invalidToken: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -150,6 +150,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	stopSweeper := srv.startSweeper(sweepInterval)
 	defer stopSweeper()
+	stopLastSeenWriter := srv.startLastSeenWriter(lastSeenFlushInterval)
+	defer stopLastSeenWriter()
 
 	served := make(chan error, 1)
 	go func() {
@@ -179,6 +181,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		httpServer.Close()
 	}
 	stopSweeper()
+	stopLastSeenWriter()
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
@@ -212,6 +215,8 @@ type server struct {
 	log       *slog.Logger
 	passwords *passwordHasher
 	throttle  *loginThrottle
+	tokens    *tokenCache
+	lastSeen  *lastSeenRecorder
 	tokenTTL  time.Duration
 	now       func() time.Time
 	mux       *http.ServeMux
@@ -224,6 +229,8 @@ func newServer(st *store, log *slog.Logger, cfg config) *server {
 		log:       log,
 		passwords: newPasswordHasher(cfg.passwordIterations, runtime.GOMAXPROCS(0)),
 		throttle:  newLoginThrottle(cfg.throttleLimit, cfg.throttleWindow, cfg.now),
+		tokens:    newTokenCache(),
+		lastSeen:  newLastSeenRecorder(),
 		tokenTTL:  cfg.tokenTTL,
 		now:       cfg.now,
 	}

@@ -395,8 +395,8 @@ func TestReopenKeepsData(t *testing.T) {
 	defer st.Close()
 	var version int
 	st.read.QueryRow("PRAGMA user_version").Scan(&version)
-	if version != schemaVersion {
-		t.Errorf("user_version = %d, want %d", version, schemaVersion)
+	if version != len(schemaSteps) {
+		t.Errorf("user_version = %d, want %d", version, len(schemaSteps))
 	}
 	if _, err := st.userByID(context.Background(), 1); err != nil {
 		t.Errorf("user 1 after reopen: %v", err)

@@ -1,4 +1,7 @@
--- The tokenapi schema, version 1 (PRAGMA user_version).
+-- The tokenapi schema. Each "-- version N" section below moves a database
+-- from version N-1 to N (PRAGMA user_version): a new database runs them all,
+-- an older one only those it has not run yet. Sections are never edited
+-- once released; a change is a new section at the end.
 --
 -- Timestamps are fixed-width RFC 3339 UTC text written by Go
 -- ("2006-01-02T15:04:05.000000Z"), so text order is time order and the same
@@ -8,6 +11,8 @@
 -- usernames are ASCII, so NOCASE is enough for them; NOCASE folds only ASCII
 -- letters, so emails are unique through email_key, the address lower-cased
 -- in full Unicode by Go, while email keeps it as the user wrote it.
+
+-- version 1
 
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
@@ -42,3 +47,18 @@ CREATE TABLE tokens (
 
 CREATE INDEX tokens_by_user ON tokens (user_id, id);
 CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+
+-- version 2: each user's post count is kept in the row, by triggers, so that
+-- showing a user does not count its posts on every read.
+
+ALTER TABLE users ADD COLUMN post_count INTEGER NOT NULL DEFAULT 0;
+
+UPDATE users SET post_count = (SELECT COUNT(*) FROM posts WHERE posts.user_id = users.id);
+
+CREATE TRIGGER posts_count_insert AFTER INSERT ON posts BEGIN
+    UPDATE users SET post_count = post_count + 1 WHERE id = NEW.user_id;
+END;
+
+CREATE TRIGGER posts_count_delete AFTER DELETE ON posts BEGIN
+    UPDATE users SET post_count = post_count - 1 WHERE id = OLD.user_id;
+END;

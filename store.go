@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,9 +20,27 @@ import (
 //go:embed schema.sql
 var schemaSQL string
 
-// schemaVersion is the PRAGMA user_version of a database that schema.sql
-// created. A database with a higher version was written by a newer binary.
-const schemaVersion = 1
+// schemaSteps are the sections of schema.sql: schemaSteps[i] moves a
+// database from version i to i+1. len(schemaSteps) is the version this
+// binary writes; a database with a higher one was written by a newer binary.
+var schemaSteps = splitSchema(schemaSQL)
+
+// splitSchema cuts schema.sql at its "-- version N" lines. The sections
+// must be numbered 1, 2, 3... in order; anything else is a bug in this
+// binary, caught by its tests.
+func splitSchema(sql string) []string {
+	const marker = "\n-- version "
+	parts := strings.Split(sql, marker)
+	steps := make([]string, 0, len(parts)-1)
+	for i, part := range parts[1:] {
+		heading, step, _ := strings.Cut(part, "\n")
+		if number, _, _ := strings.Cut(heading, ":"); number != strconv.Itoa(i+1) {
+			panic(fmt.Sprintf("schema.sql: section %d is headed %q", i+1, strings.TrimSpace(marker+heading)))
+		}
+		steps = append(steps, step)
+	}
+	return steps
+}
 
 // The store speaks in these sentinel errors; handlers turn them into
 // responses with errors.Is.
@@ -83,13 +102,17 @@ func openStore(ctx context.Context, path string) (*store, error) {
 // its 2xx; the busy timeout makes a connection wait for a lock (held by the
 // other pool or another process) rather than fail; IMMEDIATE transactions
 // take the write lock up front, so they never fail half-way on an upgrade.
+// Each connection keeps its prepared statements and reuses them: the SQL
+// below is a fixed set of texts, so each is compiled once per connection,
+// not once per request.
 func dsn(path string, readOnly bool) string {
 	params := url.Values{
-		"_journal_mode": {"WAL"},
-		"_synchronous":  {"FULL"},
-		"_foreign_keys": {"on"},
-		"_busy_timeout": {"10000"},
-		"_txlock":       {"immediate"},
+		"_journal_mode":    {"WAL"},
+		"_synchronous":     {"FULL"},
+		"_foreign_keys":    {"on"},
+		"_busy_timeout":    {"10000"},
+		"_txlock":          {"immediate"},
+		"_stmt_cache_size": {"64"},
 	}
 	if readOnly {
 		params.Set("_query_only", "on")
@@ -99,29 +122,36 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params.Encode()
 }
 
-// migrate creates the schema in a new database and refuses one that a newer
-// binary wrote.
+// migrate brings the database to the version this binary writes, running
+// each schema step it has not run yet in a transaction of its own, and
+// refuses a database that a newer binary wrote.
 func migrate(ctx context.Context, db *sql.DB) error {
 	var version int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return err
 	}
-	switch {
-	case version == schemaVersion:
-		return nil
-	case version > schemaVersion:
-		return fmt.Errorf("schema version %d is newer than this binary knows (%d)", version, schemaVersion)
+	if version > len(schemaSteps) {
+		return fmt.Errorf("schema version %d is newer than this binary knows (%d)", version, len(schemaSteps))
 	}
+	for ; version < len(schemaSteps); version++ {
+		if err := migrateStep(ctx, db, version+1, schemaSteps[version]); err != nil {
+			return fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
+		}
+	}
+	return nil
+}
+
+func migrateStep(ctx context.Context, db *sql.DB, version int, step string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, schemaSQL); err != nil {
-		return fmt.Errorf("create schema: %w", err)
+	if _, err := tx.ExecContext(ctx, step); err != nil {
+		return err
 	}
-	// PRAGMA takes no placeholders; the value is our own constant.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+	// PRAGMA takes no placeholders; the value is our own number.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -188,8 +218,7 @@ type user struct {
 	PostCount int
 }
 
-const userColumns = `u.id, u.username, u.email, u.about_me, u.last_seen,
-	(SELECT COUNT(*) FROM posts p WHERE p.user_id = u.id)`
+const userColumns = `u.id, u.username, u.email, u.about_me, u.last_seen, u.post_count`
 
 func scanUser(row scanner) (user, error) {
 	var u user
@@ -316,13 +345,22 @@ func (s *store) updateUser(ctx context.Context, id int64, c userChanges) error {
 		c.Username, c.Email, key, c.AboutMe != nil, about, c.PasswordHash, id)))
 }
 
-// touchLastSeen moves a user's last_seen to now unless it was written after
-// staleBefore; the condition keeps concurrent requests from writing twice.
-func (s *store) touchLastSeen(ctx context.Context, id int64, now, staleBefore time.Time) error {
-	_, err := s.write.ExecContext(ctx,
-		`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen <= ?`,
-		formatTime(now), id, formatTime(staleBefore))
-	return err
+// writeLastSeen moves the last_seen of each user in seen forward to the
+// time given, in one transaction. A time older than the stored one is left.
+func (s *store) writeLastSeen(ctx context.Context, seen map[int64]time.Time) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for id, at := range seen {
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`,
+			formatTime(at), id, formatTime(at)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // ---- tokens ----
@@ -339,32 +377,37 @@ func (s *store) insertToken(ctx context.Context, hash string, userID int64, pass
 		hash, formatTime(created), formatTime(expires), userID, passwordHash))
 }
 
-// retireOldTokens deletes a user's tokens beyond the newest keep.
-func (s *store) retireOldTokens(ctx context.Context, userID int64, keep int) error {
-	_, err := s.write.ExecContext(ctx,
+// retireOldTokens deletes a user's tokens beyond the newest keep and
+// returns how many it deleted.
+func (s *store) retireOldTokens(ctx context.Context, userID int64, keep int) (int64, error) {
+	res, err := s.write.ExecContext(ctx,
 		`DELETE FROM tokens WHERE user_id = ? AND id <= (
 			SELECT id FROM tokens WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
 		userID, userID, keep)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
-// tokenOwner returns the id and last_seen of the user that holds the live
-// token with this hash, or errNotFound when the token is unknown, revoked or
-// expired at now. The hash is looked up through an index: comparing hashes
-// of random tokens leaks nothing useful about the token through timing.
+// tokenOwner returns the id of the user that holds the live token with
+// this hash, and when the token expires, or errNotFound when the token is
+// unknown, revoked or expired at now. The hash is looked up through an
+// index: comparing hashes of random tokens leaks nothing useful about the
+// token through timing.
 func (s *store) tokenOwner(ctx context.Context, hash string, now time.Time) (int64, time.Time, error) {
 	var id int64
-	var lastSeen string
+	var expires string
 	err := s.read.QueryRowContext(ctx,
-		`SELECT u.id, u.last_seen FROM tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.hash = ? AND t.expires_at > ?`, hash, formatTime(now)).Scan(&id, &lastSeen)
+		`SELECT user_id, expires_at FROM tokens WHERE hash = ? AND expires_at > ?`,
+		hash, formatTime(now)).Scan(&id, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, time.Time{}, errNotFound
 	}
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	t, err := parseTime(lastSeen)
+	t, err := parseTime(expires)
 	return id, t, err
 }
 
@@ -401,7 +444,7 @@ type post struct {
 }
 
 const postQuery = `SELECT p.id, p.title, p.body, p.timestamp,
-	u.id, u.username, u.about_me, (SELECT COUNT(*) FROM posts c WHERE c.user_id = u.id)
+	u.id, u.username, u.about_me, u.post_count
 	FROM posts p JOIN users u ON u.id = p.user_id`
 
 func scanPost(row scanner) (post, error) {

@@ -35,7 +35,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	token := newToken()
 	now := s.now()
 	expires := now.Add(s.tokenTTL)
-	err := s.store.insertToken(r.Context(), hashToken(token), me.userID, me.passwordHash, now, expires)
+	err := s.store.insertToken(r.Context(), hashToken(token).String(), me.userID, me.passwordHash, now, expires)
 	if errors.Is(err, errNotFound) {
 		basicChallenge(w, "the password changed while it was being checked")
 		return
@@ -44,11 +44,15 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	if err := s.store.retireOldTokens(r.Context(), me.userID, maxTokensPerUser); err != nil {
+	retired, err := s.store.retireOldTokens(r.Context(), me.userID, maxTokensPerUser)
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.updateLastSeen(r.Context(), me.userID, time.Time{}, now)
+	if retired > 0 {
+		s.tokens.forgetUser(me.userID)
+	}
+	s.lastSeen.note(me.userID, now)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, tokenResponse{Token: token, ExpiresAt: formatTime(expires)})
 }
@@ -56,10 +60,12 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 // handleRevokeToken kills the token the request came with. The caller's
 // other tokens live on.
 func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.deleteToken(r.Context(), callerFrom(r.Context()).tokenHash); err != nil {
+	hash := callerFrom(r.Context()).tokenHash
+	if err := s.store.deleteToken(r.Context(), hash.String()); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	s.tokens.forget(hash)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -78,19 +84,21 @@ func (s *server) startSweeper(interval time.Duration) (stop func()) {
 	})
 }
 
-// sweepEvery clears expired tokens and stale throttle entries at once and
-// then every interval, until ctx ends.
+// sweepEvery clears expired tokens (stored and cached) and stale throttle
+// entries at once and then every interval, until ctx ends.
 func (s *server) sweepEvery(ctx context.Context, interval time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
-		n, err := s.store.deleteExpiredTokens(ctx, s.now())
+		now := s.now()
+		n, err := s.store.deleteExpiredTokens(ctx, now)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.Error("delete expired tokens", "error", err)
 		case n > 0:
 			s.log.Info("deleted expired tokens", "count", n)
 		}
+		s.tokens.sweep(now)
 		s.throttle.sweep()
 		select {
 		case <-ctx.Done():

@@ -31,13 +31,14 @@ func userPath(id int64) string { return fmt.Sprintf("/api/users/%d", id) }
 
 // userView is the JSON form of a user. The email is shown only to its
 // owner; the avatar link, as in the tutorial, still carries its MD5, which
-// can confirm a guessed address.
-func userView(u user, withEmail bool) userResponse {
+// can confirm a guessed address. last_seen may be newer than the stored
+// one, by a note not yet written (see lastSeenRecorder).
+func (s *server) userView(u user, withEmail bool) userResponse {
 	v := userResponse{
 		ID:        u.ID,
 		Username:  u.Username,
 		AboutMe:   optional(u.AboutMe),
-		LastSeen:  formatTime(u.LastSeen),
+		LastSeen:  formatTime(s.lastSeen.latest(u.ID, u.LastSeen)),
 		PostCount: u.PostCount,
 		Links: userLinks{
 			Self:    userPath(u.ID),
@@ -122,7 +123,7 @@ func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	me := callerFrom(r.Context())
 	views := make([]userResponse, len(users))
 	for i, u := range users {
-		views[i] = userView(u, u.ID == me.userID)
+		views[i] = s.userView(u, u.ID == me.userID)
 	}
 	writeJSON(w, http.StatusOK, newCollection(views, p, total, "/api/users"))
 }
@@ -197,10 +198,11 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	// the second fail, the client gets a 500 and can repeat the change with
 	// the new password as current_password.
 	if changes.PasswordHash != nil {
-		if err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash); err != nil {
+		if err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash.String()); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
+		s.tokens.forgetUser(me.userID)
 	}
 	s.writeUser(w, r, http.StatusOK, id, true)
 }
@@ -245,5 +247,5 @@ func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, i
 	if status == http.StatusCreated {
 		w.Header().Set("Location", userPath(id))
 	}
-	writeJSON(w, status, userView(u, withEmail))
+	writeJSON(w, status, s.userView(u, withEmail))
 }

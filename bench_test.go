@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// The benchmarks drive the real handler stack (routing, logging, auth,
+// SQLite on a file) in process, without the network, so that they measure
+// this code and not the loopback. The load tool in bench/ measures over
+// real connections.
+//
+//	go test -run '^$' -bench . -benchmem
+//
+// benchUsers and benchPosts size the data the reads run over.
+const (
+	benchUsers = 20
+	benchPosts = 200
+)
+
+// benchServer is a test server with data to read, a token, and a request
+// log that is formatted as in production but thrown away.
+type benchServer struct {
+	*testServer
+	token string
+}
+
+func newBenchServer(b *testing.B) *benchServer {
+	b.Helper()
+	ts := newTestServer(b)
+	ts.srv.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	_, token := ts.newUser(b, "muthoni")
+	for i := 2; i <= benchUsers; i++ {
+		ts.createUser(b, fmt.Sprintf("user%d", i), "password")
+	}
+	for i := range benchPosts {
+		ts.createPost(b, token, fmt.Sprintf("post %d", i), strings.Repeat("words ", 20))
+	}
+	return &benchServer{testServer: ts, token: token}
+}
+
+// serve sends one request through the server's handler and fails the
+// benchmark on an unexpected status.
+func (bs *benchServer) serve(b *testing.B, h http.Handler, req *http.Request, want int) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != want {
+		b.Fatalf("%s %s = %d %s, want %d", req.Method, req.URL.Path, rec.Code, rec.Body, want)
+	}
+}
+
+// benchGET runs GET path with the bench token from parallel goroutines.
+func benchGET(b *testing.B, path string) {
+	bs := newBenchServer(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("GET", path, nil)
+			req.Header.Set("Authorization", "Bearer "+bs.token)
+			bs.serve(b, bs.srv, req, http.StatusOK)
+		}
+	})
+}
+
+// BenchmarkTokenVerification is requireToken alone, in front of a handler
+// that does nothing.
+func BenchmarkTokenVerification(b *testing.B) {
+	bs := newBenchServer(b)
+	h := bs.srv.requireToken(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Authorization", "Bearer "+bs.token)
+			bs.serve(b, h, req, http.StatusNoContent)
+		}
+	})
+}
+
+func BenchmarkGetUser(b *testing.B)   { benchGET(b, "/api/users/1") }
+func BenchmarkListUsers(b *testing.B) { benchGET(b, "/api/users?per_page=10") }
+func BenchmarkListPosts(b *testing.B) { benchGET(b, "/api/posts?per_page=10") }
+
+func BenchmarkCreatePost(b *testing.B) {
+	bs := newBenchServer(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("POST", "/api/posts", strings.NewReader(`{"title": "hello", "body": "a post"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+bs.token)
+			bs.serve(b, bs.srv, req, http.StatusCreated)
+		}
+	})
+}
+
+// BenchmarkCreateToken logs in at the real password cost: issuing a token
+// is bound by PBKDF2, and this shows by how much.
+func BenchmarkCreateToken(b *testing.B) {
+	bs := newBenchServer(b)
+	bs.srv.passwords = newPasswordHasher(defaultPasswordIterations, runtime.GOMAXPROCS(0))
+	bs.createUser(b, "wanjiru", "wanjiru-password")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("POST", "/api/tokens", nil)
+			req.SetBasicAuth("wanjiru", "wanjiru-password")
+			bs.serve(b, bs.srv, req, http.StatusOK)
+		}
+	})
+}
