@@ -33,7 +33,13 @@ type testServer struct {
 
 func newTestServer(t testing.TB, options ...func(*config)) *testServer {
 	t.Helper()
-	dbPath := filepath.Join(t.TempDir(), "tokenapi.db")
+	return newTestServerAt(t, filepath.Join(t.TempDir(), "tokenapi.db"), options...)
+}
+
+// newTestServerAt is newTestServer on the database file at dbPath, which
+// may exist already.
+func newTestServerAt(t testing.TB, dbPath string, options ...func(*config)) *testServer {
+	t.Helper()
 	st, err := openStore(context.Background(), dbPath)
 	if err != nil {
 		t.Fatalf("openStore: %v", err)

@@ -39,6 +39,9 @@ func splitSchema(sql string) []string {
 		}
 		steps = append(steps, step)
 	}
+	if len(steps) == 0 {
+		panic("schema.sql: no \"-- version 1\" section")
+	}
 	return steps
 }
 

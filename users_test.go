@@ -591,6 +591,10 @@ func TestUpdateUserPassword(t *testing.T) {
 	if n := ts.count(t, "tokens"); n != 4 {
 		t.Fatalf("tokens = %d rows, want 4", n)
 	}
+	// Each token is used once first, so that the server has it cached.
+	for _, tok := range []string{token, otherToken, thirdToken, bystander} {
+		wantStatus(t, "GET /api/users/1 before the change", ts.call(t, "GET", "/api/users/1", tok, ""), http.StatusOK)
+	}
 
 	const newPassword = "a much better password"
 	res := ts.call(t, "PUT", "/api/users/1", token,

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// writes returns how many rows the server's writer connection has changed
+// since it opened: every write of the server goes through that connection.
+func (ts *testServer) writes(t testing.TB) int {
+	t.Helper()
+	var n int
+	if err := ts.store.write.QueryRow("SELECT total_changes()").Scan(&n); err != nil {
+		t.Fatalf("total_changes: %v", err)
+	}
+	return n
+}
+
+// storedLastSeen reads a user's last_seen from the database.
+func (ts *testServer) storedLastSeen(t testing.TB, id int64) time.Time {
+	t.Helper()
+	at, err := parseTime(ts.userRow(t, id).LastSeen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// Authenticated reads are never database writes: last_seen is noted in
+// memory and written by the background writer, one row per user however
+// many requests there were.
+func TestReadsDoNotWrite(t *testing.T) {
+	ts := newTestServer(t)
+	start := ts.clock.Now()
+	id, token := ts.newUser(t, "muthoni")
+	_, other := ts.newUser(t, "wanjiru")
+	ts.srv.flushLastSeen(context.Background())
+	before := ts.writes(t)
+
+	for i := range 30 {
+		ts.clock.Advance(10 * time.Second) // 5 minutes in all: last_seen moves on
+		for _, path := range []string{"/api/users/1", "/api/users", "/api/posts", "/api/users/1/my-posts"} {
+			tok := token
+			if i%2 == 1 {
+				tok = other
+			}
+			wantStatus(t, "GET "+path, ts.call(t, "GET", path, tok, ""), http.StatusOK)
+		}
+	}
+	if got := ts.writes(t); got != before {
+		t.Errorf("120 reads changed %d rows, want 0", got-before)
+	}
+
+	ts.srv.flushLastSeen(context.Background())
+	if got := ts.writes(t); got != before+2 {
+		t.Errorf("the flush changed %d rows, want 2 (one per user)", got-before)
+	}
+	// muthoni called at 0:10, 0:30, ... 4:50, and was noted at most once a
+	// minute: at 0:00 (login), 1:10, 2:10, 3:10 and 4:10.
+	if got, want := ts.storedLastSeen(t, id), start.Add(4*time.Minute+10*time.Second); !got.Equal(want) {
+		t.Errorf("stored last_seen = %v, want %v", got, want)
+	}
+}
+
+// Stopping the writer stores what was noted, so a clean shutdown loses no
+// last_seen.
+func TestLastSeenWriterFlushesOnStop(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "muthoni")
+	stop := ts.srv.startLastSeenWriter(time.Hour)
+	ts.clock.Advance(5 * time.Minute)
+	wantStatus(t, "GET /api/posts", ts.call(t, "GET", "/api/posts", token, ""), http.StatusOK)
+	stop()
+	if got, want := ts.storedLastSeen(t, id), ts.clock.Now(); !got.Equal(want) {
+		t.Errorf("stored last_seen after stop = %v, want %v", got, want)
+	}
+}
+
+// A failed write keeps the notes for the next flush.
+func TestLastSeenKeptWhenWriteFails(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "muthoni")
+	ts.srv.flushLastSeen(context.Background())
+	ts.clock.Advance(5 * time.Minute)
+	wantStatus(t, "GET /api/posts", ts.call(t, "GET", "/api/posts", token, ""), http.StatusOK)
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	ts.srv.flushLastSeen(canceled)
+	if got, want := ts.storedLastSeen(t, id), ts.clock.Now(); got.Equal(want) {
+		t.Fatalf("stored last_seen = %v after a write that could not run", got)
+	}
+	ts.srv.flushLastSeen(context.Background())
+	if got, want := ts.storedLastSeen(t, id), ts.clock.Now(); !got.Equal(want) {
+		t.Errorf("stored last_seen after the next flush = %v, want %v", got, want)
+	}
+}

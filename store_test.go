@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A database written by a binary of schema version 1 is upgraded in place:
+// its data stays, users can log in and use their tokens, and post counts,
+// kept in the users table since version 2, are right from the start and
+// stay right.
+func TestUpgradeFromVersion1(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "v1.db")
+	hash, err := newPasswordHasher(testPasswordIterations, 1).hash(context.Background(), "muthoni-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := newToken()
+	// The clock of the test server starts at 2026-11-29 12:00.
+	makeDB(t, dbPath, schemaSteps[0]+fmt.Sprintf(`
+		PRAGMA user_version = 1;
+		INSERT INTO users (username, email, email_key, password_hash, last_seen) VALUES
+			('muthoni', 'muthoni@example.com', 'muthoni@example.com', '%s', '2026-11-01T00:00:00.000000Z'),
+			('kamau', 'kamau@example.com', 'kamau@example.com', 'x', '2026-11-01T00:00:00.000000Z');
+		INSERT INTO posts (title, body, timestamp, user_id) VALUES
+			('one', 'a', '2026-11-01T00:00:00.000000Z', 1),
+			('two', 'b', '2026-11-01T00:00:01.000000Z', 1),
+			('three', 'c', '2026-11-01T00:00:02.000000Z', 2);
+		INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES
+			('%s', 1, '2026-11-29T11:30:00.000000Z', '2026-11-29T12:30:00.000000Z');`,
+		hash, hashToken(token)))
+
+	ts := newTestServerAt(t, dbPath)
+	var version int
+	if err := ts.store.read.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(schemaSteps) {
+		t.Fatalf("user_version after upgrade = %d, %v; want %d", version, err, len(schemaSteps))
+	}
+	postCount := func(what string, id int64, want int) {
+		t.Helper()
+		res := ts.call(t, "GET", fmt.Sprintf("/api/users/%d", id), token, "")
+		wantStatus(t, "GET /api/users/1", res, http.StatusOK)
+		if got := res.object(t)["post_count"]; got != float64(want) {
+			t.Errorf("%s: user %d post_count = %v, want %d", what, id, got, want)
+		}
+	}
+	postCount("after the upgrade", 1, 2) // the token from before the upgrade works
+	postCount("after the upgrade", 2, 1)
+
+	newPost := ts.createPost(t, token, "four", "d")
+	postCount("after a new post", 1, 3)
+	wantStatus(t, "DELETE a post", ts.call(t, "DELETE", "/api/posts/1", token, ""), http.StatusNoContent)
+	wantStatus(t, "DELETE a post", ts.call(t, "DELETE", fmt.Sprintf("/api/posts/%d", newPost), token, ""), http.StatusNoContent)
+	postCount("after two deletes", 1, 1)
+	postCount("after another user's posts changed", 2, 1)
+	ts.login(t, "muthoni", "muthoni-password")
+
+	// The upgraded schema is the one a new database gets.
+	fresh := newTestServer(t)
+	if got, want := schemaOf(t, ts.store.read), schemaOf(t, fresh.store.read); !slices.Equal(got, want) {
+		t.Errorf("upgraded schema:\n%s\nwant, as a new database has it:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// schemaOf lists a database's tables with their columns, and its indexes
+// and triggers, in a form that does not depend on how they were created.
+func schemaOf(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT s.type, s.name, s.tbl_name, COALESCE(c.name, ''), COALESCE(c.type, ''), COALESCE(c."notnull", 0), COALESCE(c.dflt_value, '')
+		FROM sqlite_schema s LEFT JOIN pragma_table_info(s.name) c ON s.type = 'table'
+		WHERE s.name NOT LIKE 'sqlite_%' ORDER BY s.name, c.cid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var schema []string
+	for rows.Next() {
+		var kind, name, table, column, columnType, defaultValue string
+		var notNull bool
+		if err := rows.Scan(&kind, &name, &table, &column, &columnType, &notNull, &defaultValue); err != nil {
+			t.Fatal(err)
+		}
+		schema = append(schema, fmt.Sprintf("%s %s on %s: %s %s notnull=%v default=%s", kind, name, table, column, columnType, notNull, defaultValue))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return schema
+}
+
+func TestSplitSchema(t *testing.T) {
+	steps := splitSchema("-- header\n\n-- version 1\nCREATE TABLE a (x);\n-- version 2: why\nCREATE TABLE b (y);\n")
+	want := []string{"CREATE TABLE a (x);", "CREATE TABLE b (y);\n"}
+	if !slices.Equal(steps, want) {
+		t.Errorf("splitSchema = %q, want %q", steps, want)
+	}
+	for _, bad := range []string{
+		"CREATE TABLE a (x);\n",
+		"-- x\n-- version 2\nCREATE TABLE a (x);\n",
+		"-- x\n-- version 1\nA;\n-- version 3\nB;\n",
+		"-- x\n-- version 1\nA;\n-- version 1\nB;\n",
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("splitSchema(%q) did not panic", bad)
+				}
+			}()
+			splitSchema(bad)
+		}()
+	}
+}
