@@ -122,4 +122,3 @@ func (s *server) startLastSeenWriter(interval time.Duration) (stop func()) {
 		s.flushLastSeen(context.Background())
 	})
 }
-
