@@ -251,6 +251,6 @@ func (s *server) tokenOwner(ctx context.Context, hash tokenHash, now time.Time) 
 	if err != nil {
 		return 0, err
 	}
-	s.tokens.add(generation, hash, id, expires)
+	s.tokens.add(generation, hash, id, expires, now)
 	return id, nil
 }

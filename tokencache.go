@@ -18,6 +18,13 @@ func hashToken(token string) tokenHash { return sha256.Sum256([]byte(token)) }
 
 func (h tokenHash) String() string { return hex.EncodeToString(h[:]) }
 
+// tokenCacheTrust is how long a cached answer is believed. Within this
+// process a revoke is seen at once (see tokenCache); this bounds how long a
+// token deleted by anyone else, such as an operator with the sqlite3 shell
+// after a leak, still works. Even a second saves all but one query a second
+// for a busy token.
+const tokenCacheTrust = time.Second
+
 // maxCachedTokens bounds the token cache: about 60 bytes an entry, so a few
 // MiB at most.
 const maxCachedTokens = 100_000
@@ -26,12 +33,12 @@ const maxCachedTokens = 100_000
 // authenticated request usually costs no query for its token: the token is
 // the hot path of every protected call.
 //
-// It never answers "live" for a token the database no longer holds: each
-// code path that deletes tokens forgets them here after the delete has
-// committed, and a lookup that read the database before such a delete
-// cannot put its stale answer in afterwards, because every forget moves
-// the generation on. Expiry is checked on every hit. The cache is per
-// process, which is why one database file is served by one process.
+// It never answers "live" for a token this process deleted: each code path
+// that deletes tokens forgets them here after the delete has committed, and
+// a lookup that read the database before such a delete cannot put its
+// stale answer in afterwards, because every forget moves the generation
+// on. A delete from outside the process is seen once the entry's trust runs
+// out (tokenCacheTrust). Expiry is checked on every hit.
 type tokenCache struct {
 	mu         sync.Mutex
 	entries    map[tokenHash]cachedToken
@@ -43,18 +50,21 @@ type tokenCache struct {
 type cachedToken struct {
 	userID  int64
 	expires int64 // Unix microseconds
+	trusted int64 // Unix microseconds: a hit before then needs no query
 }
 
 func newTokenCache() *tokenCache {
 	return &tokenCache{entries: make(map[tokenHash]cachedToken)}
 }
 
-// owner returns the user of a cached token that is live at now.
+// owner returns the user of a cached token that is live at now, while
+// the cached answer is still trusted.
 func (c *tokenCache) owner(h tokenHash, now time.Time) (int64, bool) {
 	c.mu.Lock()
 	e, ok := c.entries[h]
 	c.mu.Unlock()
-	if !ok || e.expires <= now.UnixMicro() {
+	micros := now.UnixMicro()
+	if !ok || e.expires <= micros || e.trusted <= micros {
 		return 0, false
 	}
 	return e.userID, true
@@ -68,11 +78,11 @@ func (c *tokenCache) startLookup() uint64 {
 	return c.generation
 }
 
-// add caches a token the database said was live, unless a forget came in
-// since the lookup started: the answer may then be stale. When the cache
-// is full, an arbitrary eighth of it makes room; those tokens cost one
-// query on their next use.
-func (c *tokenCache) add(generation uint64, h tokenHash, userID int64, expires time.Time) {
+// add caches a token the database said at now was live, unless a forget
+// came in since the lookup started: the answer may then be stale. When the
+// cache is full, an arbitrary eighth of it makes room; those tokens cost
+// one query on their next use.
+func (c *tokenCache) add(generation uint64, h tokenHash, userID int64, expires, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if generation != c.generation {
@@ -87,7 +97,7 @@ func (c *tokenCache) add(generation uint64, h tokenHash, userID int64, expires t
 			}
 		}
 	}
-	c.entries[h] = cachedToken{userID: userID, expires: expires.UnixMicro()}
+	c.entries[h] = cachedToken{userID: userID, expires: expires.UnixMicro(), trusted: now.Add(tokenCacheTrust).UnixMicro()}
 }
 
 // forget drops one token.
@@ -112,12 +122,13 @@ func (c *tokenCache) forgetUser(userID int64) {
 	}
 }
 
-// sweep drops the tokens that expired at or before now.
+// sweep drops the entries that expired or are no longer trusted at now.
 func (c *tokenCache) sweep(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	micros := now.UnixMicro()
 	for h, e := range c.entries {
-		if e.expires <= now.UnixMicro() {
+		if e.expires <= micros || e.trusted <= micros {
 			delete(c.entries, h)
 		}
 	}

@@ -256,3 +256,26 @@ func TestTokenNotIssuedOnChangedPassword(t *testing.T) {
 		t.Errorf("tokens = %d, want %d: a token was stored", got, before)
 	}
 }
+
+// A token deleted behind the server's back, by an operator or another
+// process on the same file, stops working once the cached answer runs out
+// of trust. (Found by review: the cache alone would have honoured it until
+// the token expired.)
+func TestTokenDeletedOutsideStopsWorking(t *testing.T) {
+	ts := newTestServer(t)
+	other := newTestServerAt(t, ts.dbPath)
+	_, token := ts.newUser(t, "muthoni")
+	wantStatus(t, "GET /api/users/1", ts.call(t, "GET", "/api/users/1", token, ""), http.StatusOK)
+	wantStatus(t, "DELETE /api/tokens on another server", other.call(t, "DELETE", "/api/tokens", token, ""), http.StatusNoContent)
+
+	ts.clock.Advance(tokenCacheTrust)
+	wantBearerChallenge(t, "GET /api/users/1 after another server revoked the token", ts.call(t, "GET", "/api/users/1", token, ""), true)
+
+	_, token = ts.newUser(t, "kamau")
+	wantStatus(t, "GET /api/users/2", ts.call(t, "GET", "/api/users/2", token, ""), http.StatusOK)
+	if _, err := ts.store.write.Exec(`DELETE FROM tokens`); err != nil {
+		t.Fatal(err)
+	}
+	ts.clock.Advance(tokenCacheTrust)
+	wantBearerChallenge(t, "GET /api/users/2 after the tokens were deleted by hand", ts.call(t, "GET", "/api/users/2", token, ""), true)
+}
