@@ -125,39 +125,45 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params.Encode()
 }
 
-// migrate brings the database to the version this binary writes, running
-// each schema step it has not run yet in a transaction of its own, and
-// refuses a database that a newer binary wrote.
+// migrate brings the database to the version this binary writes, one
+// schema step per transaction, and refuses a database that a newer binary
+// wrote. Each step reads the version inside its own (IMMEDIATE, so write
+// locked) transaction: two processes starting on one file at once cannot
+// both run a step.
 func migrate(ctx context.Context, db *sql.DB) error {
-	var version int
-	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	if version > len(schemaSteps) {
-		return fmt.Errorf("schema version %d is newer than this binary knows (%d)", version, len(schemaSteps))
-	}
-	for ; version < len(schemaSteps); version++ {
-		if err := migrateStep(ctx, db, version+1, schemaSteps[version]); err != nil {
-			return fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
+	for {
+		done, err := migrateStep(ctx, db)
+		if err != nil || done {
+			return err
 		}
 	}
-	return nil
 }
 
-func migrateStep(ctx context.Context, db *sql.DB, version int, step string) error {
+// migrateStep runs the next schema step, or reports that there is none.
+func migrateStep(ctx context.Context, db *sql.DB) (done bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, step); err != nil {
-		return err
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return false, err
+	}
+	switch {
+	case version > len(schemaSteps):
+		return false, fmt.Errorf("schema version %d is newer than this binary knows (%d)", version, len(schemaSteps))
+	case version == len(schemaSteps):
+		return true, nil
+	}
+	if _, err := tx.ExecContext(ctx, schemaSteps[version]); err != nil {
+		return false, fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
 	}
 	// PRAGMA takes no placeholders; the value is our own number.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
-		return err
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
+		return false, err
 	}
-	return tx.Commit()
+	return false, tx.Commit()
 }
 
 // Close closes both pools. Closing the last connection checkpoints the WAL

@@ -115,3 +115,27 @@ func TestSplitSchema(t *testing.T) {
 		}()
 	}
 }
+
+// Two servers starting at once on one old database upgrade it once: the
+// second finds the work done rather than failing on it. (Found by review.)
+func TestConcurrentUpgrade(t *testing.T) {
+	for i := range 10 {
+		dbPath := filepath.Join(t.TempDir(), fmt.Sprintf("v1-%d.db", i))
+		makeDB(t, dbPath, schemaSteps[0]+"PRAGMA user_version = 1;")
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				st, err := openStore(context.Background(), dbPath)
+				if err == nil {
+					err = st.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: openStore: %v", i, err)
+			}
+		}
+	}
+}
