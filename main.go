@@ -23,17 +23,26 @@ import (
 )
 
 func main() {
+	os.Exit(serveProcess(defaultConfig()))
+}
+
+// serveProcess is the whole process around run: signals, the one-line
+// error and the exit code. It takes the server's config so that the test
+// binary can run itself as this same process with a cheaper password hash
+// (see TestMain).
+func serveProcess(cfg config) (exitCode int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()
 		stop() // a second signal during the shutdown wait then ends the process at once
 	}()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	err := runConfig(ctx, os.Args[1:], os.Getenv, os.Stderr, cfg)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tokenapi: %v\n", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // defaultTokenTTL is how long a token lives unless -token-ttl says otherwise.
@@ -104,6 +113,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 
 // run is the whole program: it serves until ctx ends, then shuts down.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	return runConfig(ctx, args, getenv, stderr, defaultConfig())
+}
+
+// runConfig is run with base in place of the default config; the command
+// line still sets the token lifetime.
+func runConfig(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, base config) error {
 	opts, err := parseOptions(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -134,7 +149,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	defer st.Close()
 
-	cfg := defaultConfig()
+	cfg := base
 	cfg.tokenTTL = opts.tokenTTL
 	srv := newServer(st, log, cfg)
 	httpServer := &http.Server{

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
@@ -311,56 +312,122 @@ func TestHelpIsNotAnError(t *testing.T) {
 	}
 }
 
-// TestStartupFaults checks that each bad start-up ends run with a clear
-// error and leaves no database file behind.
+// TestStartupFaults starts the real process with each bad start-up and
+// checks that it fails in a way an operator can act on: exit code 1 and
+// exactly one line on stderr, "tokenapi: " and the fault, never a panic or
+// a goroutine dump. It must also leave the directory as it was: no new
+// file, no -wal or -shm, no byte of an existing file changed.
 func TestStartupFaults(t *testing.T) {
-	dir := t.TempDir()
-	notSQLite := filepath.Join(dir, "notes.txt")
-	os.WriteFile(notSQLite, []byte("these are not the tables you are looking for\n"), 0o600)
-	newer := filepath.Join(dir, "newer.db")
-	makeDB(t, newer, "PRAGMA user_version = 99")
-
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer busy.Close()
+	t.Cleanup(func() { busy.Close() })
+	junk := make([]byte, 4096)
+	rand.Read(junk)
+
+	// Root ignores permission bits, so as root the directory nobody may
+	// create a file in is /proc.
+	readOnlyName, readOnly := "read-only directory", []string{"-db", "ro/tokenapi.db"}
+	readOnlySetup := func(t *testing.T, dir string) {
+		if err := os.Mkdir(filepath.Join(dir, "ro"), 0o555); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if os.Geteuid() == 0 {
+		readOnlyName, readOnly, readOnlySetup = "read-only directory, as root: /proc", []string{"-db", "/proc/tokenapi.db"}, nil
+	}
 
 	tests := []struct {
 		name    string
-		args    []string
+		setup   func(t *testing.T, dir string) // makes the files the case starts with
+		args    []string                       // after -addr 127.0.0.1:0 -db tokenapi.db
+		env     []string
 		wantErr string
-		noFile  string
 	}{
-		{"missing directory", []string{"-db", filepath.Join(dir, "missing", "x.db")}, "does not exist", filepath.Join(dir, "missing")},
-		{"database is a directory", []string{"-db", dir}, "is a directory", ""},
-		{"not a SQLite file", []string{"-db", notSQLite}, "not a database", ""},
-		{"newer schema", []string{"-db", newer}, "schema version 99 is newer", ""},
-		{"address in use", []string{"-addr", busy.Addr().String(), "-db", filepath.Join(dir, "unused.db")}, "address already in use", filepath.Join(dir, "unused.db")},
-		{"bad address", []string{"-addr", "nowhere:http:1", "-db", filepath.Join(dir, "unused.db")}, "nowhere", filepath.Join(dir, "unused.db")},
-		{"missing certificate", []string{"-tls-cert", filepath.Join(dir, "c.pem"), "-tls-key", filepath.Join(dir, "k.pem"), "-db", filepath.Join(dir, "unused.db")}, "TLS", filepath.Join(dir, "unused.db")},
+		{name: "missing directory", args: []string{"-db", "missing/tokenapi.db"}, wantErr: "database directory missing does not exist"},
+		{name: "database is a directory", args: []string{"-db", "."}, wantErr: "database path . is a directory"},
+		{name: readOnlyName, setup: readOnlySetup, args: readOnly, wantErr: "unable to open database file"},
+		{name: "random bytes", setup: writeFile("tokenapi.db", junk), wantErr: "database tokenapi.db: file is not a database"},
+		{name: "text file", setup: writeFile("tokenapi.db", []byte("these are not the tables you are looking for\n")),
+			wantErr: "database tokenapi.db: file is not a database"},
+		{name: "newer schema", setup: func(t *testing.T, dir string) {
+			makeDB(t, filepath.Join(dir, "tokenapi.db"), "PRAGMA journal_mode = WAL; PRAGMA user_version = 99")
+		}, wantErr: "schema version 99 is newer than this binary knows (1)"},
+		{name: "address in use", args: []string{"-addr", busy.Addr().String()}, wantErr: "address already in use"},
+		{name: "bad address", args: []string{"-addr", "nowhere:http:1"}, wantErr: "nowhere:http:1"},
+		{name: "missing TLS certificate", args: []string{"-tls-cert", "c.pem", "-tls-key", "k.pem"}, wantErr: "load TLS key pair"},
+		{name: "unknown flag", args: []string{"-port", "80"}, wantErr: "flag provided but not defined: -port"},
+		{name: "bad duration flag", args: []string{"-token-ttl=abc"}, wantErr: `invalid value "abc" for flag -token-ttl`},
+		{name: "bad duration variable", env: []string{"TOKENAPI_TOKEN_TTL=abc"}, wantErr: `TOKENAPI_TOKEN_TTL: "abc" is not a duration`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"-addr", "127.0.0.1:0"}, tt.args...)
-			err := run(context.Background(), args, func(string) string { return "" }, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("run(%q) = %v, want an error containing %q", args, err, tt.wantErr)
+			t.Parallel()
+			dir := t.TempDir()
+			if tt.setup != nil {
+				tt.setup(t, dir)
 			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error %q is more than one line", err)
+			before := snapshotDir(t, dir)
+			args := append([]string{"-addr", "127.0.0.1:0", "-db", "tokenapi.db"}, tt.args...)
+			c := startChild(t, dir, args, tt.env...)
+			code := c.wait(t, time.Minute)
+			stderr := c.stderr.String()
+			if code != 1 {
+				t.Errorf("tokenapi %s: exit code %d, want 1", strings.Join(args, " "), code)
 			}
-			if tt.noFile != "" {
-				if _, err := os.Stat(tt.noFile); !os.IsNotExist(err) {
-					t.Errorf("%s exists after a failed start", tt.noFile)
+			lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(stderr, "tokenapi: ") || !strings.Contains(stderr, tt.wantErr) ||
+				strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") {
+				t.Errorf("tokenapi %s: stderr = %q, want one line \"tokenapi: ...\" containing %q", strings.Join(args, " "), stderr, tt.wantErr)
+			}
+			after := snapshotDir(t, dir)
+			for name, data := range after {
+				if old, ok := before[name]; !ok {
+					t.Errorf("a failed start left %s behind", name)
+				} else if old != data {
+					t.Errorf("a failed start changed %s", name)
+				}
+			}
+			for name := range before {
+				if _, ok := after[name]; !ok {
+					t.Errorf("a failed start removed %s", name)
 				}
 			}
 		})
 	}
-	// The file that was not a database is as it was.
-	if data, _ := os.ReadFile(notSQLite); !strings.HasPrefix(string(data), "these are not") {
-		t.Errorf("%s was changed", notSQLite)
+}
+
+// writeFile returns a setup that writes a file into the case's directory.
+func writeFile(name string, data []byte) func(*testing.T, string) {
+	return func(t *testing.T, dir string) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
+}
+
+// snapshotDir returns every file and directory under dir, by path, with
+// the contents of files.
+func snapshotDir(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			files[path] = "(directory)"
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		files[path] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 // makeDB makes a SQLite file and runs one statement in it.
