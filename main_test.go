@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/big"
@@ -353,7 +354,10 @@ func TestStartupFaults(t *testing.T) {
 			wantErr: "database tokenapi.db: file is not a database"},
 		{name: "newer schema", setup: func(t *testing.T, dir string) {
 			makeDB(t, filepath.Join(dir, "tokenapi.db"), "PRAGMA journal_mode = WAL; PRAGMA user_version = 99")
-		}, wantErr: "schema version 99 is newer than this binary knows (1)"},
+		}, wantErr: fmt.Sprintf("schema version 99 is newer than this binary knows (%d)", len(schemaSteps))},
+		{name: "another program's database", setup: func(t *testing.T, dir string) {
+			makeDB(t, filepath.Join(dir, "tokenapi.db"), "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT)")
+		}, wantErr: "the file holds tables but no tokenapi schema version"},
 		{name: "address in use", args: []string{"-addr", busy.Addr().String()}, wantErr: "address already in use"},
 		{name: "bad address", args: []string{"-addr", "nowhere:http:1"}, wantErr: "nowhere:http:1"},
 		{name: "missing TLS certificate", args: []string{"-tls-cert", "c.pem", "-tls-key", "k.pem"}, wantErr: "load TLS key pair"},

@@ -155,6 +155,15 @@ func migrateStep(ctx context.Context, db *sql.DB) (done bool, err error) {
 		return false, fmt.Errorf("schema version %d is newer than this binary knows (%d)", version, len(schemaSteps))
 	case version == len(schemaSteps):
 		return true, nil
+	case version == 0:
+		// Version 0 with tables in it is some other program's database.
+		var tables int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&tables); err != nil {
+			return false, err
+		}
+		if tables > 0 {
+			return false, errors.New("the file holds tables but no tokenapi schema version; is it another program's database?")
+		}
 	}
 	if _, err := tx.ExecContext(ctx, schemaSteps[version]); err != nil {
 		return false, fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
