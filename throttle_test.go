@@ -577,10 +577,10 @@ func TestThrottledUserDoesNotHoldBackOthers(t *testing.T) {
 	}
 
 	if got := ts.loginStatus("kamau", "kamau-password"); got != http.StatusOK {
-		t.Fatalf("kamau's login while muthoni's wait = %d, want 200 (0: no answer in 10 s)", got)
+		t.Fatalf("kamau's login while muthoni's logins wait = %d, want 200 (0: no answer in 10 s)", got)
 	}
 	if got := ts.loginStatus("kamau", "wrong-password"); got != http.StatusUnauthorized {
-		t.Fatalf("kamau's wrong password while muthoni's wait = %d, want 401", got)
+		t.Fatalf("kamau's wrong password while muthoni's logins wait = %d, want 401", got)
 	}
 	select {
 	case got := <-statuses:
