@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -58,6 +58,7 @@ func TestBodyErrors(t *testing.T) {
 		{"bad media type", "application/json; =", `{"title": "t", "body": "b"}`, 415, "application/json"},
 		{"empty", "application/json", "", 400, "must not be empty"},
 		{"blank", "application/json", " \n\t", 400, "must not be empty"},
+		{"blank but not to JSON", "application/json", "\f\u00a0", 400, "must be a JSON object"},
 		{"malformed", "application/json", `{"title": "t",`, 400, "malformed JSON"},
 		{"bad syntax", "application/json", `{"title" "t"}`, 400, "malformed JSON at byte"},
 		{"array", "application/json", `[{"title": "t", "body": "b"}]`, 400, "must be a JSON object"},
@@ -82,20 +83,59 @@ func TestBodyErrors(t *testing.T) {
 	}
 }
 
-// TestOverLimitBodyWithoutLength sends a chunked body with no
-// Content-Length: the cap must hold while reading, not only on the header.
-func TestOverLimitBodyWithoutLength(t *testing.T) {
+// TestBodyLimit holds every body to 1 MiB however it is framed: with a
+// Content-Length, or chunked with none, where the cap must hold while
+// reading. A body of exactly 1 MiB (JSON padded with spaces) is served; one
+// byte more is a 413 that writes nothing, on each endpoint that writes.
+func TestBodyLimit(t *testing.T) {
 	ts := newTestServer(t)
-	body := `{"username": "big", "email": "big@example.com", "password": "` +
-		strings.Repeat("p", 2*maxBodyBytes) + `"}`
-	req := ts.newRequest(t, "POST", "/api/users", "")
-	req.Body = io.NopCloser(bytes.NewReader([]byte(body))) // hides the length
-	req.ContentLength = -1
-	req.Header.Set("Content-Type", "application/json")
-	res := ts.send(t, req)
-	wantError(t, "POST /api/users chunked 2 MiB", res, http.StatusRequestEntityTooLarge, "")
-	if n := ts.count(t, "users"); n != 0 {
-		t.Errorf("users = %d, want 0", n)
+	_, token := ts.newUser(t, "muthoni")
+	postID := ts.createPost(t, token, "Tea", "About tea.")
+	postPath := fmt.Sprintf("/api/posts/%d", postID)
+	endpoints := []struct {
+		method, path, token, body string
+		status                    int // when the body is within the cap
+	}{
+		{"POST", "/api/users", "", `{"username": "big%d", "email": "big%[1]d@example.com", "password": "password1"}`, http.StatusCreated},
+		{"POST", "/api/posts", token, `{"title": "Big %d", "body": "b"}`, http.StatusCreated},
+		{"PUT", postPath, token, `{"title": "Edit %d"}`, http.StatusOK},
+	}
+	n := 0
+	for _, ep := range endpoints {
+		for _, chunked := range []bool{false, true} {
+			for _, size := range []int{maxBodyBytes, maxBodyBytes + 1} {
+				n++
+				body := fmt.Sprintf(ep.body, n)
+				body = strings.Repeat(" ", size-len(body)) + body
+				name := fmt.Sprintf("%s %s, %d bytes, chunked %v", ep.method, ep.path, size, chunked)
+				t.Run(name, func(t *testing.T) {
+					before := map[string]int{"users": ts.count(t, "users"), "posts": ts.count(t, "posts")}
+					titleBefore := ts.postRow(t, postID).Title
+					req := ts.newRequest(t, ep.method, ep.path, body)
+					if ep.token != "" {
+						req.Header.Set("Authorization", "Bearer "+ep.token)
+					}
+					if chunked {
+						req.Body = io.NopCloser(strings.NewReader(body)) // hides the length
+						req.ContentLength = -1
+					}
+					res := ts.send(t, req)
+					if size <= maxBodyBytes {
+						wantStatus(t, name, res, ep.status)
+						return
+					}
+					wantError(t, name, res, http.StatusRequestEntityTooLarge, "must not be larger than 1048576 bytes")
+					for table, rows := range before {
+						if got := ts.count(t, table); got != rows {
+							t.Errorf("%s = %d rows after a 413, want %d", table, got, rows)
+						}
+					}
+					if got := ts.postRow(t, postID).Title; got != titleBefore {
+						t.Errorf("post %d title = %q after a 413, want %q", postID, got, titleBefore)
+					}
+				})
+			}
+		}
 	}
 }
 

@@ -65,7 +65,9 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 // decodeJSONObject decodes data, which must hold exactly one JSON object,
 // into dst. It returns "" or a message a client can act on.
 func decodeJSONObject(data []byte, dst any) string {
-	trimmed := bytes.TrimSpace(data)
+	// JSON's own whitespace (RFC 8259 §2): bytes.TrimSpace would also take
+	// away \f, \v, U+0085 and U+00A0, and call a body of them empty.
+	trimmed := bytes.Trim(data, " \t\r\n")
 	switch {
 	case len(trimmed) == 0:
 		return "body must not be empty"

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -84,6 +87,9 @@ func TestLoginThrottleEndsAfterWindow(t *testing.T) {
 	res = ts.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password")
 	wantTooManyRequests(t, "POST /api/tokens 0.5 s before the lockout ends", res, 1)
 	ts.clock.Advance(500 * time.Millisecond)
+	// The count starts afresh: one more wrong password is a 401, not a 429.
+	wantBasicChallenge(t, "POST /api/tokens with a wrong password as the lockout ends",
+		ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password"))
 	ts.login(t, "muthoni", "muthoni-password")
 }
 
@@ -500,4 +506,161 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 	if got := login("192.0.2.2", "muthoni-password"); got != http.StatusOK {
 		t.Errorf("right password from another address = %d, want 200", got)
 	}
+}
+
+// loginStatus sends a login and returns its status, or 0 when no answer
+// came within the 10 s a liveness check allows. It may run in a goroutine.
+func (ts *testServer) loginStatus(username, password string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", ts.URL+"/api/tokens", nil)
+	if err != nil {
+		return 0
+	}
+	req.SetBasicAuth(username, password)
+	res, err := ts.Client().Do(req)
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// TestThrottledUserDoesNotHoldBackOthers: while one username has logins
+// waiting for the outcome of the attempts in flight, and then while it is
+// locked out, another user logs in as usual. The waiting logins wait until
+// the test ends the attempts in flight, so nothing here depends on timing;
+// a wait shared between users would leave the other login unanswered.
+func TestThrottledUserDoesNotHoldBackOthers(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "muthoni", "muthoni-password")
+	ts.createUser(t, "kamau", "kamau-password")
+	th := ts.srv.throttle
+
+	// One real failure gives the key the server counts muthoni's logins by;
+	// the rest of the limit is then put in flight, as if being checked.
+	wantBasicChallenge(t, "POST /api/tokens as muthoni, wrong password", ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password"))
+	th.mu.Lock()
+	keys := slices.Collect(maps.Keys(th.entries))
+	th.mu.Unlock()
+	if len(keys) != 1 {
+		t.Fatalf("throttle keys after one failed login = %v, want one", keys)
+	}
+	key := keys[0]
+	for range defaultThrottleLimit - 1 {
+		if wait, settled := th.begin(key); wait != 0 || settled != nil {
+			t.Fatalf("begin(%v) = %v, %v; want the attempt to start", key, wait, settled)
+		}
+	}
+	inFlight := defaultThrottleLimit - 1
+	defer func() { // the server cannot close while logins wait
+		for ; inFlight > 0; inFlight-- {
+			th.failed(key)
+		}
+	}()
+
+	const waiting = 3
+	statuses := make(chan int, waiting)
+	for range waiting {
+		go func() { statuses <- ts.loginStatus("muthoni", "muthoni-password") }()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		th.mu.Lock()
+		isWaiting := th.entries[key].settled != nil
+		th.mu.Unlock()
+		if isWaiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no login for muthoni is waiting for the attempts in flight")
+		}
+	}
+
+	if got := ts.loginStatus("kamau", "kamau-password"); got != http.StatusOK {
+		t.Fatalf("kamau's login while muthoni's logins wait = %d, want 200 (0: no answer in 10 s)", got)
+	}
+	if got := ts.loginStatus("kamau", "wrong-password"); got != http.StatusUnauthorized {
+		t.Fatalf("kamau's wrong password while muthoni's logins wait = %d, want 401", got)
+	}
+	select {
+	case got := <-statuses:
+		t.Fatalf("a login for muthoni = %d while the limit was in flight, want it to wait", got)
+	default:
+	}
+
+	// The attempts in flight fail: muthoni is locked out, the waiting
+	// logins hear so, and kamau still logs in.
+	for ; inFlight > 0; inFlight-- {
+		th.failed(key)
+	}
+	for range waiting {
+		if got := <-statuses; got != http.StatusTooManyRequests {
+			t.Errorf("a waiting login for muthoni = %d, want 429", got)
+		}
+	}
+	if got := ts.loginStatus("kamau", "kamau-password"); got != http.StatusOK {
+		t.Errorf("kamau's login while muthoni is locked out = %d, want 200", got)
+	}
+}
+
+// TestFailedLoginFloodBounded sends failed logins for hundreds of made-up
+// usernames at once, through HTTP, at a server whose throttle holds at most
+// 64 entries: the table never grows past its cap, a lockout made before
+// the flood survives it, and a real user still logs in after it. The unit
+// tests prove the cap at its real size of 100,000.
+func TestFailedLoginFloodBounded(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "muthoni", "muthoni-password")
+	ts.createUser(t, "kamau", "kamau-password")
+	th := ts.srv.throttle
+	const maxEntries = 64
+	th.mu.Lock()
+	th.maxEntries = maxEntries
+	th.mu.Unlock()
+	for range defaultThrottleLimit {
+		ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password")
+	}
+
+	const clients, perClient = 8, 40
+	var largest atomic.Int64
+	sampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			largest.Store(max(largest.Load(), int64(throttleSize(th))))
+			select {
+			case <-sampling:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var unexpected atomic.Int64
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perClient {
+				if ts.loginStatus(fmt.Sprintf("flood%d-%d", c, i), "wrong-password") != http.StatusUnauthorized {
+					unexpected.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(sampling)
+	<-sampled
+	largest.Store(max(largest.Load(), int64(throttleSize(th))))
+
+	if n := unexpected.Load(); n != 0 {
+		t.Errorf("%d of %d failed logins for made-up usernames were not 401", n, clients*perClient)
+	}
+	if got := largest.Load(); got > maxEntries {
+		t.Errorf("throttle held %d entries during the flood, want at most %d", got, maxEntries)
+	}
+	res := ts.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password")
+	wantStatus(t, "POST /api/tokens as muthoni, locked out before the flood", res, http.StatusTooManyRequests)
+	ts.login(t, "kamau", "kamau-password")
 }
