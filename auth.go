@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -238,19 +237,4 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 		setLogUser(r.Context(), id)
 		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: id, tokenHash: hash})))
 	})
-}
-
-// tokenOwner returns the user of a live token, from the cache when it can,
-// or errNotFound.
-func (s *server) tokenOwner(ctx context.Context, hash tokenHash, now time.Time) (int64, error) {
-	if id, ok := s.tokens.owner(hash, now); ok {
-		return id, nil
-	}
-	generation := s.tokens.startLookup()
-	id, expires, err := s.store.tokenOwner(ctx, hash.String(), now)
-	if err != nil {
-		return 0, err
-	}
-	s.tokens.add(generation, hash, id, expires, now)
-	return id, nil
 }

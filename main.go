@@ -230,7 +230,8 @@ type server struct {
 	log       *slog.Logger
 	passwords *passwordHasher
 	throttle  *loginThrottle
-	tokens    *tokenCache
+	tokens    *cache[tokenHash, cachedToken]
+	users     *cache[int64, user]
 	lastSeen  *lastSeenRecorder
 	tokenTTL  time.Duration
 	now       func() time.Time
@@ -245,6 +246,7 @@ func newServer(st *store, log *slog.Logger, cfg config) *server {
 		passwords: newPasswordHasher(cfg.passwordIterations, runtime.GOMAXPROCS(0)),
 		throttle:  newLoginThrottle(cfg.throttleLimit, cfg.throttleWindow, cfg.now),
 		tokens:    newTokenCache(),
+		users:     newCache[int64, user](maxCachedUsers),
 		lastSeen:  newLastSeenRecorder(),
 		tokenTTL:  cfg.tokenTTL,
 		now:       cfg.now,

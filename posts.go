@@ -105,7 +105,7 @@ func (s *server) handleListUserPosts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.store.userByID(r.Context(), id); err != nil {
+	if _, err := s.userByID(r.Context(), id); err != nil {
 		s.storeError(w, r, err)
 		return
 	}
@@ -158,6 +158,7 @@ func (s *server) createPost(w http.ResponseWriter, r *http.Request, authorID int
 		return
 	}
 	id, err := s.store.createPost(r.Context(), authorID, *req.Title, *req.Body, s.now())
+	s.users.forget(authorID) // its post count
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -192,7 +193,10 @@ func (s *server) handleDeletePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.store.deletePost(r.Context(), id, callerFrom(r.Context()).userID); err != nil {
+	author := callerFrom(r.Context()).userID
+	err := s.store.deletePost(r.Context(), id, author)
+	s.users.forget(author) // its post count
+	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}

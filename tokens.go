@@ -50,7 +50,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if retired > 0 {
-		s.tokens.forgetUser(me.userID)
+		s.forgetTokensOf(me.userID)
 	}
 	s.lastSeen.note(me.userID, now)
 	w.Header().Set("Cache-Control", "no-store")
@@ -84,8 +84,8 @@ func (s *server) startSweeper(interval time.Duration) (stop func()) {
 	})
 }
 
-// sweepEvery clears expired tokens (stored and cached) and stale throttle
-// entries at once and then every interval, until ctx ends.
+// sweepEvery clears expired tokens, cache entries no longer trusted and
+// stale throttle entries at once and then every interval, until ctx ends.
 func (s *server) sweepEvery(ctx context.Context, interval time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
@@ -99,6 +99,7 @@ func (s *server) sweepEvery(ctx context.Context, interval time.Duration) {
 			s.log.Info("deleted expired tokens", "count", n)
 		}
 		s.tokens.sweep(now)
+		s.users.sweep(now)
 		s.throttle.sweep()
 		select {
 		case <-ctx.Done():

@@ -268,7 +268,7 @@ func TestTokenDeletedOutsideStopsWorking(t *testing.T) {
 	wantStatus(t, "GET /api/users/1", ts.call(t, "GET", "/api/users/1", token, ""), http.StatusOK)
 	wantStatus(t, "DELETE /api/tokens on another server", other.call(t, "DELETE", "/api/tokens", token, ""), http.StatusNoContent)
 
-	ts.clock.Advance(tokenCacheTrust)
+	ts.clock.Advance(cacheTrust)
 	wantBearerChallenge(t, "GET /api/users/1 after another server revoked the token", ts.call(t, "GET", "/api/users/1", token, ""), true)
 
 	_, token = ts.newUser(t, "kamau")
@@ -276,6 +276,16 @@ func TestTokenDeletedOutsideStopsWorking(t *testing.T) {
 	if _, err := ts.store.write.Exec(`DELETE FROM tokens`); err != nil {
 		t.Fatal(err)
 	}
-	ts.clock.Advance(tokenCacheTrust)
+	ts.clock.Advance(cacheTrust)
 	wantBearerChallenge(t, "GET /api/users/2 after the tokens were deleted by hand", ts.call(t, "GET", "/api/users/2", token, ""), true)
+}
+
+// A token the server has cached still stops working at its expiry.
+func TestTokenExpiresWhileCached(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	ts.clock.Advance(defaultTokenTTL - cacheTrust/2)
+	wantStatus(t, "GET /api/users/1 just before expiry", ts.call(t, "GET", "/api/users/1", token, ""), http.StatusOK)
+	ts.clock.Advance(cacheTrust / 2)
+	wantBearerChallenge(t, "GET /api/users/1 at expiry, while cached", ts.call(t, "GET", "/api/users/1", token, ""), true)
 }

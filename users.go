@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
@@ -187,7 +188,9 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		}
 		changes.PasswordHash = &hash
 	}
-	if err := s.store.updateUser(r.Context(), id, changes); err != nil {
+	err := s.store.updateUser(r.Context(), id, changes)
+	s.users.forget(id) // even after an error: a write that failed late may have committed
+	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
@@ -202,7 +205,7 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
-		s.tokens.forgetUser(me.userID)
+		s.forgetTokensOf(me.userID)
 	}
 	s.writeUser(w, r, http.StatusOK, id, true)
 }
@@ -237,9 +240,19 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 	return true
 }
 
-// writeUser answers with the user as it is now in the store.
+// maxCachedUsers bounds the user cache, a few hundred bytes an entry.
+const maxCachedUsers = 10_000
+
+// userByID returns a user from the cache when it can, or errNotFound. The
+// handlers that change a user's row (its fields, its post count) forget it
+// there; last_seen is not in the cache's keeping (see userView).
+func (s *server) userByID(ctx context.Context, id int64) (user, error) {
+	return cached(s.users, id, s.now(), func() (user, error) { return s.store.userByID(ctx, id) })
+}
+
+// writeUser answers with the user as it is now.
 func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, id int64, withEmail bool) {
-	u, err := s.store.userByID(r.Context(), id)
+	u, err := s.userByID(r.Context(), id)
 	if err != nil {
 		s.storeError(w, r, err)
 		return

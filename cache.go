@@ -1,0 +1,137 @@
+package main
+
+import (
+	"sync"
+	"time"
+)
+
+// cacheTrust is how long a cached answer is believed. Within this process a
+// change is seen at once, since the code that makes it forgets what it
+// changed; this bounds how long a change made by anyone else, such as an
+// operator with the sqlite3 shell revoking tokens after a leak, goes
+// unseen. Even a second saves all but one query a second for a busy key.
+const cacheTrust = time.Second
+
+// cache keeps answers read from the database for a short while, so that
+// the hot reads of the API (the token of every protected call, the user
+// behind GET /api/users/{id}) usually cost no query.
+//
+// It never gives an answer that this process has since changed: each code
+// path that changes what a cache holds forgets it after the change has
+// committed, and a lookup that read the database before such a change
+// cannot put its stale answer in afterwards, because every forget moves the
+// generation on (see cached). It is bounded: when full, it drops what is no
+// longer trusted, then an arbitrary eighth; those keys cost one query on
+// their next use.
+type cache[K comparable, V any] struct {
+	max int
+
+	mu         sync.Mutex
+	entries    map[K]cacheEntry[V]
+	generation uint64
+}
+
+type cacheEntry[V any] struct {
+	value   V
+	trusted int64 // Unix microseconds: the entry answers until then
+}
+
+func newCache[K comparable, V any](max int) *cache[K, V] {
+	return &cache[K, V]{max: max, entries: make(map[K]cacheEntry[V])}
+}
+
+// cached returns the value for k from c while it is trusted, and otherwise
+// from load, which it then caches unless a forget came in meanwhile.
+func cached[K comparable, V any](c *cache[K, V], k K, now time.Time, load func() (V, error)) (V, error) {
+	if v, ok := c.get(k, now); ok {
+		return v, nil
+	}
+	generation := c.startLookup()
+	v, err := load()
+	if err == nil {
+		c.add(generation, k, v, now)
+	}
+	return v, err
+}
+
+func (c *cache[K, V]) get(k K, now time.Time) (V, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok || e.trusted <= now.UnixMicro() {
+		var zero V
+		return zero, false
+	}
+	return e.value, true
+}
+
+// startLookup returns the generation to pass to add once the database has
+// answered.
+func (c *cache[K, V]) startLookup() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.generation
+}
+
+// add caches what the database said at now, unless a forget came in since
+// the lookup started at generation: the answer may be stale then.
+func (c *cache[K, V]) add(generation uint64, k K, v V, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if generation != c.generation {
+		return
+	}
+	if len(c.entries) >= c.max {
+		c.makeRoomLocked(now)
+	}
+	c.entries[k] = cacheEntry[V]{value: v, trusted: now.Add(cacheTrust).UnixMicro()}
+}
+
+func (c *cache[K, V]) makeRoomLocked(now time.Time) {
+	c.sweepLocked(now)
+	drop := c.max / 8
+	for k := range c.entries {
+		if len(c.entries) < c.max || drop == 0 {
+			return
+		}
+		delete(c.entries, k)
+		drop--
+	}
+}
+
+// forget drops the entry for k.
+func (c *cache[K, V]) forget(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.generation++
+	delete(c.entries, k)
+}
+
+// forgetWhere drops every entry whose value matches. It walks the whole
+// cache, which suits what calls it: rare writes such as a password change.
+func (c *cache[K, V]) forgetWhere(match func(V) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.generation++
+	for k, e := range c.entries {
+		if match(e.value) {
+			delete(c.entries, k)
+		}
+	}
+}
+
+// sweep drops the entries no longer trusted at now.
+func (c *cache[K, V]) sweep(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sweepLocked(now)
+}
+
+func (c *cache[K, V]) sweepLocked(now time.Time) {
+	micros := now.UnixMicro()
+	for k, e := range c.entries {
+		if e.trusted <= micros {
+			delete(c.entries, k)
+		}
+	}
+}

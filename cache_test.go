@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+var cacheTestNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+// load returns a load function for cached that answers v and counts its calls.
+func load(v string, calls *int) func() (string, error) {
+	return func() (string, error) {
+		*calls++
+		return v, nil
+	}
+}
+
+func TestCache(t *testing.T) {
+	c := newCache[int, string](100)
+	calls := 0
+	get := func(what string, k int, now time.Time, fresh string, want string, wantCalls int) {
+		t.Helper()
+		got, err := cached(c, k, now, load(fresh, &calls))
+		if err != nil || got != want || calls != wantCalls {
+			t.Errorf("%s: cached(%d) = %q, %v after %d loads; want %q after %d", what, k, got, err, calls, want, wantCalls)
+		}
+	}
+	get("first lookup", 1, cacheTestNow, "a", "a", 1)
+	get("within the trust", 1, cacheTestNow.Add(cacheTrust-time.Microsecond), "b", "a", 1)
+	get("once the trust ran out", 1, cacheTestNow.Add(cacheTrust), "b", "b", 2)
+
+	c.forget(1)
+	get("after forget", 1, cacheTestNow.Add(cacheTrust), "c", "c", 3)
+
+	get("another key", 2, cacheTestNow.Add(cacheTrust), "x", "x", 4)
+	c.forgetWhere(func(v string) bool { return v == "c" })
+	get("after forgetWhere matched it", 1, cacheTestNow.Add(cacheTrust), "d", "d", 5)
+	get("after forgetWhere did not match it", 2, cacheTestNow.Add(cacheTrust), "y", "x", 5)
+
+	if _, err := cached(c, 3, cacheTestNow, func() (string, error) { return "", errNotFound }); !errors.Is(err, errNotFound) {
+		t.Errorf("cached with a failing load = %v, want errNotFound", err)
+	}
+	if _, ok := c.get(3, cacheTestNow); ok {
+		t.Error("a failed load was cached")
+	}
+
+	c.sweep(cacheTestNow.Add(time.Hour))
+	if len(c.entries) != 0 {
+		t.Errorf("after a sweep past every trust: %d entries, want 0", len(c.entries))
+	}
+}
+
+// A lookup that read the database before a change must not put its answer
+// in the cache after the change forgot the key.
+func TestCacheRefusesStaleLookup(t *testing.T) {
+	for _, forget := range []struct {
+		name string
+		do   func(c *cache[int, string])
+	}{
+		{"forget", func(c *cache[int, string]) { c.forget(1) }},
+		{"forgetWhere", func(c *cache[int, string]) { c.forgetWhere(func(string) bool { return true }) }},
+	} {
+		t.Run(forget.name, func(t *testing.T) {
+			c := newCache[int, string](100)
+			cached(c, 1, cacheTestNow, func() (string, error) {
+				forget.do(c) // the change commits while the lookup reads
+				return "stale", nil
+			})
+			if v, ok := c.get(1, cacheTestNow); ok {
+				t.Errorf("get = %q, true after a lookup older than a forget; want a miss", v)
+			}
+		})
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	const max = 1000
+	c := newCache[int, string](max)
+	for i := range 3 * max {
+		c.add(c.startLookup(), i, "v", cacheTestNow)
+		if n := len(c.entries); n > max {
+			t.Fatalf("after %d adds the cache holds %d entries, want at most %d", i+1, n, max)
+		}
+	}
+	if _, ok := c.get(3*max-1, cacheTestNow); !ok {
+		t.Error("the entry added last is not cached")
+	}
+	// When full, what is no longer trusted goes first.
+	c.add(c.startLookup(), -1, "new", cacheTestNow.Add(cacheTrust))
+	if n := len(c.entries); n != 1 {
+		t.Errorf("adding past the trust of all others left %d entries, want 1", n)
+	}
+}
