@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -118,6 +119,19 @@ func BenchmarkCreateToken(b *testing.B) {
 			req := httptest.NewRequest("POST", "/api/tokens", nil)
 			req.SetBasicAuth("wanjiru", "wanjiru-password")
 			bs.serve(b, bs.srv, req, http.StatusOK)
+		}
+	})
+}
+
+// BenchmarkPasswordHash is one PBKDF2 hash at the real cost, from parallel
+// goroutines: cores ÷ its time per hash is the ceiling on token issuance.
+func BenchmarkPasswordHash(b *testing.B) {
+	hasher := newPasswordHasher(defaultPasswordIterations, runtime.GOMAXPROCS(0))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := hasher.hash(context.Background(), "muthoni-password"); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
