@@ -234,6 +234,7 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 			return
 		}
 		s.lastSeen.note(id, now)
+		s.passwords.noteOtherWork()
 		setLogUser(r.Context(), id)
 		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: id, tokenHash: hash})))
 	})

@@ -16,9 +16,7 @@ func TestPasswordSlotsBusy(t *testing.T) {
 	ts := newTestServer(t)
 	ts.createUser(t, "muthoni", "muthoni123")
 	ts.srv.passwords.maxWait = 50 * time.Millisecond
-	for range cap(ts.srv.passwords.slots) {
-		ts.srv.passwords.slots <- struct{}{}
-	}
+	free := takeAllSlots(ts.srv.passwords)
 	for range defaultThrottleLimit + 1 {
 		res := ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password")
 		wantError(t, "POST /api/tokens with every slot busy", res, http.StatusServiceUnavailable, "try again")
@@ -26,9 +24,7 @@ func TestPasswordSlotsBusy(t *testing.T) {
 			t.Fatalf("503 without Retry-After")
 		}
 	}
-	for range cap(ts.srv.passwords.slots) {
-		<-ts.srv.passwords.slots
-	}
+	free()
 	// None of the busy answers counted against the user.
 	ts.login(t, "muthoni", "muthoni123")
 	if strings.Contains(ts.logs.String(), "level=ERROR") {
@@ -54,14 +50,7 @@ func TestDerivePassesCancellation(t *testing.T) {
 func TestUnknownUserCostsAHash(t *testing.T) {
 	ts := newTestServer(t)
 	ts.srv.passwords.maxWait = 50 * time.Millisecond
-	for range cap(ts.srv.passwords.slots) {
-		ts.srv.passwords.slots <- struct{}{}
-	}
-	defer func() {
-		for range cap(ts.srv.passwords.slots) {
-			<-ts.srv.passwords.slots
-		}
-	}()
+	defer takeAllSlots(ts.srv.passwords)()
 	res := ts.callBasic(t, "POST", "/api/tokens", "nobody", "some-password")
 	wantError(t, "POST /api/tokens for an unknown user with every slot busy", res, http.StatusServiceUnavailable, "")
 }

@@ -120,6 +120,14 @@ func (c *cache[K, V]) forgetWhere(match func(V) bool) {
 	}
 }
 
+// forgetAll empties the cache.
+func (c *cache[K, V]) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.generation++
+	clear(c.entries)
+}
+
 // sweep drops the entries no longer trusted at now.
 func (c *cache[K, V]) sweep(now time.Time) {
 	c.mu.Lock()

@@ -232,6 +232,8 @@ type server struct {
 	throttle  *loginThrottle
 	tokens    *cache[tokenHash, cachedToken]
 	users     *cache[int64, user]
+	userPages *cache[page, userPage]
+	postPages *cache[postPageKey, postPage]
 	lastSeen  *lastSeenRecorder
 	tokenTTL  time.Duration
 	now       func() time.Time
@@ -247,6 +249,8 @@ func newServer(st *store, log *slog.Logger, cfg config) *server {
 		throttle:  newLoginThrottle(cfg.throttleLimit, cfg.throttleWindow, cfg.now),
 		tokens:    newTokenCache(),
 		users:     newCache[int64, user](maxCachedUsers),
+		userPages: newCache[page, userPage](maxCachedPages),
+		postPages: newCache[postPageKey, postPage](maxCachedPages),
 		lastSeen:  newLastSeenRecorder(),
 		tokenTTL:  cfg.tokenTTL,
 		now:       cfg.now,

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,25 +28,57 @@ const (
 )
 
 // passwordHasher hashes and checks passwords. A hash takes about 100 ms of
-// one core, so slots bounds how many run at once: a burst of logins then
-// waits its turn instead of starving every other request of CPU.
+// one core, so slots bound how many run at once: a burst of logins then
+// waits its turn instead of starving every other request of CPU. One slot
+// per core would still take every core from the other requests, which Go's
+// scheduler only gets back to every 10 ms, so the last core's slot, spare,
+// is open only while no other request has come in lately (see noteOtherWork):
+// logins alone use every core, logins beside reads leave the reads a core.
 type passwordHasher struct {
 	iterations int
-	slots      chan struct{}
+	slots      chan struct{} // always open
+	spare      chan struct{} // nil on one core
 	maxWait    time.Duration // for a free slot
+	// otherWork is when, in Unix nanoseconds, a request that is not a
+	// password check last came in.
+	otherWork atomic.Int64
 	// unknownUserHash is a well-formed hash that no password matches. Checking
 	// a password against it makes an unknown username cost the same time as
 	// a wrong password, so timing does not tell which usernames exist.
 	unknownUserHash string
 }
 
+// newPasswordHasher makes a hasher that runs at most concurrency hashes at
+// once, one fewer while other requests are served.
 func newPasswordHasher(iterations, concurrency int) *passwordHasher {
-	return &passwordHasher{
+	h := &passwordHasher{
 		iterations:      iterations,
-		slots:           make(chan struct{}, concurrency),
+		slots:           make(chan struct{}, max(1, concurrency-1)),
 		maxWait:         maxHashWait,
 		unknownUserHash: encodeHash(iterations, make([]byte, passwordSaltLen), make([]byte, passwordKeyLen)),
 	}
+	if concurrency > 1 {
+		h.spare = make(chan struct{}, 1)
+	}
+	return h
+}
+
+// otherWorkQuiet is how long after the last other request the spare slot
+// opens again.
+const otherWorkQuiet = 100 * time.Millisecond
+
+// noteOtherWork tells the hasher that a request other than a password
+// check came in. It writes the shared time only when it has aged, so that
+// busy cores do not fight over it.
+func (h *passwordHasher) noteOtherWork() {
+	now := time.Now().UnixNano()
+	if now-h.otherWork.Load() > int64(otherWorkQuiet/10) {
+		h.otherWork.Store(now)
+	}
+}
+
+func (h *passwordHasher) quiet() bool {
+	return time.Now().UnixNano()-h.otherWork.Load() > int64(otherWorkQuiet)
 }
 
 // encodeHash is the stored form of a password hash,
@@ -100,18 +133,39 @@ var errPasswordBusy = errors.New("too many password checks at once")
 // logins a client hears "busy, come back" instead of waiting for minutes.
 const maxHashWait = 10 * time.Second
 
-// derive runs PBKDF2 in one of the hasher's slots, waiting for a free slot
-// no longer than maxWait or ctx allows.
+// derive runs PBKDF2 in one of the hasher's slots.
 func (h *passwordHasher) derive(ctx context.Context, password string, salt []byte, iterations int) ([]byte, error) {
-	wait := time.NewTimer(h.maxWait)
-	defer wait.Stop()
-	select {
-	case h.slots <- struct{}{}:
-	case <-wait.C:
-		return nil, errPasswordBusy
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
-	defer func() { <-h.slots }()
+	defer release()
 	return pbkdf2.Key(sha256.New, password, salt, iterations, passwordKeyLen)
+}
+
+// acquire waits for a free slot, no longer than maxWait or ctx allows, and
+// returns the function that frees it. The spare slot is a candidate only
+// while quiet, which it looks at again every so often while it waits.
+func (h *passwordHasher) acquire(ctx context.Context) (release func(), err error) {
+	deadline := time.NewTimer(h.maxWait)
+	defer deadline.Stop()
+	recheck := time.NewTicker(otherWorkQuiet / 4)
+	defer recheck.Stop()
+	for {
+		var spare chan struct{} // nil, which never receives, unless quiet
+		if h.quiet() {
+			spare = h.spare
+		}
+		select {
+		case h.slots <- struct{}{}:
+			return func() { <-h.slots }, nil
+		case spare <- struct{}{}:
+			return func() { <-h.spare }, nil
+		case <-recheck.C:
+		case <-deadline.C:
+			return nil, errPasswordBusy
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }

@@ -237,12 +237,29 @@ func returnsWithin(t *testing.T, what string, f func() error) error {
 	}
 }
 
+// takeAllSlots occupies every slot of h, the spare one too, until the
+// function it returns frees them.
+func takeAllSlots(h *passwordHasher) (free func()) {
+	for range cap(h.slots) {
+		h.slots <- struct{}{}
+	}
+	if h.spare != nil {
+		h.spare <- struct{}{}
+	}
+	return func() {
+		for range cap(h.slots) {
+			<-h.slots
+		}
+		if h.spare != nil {
+			<-h.spare
+		}
+	}
+}
+
 // With every slot taken, a hash waits no longer than its context allows.
 func TestPasswordDeriveCanceled(t *testing.T) {
 	h := newPasswordHasher(testPasswordIterations, 2)
-	for i := 0; i < cap(h.slots); i++ {
-		h.slots <- struct{}{}
-	}
+	free := takeAllSlots(h)
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	expired, cancelExpired := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
@@ -287,13 +304,51 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 	}
 
 	// The canceled calls took no slot: freeing them lets a hash through.
-	for i := 0; i < cap(h.slots); i++ {
-		<-h.slots
-	}
+	free()
 	if _, err := h.hash(context.Background(), "pw"); err != nil {
 		t.Errorf("hash with free slots = %v, want nil", err)
 	}
-	if n := len(h.slots); n != 0 {
+	if n := len(h.slots) + len(h.spare); n != 0 {
 		t.Errorf("slots taken after a hash = %d, want 0", n)
+	}
+}
+
+// Hashes get every core while nothing else runs, and leave one core to the
+// other requests while they come in.
+func TestPasswordSpareSlot(t *testing.T) {
+	h := newPasswordHasher(testPasswordIterations, 2)
+	h.maxWait = 20 * time.Millisecond
+	ctx := context.Background()
+
+	first, err := h.acquire(ctx)
+	if err != nil {
+		t.Fatalf("first slot: %v", err)
+	}
+	second, err := h.acquire(ctx)
+	if err != nil {
+		t.Fatalf("second slot while nothing else runs: %v, want the spare slot", err)
+	}
+	second()
+
+	h.noteOtherWork()
+	if _, err := h.acquire(ctx); !errors.Is(err, errPasswordBusy) {
+		t.Fatalf("second slot right after another request = %v, want errPasswordBusy", err)
+	}
+	// Once the other requests have stopped for a while, the spare slot opens
+	// for a hash that is already waiting.
+	h.maxWait = 10 * time.Second
+	if err := returnsWithin(t, "acquire once quiet", func() error {
+		release, err := h.acquire(ctx)
+		if err == nil {
+			release()
+		}
+		return err
+	}); err != nil {
+		t.Errorf("second slot once quiet = %v, want it", err)
+	}
+	first()
+
+	if one := newPasswordHasher(testPasswordIterations, 1); one.spare != nil || cap(one.slots) != 1 {
+		t.Errorf("on one core: %d slots and spare %v, want 1 and none", cap(one.slots), one.spare)
 	}
 }

@@ -91,7 +91,7 @@ func (s *server) handleListPosts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	posts, total, err := s.store.listPosts(r.Context(), 0, p.PerPage, p.offset())
+	posts, total, err := s.listPosts(r.Context(), 0, p)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -113,7 +113,7 @@ func (s *server) handleListUserPosts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	posts, total, err := s.store.listPosts(r.Context(), id, p.PerPage, p.offset())
+	posts, total, err := s.listPosts(r.Context(), id, p)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -158,7 +158,7 @@ func (s *server) createPost(w http.ResponseWriter, r *http.Request, authorID int
 		return
 	}
 	id, err := s.store.createPost(r.Context(), authorID, *req.Title, *req.Body, s.now())
-	s.users.forget(authorID) // its post count
+	s.changedUser(authorID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -180,7 +180,10 @@ func (s *server) handleUpdatePost(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, msg)
 		return
 	}
-	if err := s.store.updatePost(r.Context(), id, callerFrom(r.Context()).userID, req.Title, req.Body); err != nil {
+	author := callerFrom(r.Context()).userID
+	err := s.store.updatePost(r.Context(), id, author, req.Title, req.Body)
+	s.changedUser(author)
+	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
@@ -195,7 +198,7 @@ func (s *server) handleDeletePost(w http.ResponseWriter, r *http.Request) {
 	}
 	author := callerFrom(r.Context()).userID
 	err := s.store.deletePost(r.Context(), id, author)
-	s.users.forget(author) // its post count
+	s.changedUser(author)
 	if err != nil {
 		s.storeError(w, r, err)
 		return

@@ -100,6 +100,8 @@ func (s *server) sweepEvery(ctx context.Context, interval time.Duration) {
 		}
 		s.tokens.sweep(now)
 		s.users.sweep(now)
+		s.userPages.sweep(now)
+		s.postPages.sweep(now)
 		s.throttle.sweep()
 		select {
 		case <-ctx.Done():

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
@@ -96,6 +95,7 @@ func (s *server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	u := user{Username: req.Username, Email: req.Email, AboutMe: req.AboutMe, LastSeen: s.now()}
 	id, err := s.store.createUser(r.Context(), u, hash)
+	s.changedUser(id)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
@@ -116,7 +116,7 @@ func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	users, total, err := s.store.listUsers(r.Context(), p.PerPage, p.offset())
+	users, total, err := s.listUsers(r.Context(), p)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -189,7 +189,7 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		changes.PasswordHash = &hash
 	}
 	err := s.store.updateUser(r.Context(), id, changes)
-	s.users.forget(id) // even after an error: a write that failed late may have committed
+	s.changedUser(id) // even after an error: a write that failed late may have committed
 	if err != nil {
 		s.storeError(w, r, err)
 		return
@@ -238,16 +238,6 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 	}
 	s.throttle.succeeded(key)
 	return true
-}
-
-// maxCachedUsers bounds the user cache, a few hundred bytes an entry.
-const maxCachedUsers = 10_000
-
-// userByID returns a user from the cache when it can, or errNotFound. The
-// handlers that change a user's row (its fields, its post count) forget it
-// there; last_seen is not in the cache's keeping (see userView).
-func (s *server) userByID(ctx context.Context, id int64) (user, error) {
-	return cached(s.users, id, s.now(), func() (user, error) { return s.store.userByID(ctx, id) })
 }
 
 // writeUser answers with the user as it is now.
