@@ -144,9 +144,16 @@ func (h *passwordHasher) derive(ctx context.Context, password string, salt []byt
 }
 
 // acquire waits for a free slot, no longer than maxWait or ctx allows, and
-// returns the function that frees it. The spare slot is a candidate only
-// while quiet, which it looks at again every so often while it waits.
+// returns the function that frees it. It takes a regular slot when one is
+// free, keeping the spare for when it is needed; the spare slot is a
+// candidate only while quiet, which it looks at again every so often while
+// it waits.
 func (h *passwordHasher) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	default:
+	}
 	deadline := time.NewTimer(h.maxWait)
 	defer deadline.Stop()
 	recheck := time.NewTicker(otherWorkQuiet / 4)

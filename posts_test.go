@@ -493,3 +493,63 @@ func TestListUserPostsNotFound(t *testing.T) {
 		})
 	}
 }
+
+// The server caches pages of the collections; every write must show in
+// them at once. The test clock stands still, so nothing here ages out of a
+// cache: each change must be forgotten by the write itself.
+func TestCollectionsShowWritesAtOnce(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	pages := func(what string) (users, posts map[string]any) {
+		t.Helper()
+		res := ts.call(t, "GET", "/api/users", token, "")
+		wantStatus(t, what+": GET /api/users", res, http.StatusOK)
+		users = res.object(t)
+		res = ts.call(t, "GET", "/api/posts", token, "")
+		wantStatus(t, what+": GET /api/posts", res, http.StatusOK)
+		return users, res.object(t)
+	}
+	first := func(m map[string]any) map[string]any {
+		items := m["items"].([]any)
+		if len(items) == 0 {
+			t.Fatalf("no items in %v", m)
+		}
+		return items[0].(map[string]any)
+	}
+	pages("before the writes") // now cached
+
+	ts.createUser(t, "kamau", "kamau-password")
+	if users, _ := pages("after a sign-up"); users["_meta"].(map[string]any)["total_items"] != float64(2) {
+		t.Errorf("after a sign-up: users _meta = %v, want total_items 2", users["_meta"])
+	}
+
+	id := ts.createPost(t, token, "first", "one")
+	users, posts := pages("after a new post")
+	if got := first(posts)["title"]; got != "first" {
+		t.Errorf("after a new post: first post title = %v, want first", got)
+	}
+	if got := first(users)["post_count"]; got != float64(1) {
+		t.Errorf("after a new post: user post_count = %v, want 1", got)
+	}
+
+	path := fmt.Sprintf("/api/posts/%d", id)
+	wantStatus(t, "PUT "+path, ts.call(t, "PUT", path, token, `{"title": "edited"}`), http.StatusOK)
+	if _, posts := pages("after an edit"); first(posts)["title"] != "edited" {
+		t.Errorf("after an edit: first post title = %v, want edited", first(posts)["title"])
+	}
+
+	wantStatus(t, "PUT /api/users/1", ts.call(t, "PUT", "/api/users/1", token, `{"username": "muthoni2"}`), http.StatusOK)
+	users, posts = pages("after a rename")
+	if first(users)["username"] != "muthoni2" || first(posts)["author"].(map[string]any)["username"] != "muthoni2" {
+		t.Errorf("after a rename: user %v, post author %v, want muthoni2 in both", first(users)["username"], first(posts)["author"])
+	}
+
+	wantStatus(t, "DELETE "+path, ts.call(t, "DELETE", path, token, ""), http.StatusNoContent)
+	users, posts = pages("after a delete")
+	if n := len(posts["items"].([]any)); n != 0 {
+		t.Errorf("after a delete: %d posts listed, want 0", n)
+	}
+	if got := first(users)["post_count"]; got != float64(0) {
+		t.Errorf("after a delete: user post_count = %v, want 0", got)
+	}
+}
