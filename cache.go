@@ -24,7 +24,8 @@ const cacheTrust = time.Second
 // longer trusted, then an arbitrary eighth; those keys cost one query on
 // their next use.
 type cache[K comparable, V any] struct {
-	max int
+	max  int
+	fits func(V) bool // nil: every value is cached
 
 	mu         sync.Mutex
 	entries    map[K]cacheEntry[V]
@@ -36,8 +37,10 @@ type cacheEntry[V any] struct {
 	trusted int64 // Unix microseconds: the entry answers until then
 }
 
-func newCache[K comparable, V any](max int) *cache[K, V] {
-	return &cache[K, V]{max: max, entries: make(map[K]cacheEntry[V])}
+// newCache makes a cache of at most max entries. A value for which fits,
+// when given, is false is not kept: it would cost too much memory.
+func newCache[K comparable, V any](max int, fits func(V) bool) *cache[K, V] {
+	return &cache[K, V]{max: max, fits: fits, entries: make(map[K]cacheEntry[V])}
 }
 
 // cached returns the value for k from c while it is trusted, and otherwise
@@ -78,7 +81,7 @@ func (c *cache[K, V]) startLookup() uint64 {
 func (c *cache[K, V]) add(generation uint64, k K, v V, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if generation != c.generation {
+	if generation != c.generation || c.fits != nil && !c.fits(v) {
 		return
 	}
 	if len(c.entries) >= c.max {
@@ -89,7 +92,7 @@ func (c *cache[K, V]) add(generation uint64, k K, v V, now time.Time) {
 
 func (c *cache[K, V]) makeRoomLocked(now time.Time) {
 	c.sweepLocked(now)
-	drop := c.max / 8
+	drop := max(1, c.max/8)
 	for k := range c.entries {
 		if len(c.entries) < c.max || drop == 0 {
 			return

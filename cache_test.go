@@ -17,7 +17,7 @@ func load(v string, calls *int) func() (string, error) {
 }
 
 func TestCache(t *testing.T) {
-	c := newCache[int, string](100)
+	c := newCache[int, string](100, nil)
 	calls := 0
 	get := func(what string, k int, now time.Time, fresh string, want string, wantCalls int) {
 		t.Helper()
@@ -62,7 +62,7 @@ func TestCacheRefusesStaleLookup(t *testing.T) {
 		{"forgetWhere", func(c *cache[int, string]) { c.forgetWhere(func(string) bool { return true }) }},
 	} {
 		t.Run(forget.name, func(t *testing.T) {
-			c := newCache[int, string](100)
+			c := newCache[int, string](100, nil)
 			cached(c, 1, cacheTestNow, func() (string, error) {
 				forget.do(c) // the change commits while the lookup reads
 				return "stale", nil
@@ -76,7 +76,7 @@ func TestCacheRefusesStaleLookup(t *testing.T) {
 
 func TestCacheBounded(t *testing.T) {
 	const max = 1000
-	c := newCache[int, string](max)
+	c := newCache[int, string](max, nil)
 	for i := range 3 * max {
 		c.add(c.startLookup(), i, "v", cacheTestNow)
 		if n := len(c.entries); n > max {
@@ -90,5 +90,27 @@ func TestCacheBounded(t *testing.T) {
 	c.add(c.startLookup(), -1, "new", cacheTestNow.Add(cacheTrust))
 	if n := len(c.entries); n != 1 {
 		t.Errorf("adding past the trust of all others left %d entries, want 1", n)
+	}
+}
+
+func TestCacheSmallBounded(t *testing.T) {
+	c := newCache[int, string](4, nil)
+	for i := range 100 {
+		c.add(c.startLookup(), i, "v", cacheTestNow)
+	}
+	if n := len(c.entries); n > 4 {
+		t.Errorf("a cache of at most 4 holds %d entries", n)
+	}
+}
+
+func TestCacheKeepsOnlyWhatFits(t *testing.T) {
+	c := newCache[int, string](100, func(v string) bool { return len(v) <= 3 })
+	c.add(c.startLookup(), 1, "abc", cacheTestNow)
+	c.add(c.startLookup(), 2, "abcd", cacheTestNow)
+	if _, ok := c.get(1, cacheTestNow); !ok {
+		t.Error("a value that fits was not kept")
+	}
+	if _, ok := c.get(2, cacheTestNow); ok {
+		t.Error("a value that does not fit was kept")
 	}
 }

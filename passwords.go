@@ -32,15 +32,16 @@ const (
 // waits its turn instead of starving every other request of CPU. One slot
 // per core would still take every core from the other requests, which Go's
 // scheduler only gets back to every 10 ms, so the last core's slot, spare,
-// is open only while no other request has come in lately (see noteOtherWork):
-// logins alone use every core, logins beside reads leave the reads a core.
+// is open only while no token-authenticated request has come in lately (see
+// noteOtherWork): logins alone use every core, logins beside the API's
+// other calls leave those a core.
 type passwordHasher struct {
 	iterations int
 	slots      chan struct{} // always open
 	spare      chan struct{} // nil on one core
 	maxWait    time.Duration // for a free slot
-	// otherWork is when, in Unix nanoseconds, a request that is not a
-	// password check last came in.
+	// otherWork is when, in Unix nanoseconds, a token-authenticated
+	// request last came in.
 	otherWork atomic.Int64
 	// unknownUserHash is a well-formed hash that no password matches. Checking
 	// a password against it makes an unknown username cost the same time as
@@ -67,8 +68,8 @@ func newPasswordHasher(iterations, concurrency int) *passwordHasher {
 // opens again.
 const otherWorkQuiet = 100 * time.Millisecond
 
-// noteOtherWork tells the hasher that a request other than a password
-// check came in. It writes the shared time only when it has aged, so that
+// noteOtherWork tells the hasher that a token-authenticated request came
+// in (requireToken calls it). It writes the shared time only when it has aged, so that
 // busy cores do not fight over it.
 func (h *passwordHasher) noteOtherWork() {
 	now := time.Now().UnixNano()
@@ -156,8 +157,12 @@ func (h *passwordHasher) acquire(ctx context.Context) (release func(), err error
 	}
 	deadline := time.NewTimer(h.maxWait)
 	defer deadline.Stop()
-	recheck := time.NewTicker(otherWorkQuiet / 4)
-	defer recheck.Stop()
+	var recheck <-chan time.Time // nil, which never receives, without a spare slot
+	if h.spare != nil {
+		ticker := time.NewTicker(otherWorkQuiet / 4)
+		defer ticker.Stop()
+		recheck = ticker.C
+	}
 	for {
 		var spare chan struct{} // nil, which never receives, unless quiet
 		if h.quiet() {
@@ -168,7 +173,7 @@ func (h *passwordHasher) acquire(ctx context.Context) (release func(), err error
 			return func() { <-h.slots }, nil
 		case spare <- struct{}{}:
 			return func() { <-h.spare }, nil
-		case <-recheck.C:
+		case <-recheck:
 		case <-deadline.C:
 			return nil, errPasswordBusy
 		case <-ctx.Done():

@@ -553,3 +553,27 @@ func TestCollectionsShowWritesAtOnce(t *testing.T) {
 		t.Errorf("after a delete: user post_count = %v, want 0", got)
 	}
 }
+
+// A page of long posts is served but not kept: the page caches stay small
+// whatever clients write.
+func TestLongPostPagesNotCached(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	body := strings.Repeat("é", maxBodyLen) // 20,000 bytes
+	for range 4 {
+		ts.createPost(t, token, "long", body)
+	}
+	for _, path := range []string{"/api/posts?per_page=2", "/api/posts?per_page=4"} {
+		res := ts.call(t, "GET", path, token, "")
+		wantStatus(t, "GET "+path, res, http.StatusOK)
+	}
+	pages := ts.srv.postPages
+	pages.mu.Lock()
+	defer pages.mu.Unlock()
+	if _, ok := pages.entries[postPageKey{page: page{Number: 1, PerPage: 4}}]; ok {
+		t.Error("a page of 80,000 bytes of posts was cached")
+	}
+	if _, ok := pages.entries[postPageKey{page: page{Number: 1, PerPage: 2}}]; !ok {
+		t.Error("a page of 40,000 bytes of posts was not cached")
+	}
+}

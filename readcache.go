@@ -8,17 +8,32 @@ import "context"
 // which forgets all that the write may have changed; last_seen is not in
 // their keeping (see userView).
 
-// Bounds on the caches. A cached page holds at most maxPerPage items: a
-// page of users is some 40 KiB at worst, a page of the longest posts 1 MiB,
-// so the post pages are capped at 16 MiB.
+// Bounds on the caches. A user is at most about 1.5 KiB (a 254-character
+// email and a 140-character about_me, 4 bytes a character at worst), so the
+// user cache stays under 6 MiB. A page of the longest posts would be 4 MiB,
+// so only pages under maxCachedPageBytes are cached: the pages cost 2 MiB
+// at most, and a typical page of 10 short posts is a few KiB.
 const (
-	maxCachedUsers = 10_000
-	maxCachedPages = 16
+	maxCachedUsers     = 4096
+	maxCachedPages     = 32
+	maxCachedPageBytes = 64 << 10
 )
+
+// pageItemOverhead is what a cached item costs besides its text: the
+// struct, string headers and the rest, roughly.
+const pageItemOverhead = 200
 
 type userPage struct {
 	users []user
 	total int
+}
+
+func (p userPage) fits() bool {
+	size := 0
+	for _, u := range p.users {
+		size += pageItemOverhead + len(u.Username) + len(u.Email) + len(u.AboutMe)
+	}
+	return size <= maxCachedPageBytes
 }
 
 // postPageKey names a page of everyone's posts (author 0) or one author's.
@@ -30,6 +45,14 @@ type postPageKey struct {
 type postPage struct {
 	posts []post
 	total int
+}
+
+func (p postPage) fits() bool {
+	size := 0
+	for _, post := range p.posts {
+		size += pageItemOverhead + len(post.Title) + len(post.Body) + len(post.Author.Username) + len(post.Author.AboutMe)
+	}
+	return size <= maxCachedPageBytes
 }
 
 // changedUser forgets what the caches hold about a user and every cached

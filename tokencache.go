@@ -30,7 +30,7 @@ type cachedToken struct {
 }
 
 func newTokenCache() *cache[tokenHash, cachedToken] {
-	return newCache[tokenHash, cachedToken](maxCachedTokens)
+	return newCache[tokenHash, cachedToken](maxCachedTokens, nil)
 }
 
 // tokenOwner returns the user of a live token, from the cache when it can,

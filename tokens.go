@@ -45,12 +45,12 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	retired, err := s.store.retireOldTokens(r.Context(), me.userID, maxTokensPerUser)
+	if retired > 0 || err != nil { // after an error too: a write that failed late may have committed
+		s.forgetTokensOf(me.userID)
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
-	}
-	if retired > 0 {
-		s.forgetTokensOf(me.userID)
 	}
 	s.lastSeen.note(me.userID, now)
 	w.Header().Set("Cache-Control", "no-store")
@@ -61,11 +61,12 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 // other tokens live on.
 func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 	hash := callerFrom(r.Context()).tokenHash
-	if err := s.store.deleteToken(r.Context(), hash.String()); err != nil {
+	err := s.store.deleteToken(r.Context(), hash.String())
+	s.tokens.forget(hash) // after an error too: a write that failed late may have committed
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.tokens.forget(hash)
 	w.WriteHeader(http.StatusNoContent)
 }
 

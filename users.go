@@ -189,7 +189,7 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		changes.PasswordHash = &hash
 	}
 	err := s.store.updateUser(r.Context(), id, changes)
-	s.changedUser(id) // even after an error: a write that failed late may have committed
+	s.changedUser(id) // after an error too: a write that failed late may have committed
 	if err != nil {
 		s.storeError(w, r, err)
 		return
@@ -201,11 +201,12 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	// the second fail, the client gets a 500 and can repeat the change with
 	// the new password as current_password.
 	if changes.PasswordHash != nil {
-		if err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash.String()); err != nil {
+		err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash.String())
+		s.forgetTokensOf(me.userID) // after an error too, as above
+		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		s.forgetTokensOf(me.userID)
 	}
 	s.writeUser(w, r, http.StatusOK, id, true)
 }
