@@ -29,11 +29,7 @@ type userPage struct {
 }
 
 func (p userPage) fits() bool {
-	size := 0
-	for _, u := range p.users {
-		size += pageItemOverhead + len(u.Username) + len(u.Email) + len(u.AboutMe)
-	}
-	return size <= maxCachedPageBytes
+	return pageFits(p.users, func(u user) int { return len(u.Username) + len(u.Email) + len(u.AboutMe) })
 }
 
 // postPageKey names a page of everyone's posts (author 0) or one author's.
@@ -48,9 +44,17 @@ type postPage struct {
 }
 
 func (p postPage) fits() bool {
+	return pageFits(p.posts, func(p post) int {
+		return len(p.Title) + len(p.Body) + len(p.Author.Username) + len(p.Author.AboutMe)
+	})
+}
+
+// pageFits reports whether a page of items, each costing its text plus
+// pageItemOverhead, stays under maxCachedPageBytes.
+func pageFits[T any](items []T, text func(T) int) bool {
 	size := 0
-	for _, post := range p.posts {
-		size += pageItemOverhead + len(post.Title) + len(post.Body) + len(post.Author.Username) + len(post.Author.AboutMe)
+	for _, item := range items {
+		size += pageItemOverhead + text(item)
 	}
 	return size <= maxCachedPageBytes
 }
