@@ -2,22 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
-	"strings"
-	"unicode/utf8"
+	"time"
 )
 
-// Bounds on what an Authorization header may carry. A password longer than
-// the longest one we accept cannot be right, so it is refused before it
-// costs a hash.
-const (
-	maxUsernameLen = 64
-	maxPasswordLen = 1024
-	maxTokenLen    = 256
-)
+// The two ways in. requireBasic guards POST /api/tokens: a username and
+// password buy a token. requireToken guards everything else: the token is
+// hashed and looked up by its hash, as it was stored. Both put the caller
+// in the request's context for the handler.
 
 // caller is the authenticated client of a request.
 type caller struct {
@@ -44,98 +37,37 @@ func callerFrom(ctx context.Context) *caller {
 	return ctx.Value(callerKey).(*caller)
 }
 
-// authorization returns the request's one Authorization header. Two or more
-// are ambiguous, so they count as none: a proxy and a client must not be able
-// to disagree on which one is meant.
-func authorization(r *http.Request) (string, bool) {
-	values := r.Header.Values("Authorization")
-	if len(values) != 1 {
-		return "", false
-	}
-	return values[0], true
-}
-
-// cutScheme splits "Scheme credentials" with the scheme matched in any case
-// (RFC 9110 §11.1) and one or more spaces after it.
-func cutScheme(header, scheme string) (string, bool) {
-	if len(header) <= len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) || header[len(scheme)] != ' ' {
-		return "", false
-	}
-	return strings.TrimLeft(header[len(scheme):], " "), true
-}
-
-// parseBasic reads the username and password of a Basic Authorization header
-// (RFC 7617). The username ends at the first colon; the password may hold
-// more. Both must be valid UTF-8 without control characters, within bounds.
-func parseBasic(header string) (username, password string, ok bool) {
-	encoded, ok := cutScheme(header, "Basic")
-	if !ok || len(encoded) > base64.StdEncoding.EncodedLen(maxUsernameLen+1+maxPasswordLen*utf8.UTFMax) {
-		return "", "", false
-	}
-	decoded, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil {
-		return "", "", false
-	}
-	username, password, ok = strings.Cut(string(decoded), ":")
-	if !ok || username == "" || password == "" ||
-		len(username) > maxUsernameLen || utf8.RuneCountInString(password) > maxPasswordLen ||
-		!noControlChars(username) || !noControlChars(password) {
-		return "", "", false
-	}
-	return username, password, true
-}
-
-// noControlChars reports whether s is valid UTF-8 without control characters.
-func noControlChars(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if isControl(r) {
-			return false
+// requireToken lets a request through to next only with a live bearer
+// token.
+func (s *server) requireToken(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, err := bearerToken(r)
+		switch {
+		case errors.Is(err, errNoToken):
+			bearerChallenge(w, false, "send Authorization: Bearer <token>; get a token from POST /api/tokens with your username and password (Basic auth)")
+			return
+		case err != nil:
+			bearerChallenge(w, true, "the token is malformed")
+			return
 		}
-	}
-	return true
-}
-
-// parseBearer reads the token of a Bearer Authorization header (RFC 6750
-// §2.1). The token must have the b64token syntax and be of a sane length;
-// surrounding spaces are tolerated.
-func parseBearer(header string) (string, bool) {
-	token, ok := cutScheme(header, "Bearer")
-	if !ok {
-		return "", false
-	}
-	token = strings.TrimRight(token, " ")
-	if token == "" || len(token) > maxTokenLen {
-		return "", false
-	}
-	body := strings.TrimRight(token, "=")
-	if body == "" {
-		return "", false
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			return "", false
+		hash := hashToken(token)
+		now := s.now()
+		userID, _, err := s.store.tokenOwner(r.Context(), hash, now)
+		if errors.Is(err, errNotFound) {
+			bearerChallenge(w, true, "the token is unknown, expired or revoked")
+			return
 		}
-	}
-	return token, true
-}
-
-// clientAddr is the address a login is throttled by: the connection's peer.
-// X-Forwarded-For is not trusted, since any client can send it.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+		if err != nil {
+			s.handleError(w, r, err)
+			return
+		}
+		s.seen(r, userID, now)
+		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: userID, tokenHash: hash})))
+	})
 }
 
 // requireBasic lets a request through to next only with a right username
-// and password, throttling repeated failures per username and address.
+// and password. Repeated failures are throttled (throttle.go).
 func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header, _ := authorization(r)
@@ -144,13 +76,11 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			basicChallenge(w, "")
 			return
 		}
-		// The key outlives the request in the throttle's table; Clone keeps it
-		// from holding on to the decoded header, password and all.
-		key := throttleKey{username: strings.Clone(strings.ToLower(username)), addr: clientAddr(r)}
+		key := loginKey(username, clientAddr(r))
 		if !s.enterThrottle(w, r, key) {
 			return
 		}
-		id, passwordHash, err := s.verifyLogin(r.Context(), username, password)
+		userID, passwordHash, err := s.verifyLogin(r.Context(), username, password)
 		switch {
 		case errors.Is(err, errWrongPassword):
 			s.throttle.failed(key)
@@ -158,30 +88,13 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			return
 		case err != nil:
 			s.throttle.abandoned(key)
-			s.serverError(w, r, err)
+			s.handleError(w, r, err)
 			return
 		}
 		s.throttle.succeeded(key)
-		setLogUser(r.Context(), id)
-		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: id, passwordHash: passwordHash})))
+		s.seen(r, userID, s.now())
+		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: userID, passwordHash: passwordHash})))
 	})
-}
-
-// enterThrottle starts a password check for key under the login throttle.
-// When key is locked out, or the client goes away while waiting for the
-// outcome of the attempts already in flight, it answers the client itself
-// and returns false.
-func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, key throttleKey) bool {
-	wait, err := s.throttle.enter(r.Context(), key)
-	switch {
-	case err != nil:
-		s.serverError(w, r, err)
-		return false
-	case wait > 0:
-		tooManyRequests(w, wait)
-		return false
-	}
-	return true
 }
 
 var errWrongPassword = errors.New("wrong username or password")
@@ -207,35 +120,12 @@ func (s *server) verifyLogin(ctx context.Context, username, password string) (in
 	return id, hash, nil
 }
 
-// requireToken lets a request through to next only with a live bearer
-// token, and keeps the caller's last_seen fresh.
-func (s *server) requireToken(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		header, ok := authorization(r)
-		if rest, isBearer := cutScheme(header, "Bearer"); !ok || !isBearer || strings.TrimSpace(rest) == "" {
-			// No token was sent, so none can be invalid (RFC 6750 §3.1).
-			bearerChallenge(w, false, "")
-			return
-		}
-		token, ok := parseBearer(header)
-		if !ok {
-			bearerChallenge(w, true, "the token is malformed")
-			return
-		}
-		hash := hashToken(token)
-		now := s.now()
-		id, err := s.tokenOwner(r.Context(), hash, now)
-		if errors.Is(err, errNotFound) {
-			bearerChallenge(w, true, "the token is unknown, expired or revoked")
-			return
-		}
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		s.lastSeen.note(id, now)
-		s.passwords.noteOtherWork()
-		setLogUser(r.Context(), id)
-		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: id, tokenHash: hash})))
-	})
+// seen records an authenticated request: the user's last_seen, and the
+// user id on the request's log line. last_seen is a hint, so a failure to
+// record it is logged, not answered.
+func (s *server) seen(r *http.Request, userID int64, now time.Time) {
+	setLogUser(r.Context(), userID)
+	if err := s.store.userSeen(r.Context(), userID, now); err != nil {
+		s.log.WarnContext(r.Context(), "record last_seen", "user_id", userID, "error", err)
+	}
 }

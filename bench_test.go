@@ -110,7 +110,7 @@ func BenchmarkCreatePost(b *testing.B) {
 // is bound by PBKDF2, and this shows by how much.
 func BenchmarkCreateToken(b *testing.B) {
 	bs := newBenchServer(b)
-	bs.srv.passwords = newPasswordHasher(defaultPasswordIterations, runtime.GOMAXPROCS(0))
+	bs.srv.passwords = newPasswordHasher(defaultPasswordIterations, newHashSlots(runtime.GOMAXPROCS(0)))
 	bs.createUser(b, "wanjiru", "wanjiru-password")
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -126,7 +126,7 @@ func BenchmarkCreateToken(b *testing.B) {
 // BenchmarkPasswordHash is one PBKDF2 hash at the real cost, from parallel
 // goroutines: cores ÷ its time per hash is the ceiling on token issuance.
 func BenchmarkPasswordHash(b *testing.B) {
-	hasher := newPasswordHasher(defaultPasswordIterations, runtime.GOMAXPROCS(0))
+	hasher := newPasswordHasher(defaultPasswordIterations, newHashSlots(runtime.GOMAXPROCS(0)))
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := hasher.hash(context.Background(), "muthoni-password"); err != nil {

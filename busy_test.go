@@ -15,8 +15,8 @@ import (
 func TestPasswordSlotsBusy(t *testing.T) {
 	ts := newTestServer(t)
 	ts.createUser(t, "muthoni", "muthoni123")
-	ts.srv.passwords.maxWait = 50 * time.Millisecond
-	free := takeAllSlots(ts.srv.passwords)
+	ts.srv.passwords.slots.maxWait = 50 * time.Millisecond
+	free := takeAllSlots(ts.srv.passwords.slots)
 	for range defaultThrottleLimit + 1 {
 		res := ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password")
 		wantError(t, "POST /api/tokens with every slot busy", res, http.StatusServiceUnavailable, "try again")
@@ -35,8 +35,8 @@ func TestPasswordSlotsBusy(t *testing.T) {
 // TestDerivePassesCancellation checks a caller that gives up while waiting
 // for a slot is let go at once.
 func TestDerivePassesCancellation(t *testing.T) {
-	h := newPasswordHasher(testPasswordIterations, 1)
-	h.slots <- struct{}{}
+	h := newPasswordHasher(testPasswordIterations, newHashSlots(1))
+	h.slots.regular <- struct{}{}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := h.hash(ctx, "password1"); err != context.Canceled {
@@ -49,8 +49,8 @@ func TestDerivePassesCancellation(t *testing.T) {
 // must wait for one like any other login, not answer 401 at once.
 func TestUnknownUserCostsAHash(t *testing.T) {
 	ts := newTestServer(t)
-	ts.srv.passwords.maxWait = 50 * time.Millisecond
-	defer takeAllSlots(ts.srv.passwords)()
+	ts.srv.passwords.slots.maxWait = 50 * time.Millisecond
+	defer takeAllSlots(ts.srv.passwords.slots)()
 	res := ts.callBasic(t, "POST", "/api/tokens", "nobody", "some-password")
 	wantError(t, "POST /api/tokens for an unknown user with every slot busy", res, http.StatusServiceUnavailable, "")
 }
@@ -68,7 +68,7 @@ func TestUnknownUserTakesAsLong(t *testing.T) {
 	// request, well below a slow test.
 	const sample = 10_000
 	start := time.Now()
-	if _, err := newPasswordHasher(sample, 1).hash(context.Background(), "password"); err != nil {
+	if _, err := newPasswordHasher(sample, newHashSlots(1)).hash(context.Background(), "password"); err != nil {
 		t.Fatal(err)
 	}
 	iterations := min(max(int(15*time.Millisecond*sample/time.Since(start)), 5_000), defaultPasswordIterations)

@@ -12,15 +12,14 @@ import (
 // unseen. Even a second saves all but one query a second for a busy key.
 const cacheTrust = time.Second
 
-// cache keeps answers read from the database for a short while, so that
-// the hot reads of the API (the token of every protected call, the user
-// behind GET /api/users/{id}) usually cost no query.
+// cache keeps answers read from the database for a short while, for
+// cachingStore.
 //
 // It never gives an answer that this process has since changed: each code
 // path that changes what a cache holds forgets it after the change has
 // committed, and a lookup that read the database before such a change
 // cannot put its stale answer in afterwards, because every forget moves the
-// generation on (see cached). It is bounded: when full, it drops what is no
+// generation on (see lookup). It is bounded: when full, it drops what is no
 // longer trusted, then an arbitrary eighth; those keys cost one query on
 // their next use.
 type cache[K comparable, V any] struct {
@@ -43,9 +42,10 @@ func newCache[K comparable, V any](max int, fits func(V) bool) *cache[K, V] {
 	return &cache[K, V]{max: max, fits: fits, entries: make(map[K]cacheEntry[V])}
 }
 
-// cached returns the value for k from c while it is trusted, and otherwise
-// from load, which it then caches unless a forget came in meanwhile.
-func cached[K comparable, V any](c *cache[K, V], k K, now time.Time, load func() (V, error)) (V, error) {
+// lookup returns the value for k while it is trusted, and otherwise the
+// value load reads from the database, which it then caches unless a forget
+// came in meanwhile.
+func (c *cache[K, V]) lookup(k K, now time.Time, load func() (V, error)) (V, error) {
 	if v, ok := c.get(k, now); ok {
 		return v, nil
 	}
@@ -145,4 +145,11 @@ func (c *cache[K, V]) sweepLocked(now time.Time) {
 			delete(c.entries, k)
 		}
 	}
+}
+
+// len returns the number of entries, trusted or not, for tests.
+func (c *cache[K, V]) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
 }

@@ -21,9 +21,9 @@ func TestCache(t *testing.T) {
 	calls := 0
 	get := func(what string, k int, now time.Time, fresh string, want string, wantCalls int) {
 		t.Helper()
-		got, err := cached(c, k, now, load(fresh, &calls))
+		got, err := c.lookup(k, now, load(fresh, &calls))
 		if err != nil || got != want || calls != wantCalls {
-			t.Errorf("%s: cached(%d) = %q, %v after %d loads; want %q after %d", what, k, got, err, calls, want, wantCalls)
+			t.Errorf("%s: lookup(%d) = %q, %v after %d loads; want %q after %d", what, k, got, err, calls, want, wantCalls)
 		}
 	}
 	get("first lookup", 1, cacheTestNow, "a", "a", 1)
@@ -38,16 +38,16 @@ func TestCache(t *testing.T) {
 	get("after forgetWhere matched it", 1, cacheTestNow.Add(cacheTrust), "d", "d", 5)
 	get("after forgetWhere did not match it", 2, cacheTestNow.Add(cacheTrust), "y", "x", 5)
 
-	if _, err := cached(c, 3, cacheTestNow, func() (string, error) { return "", errNotFound }); !errors.Is(err, errNotFound) {
-		t.Errorf("cached with a failing load = %v, want errNotFound", err)
+	if _, err := c.lookup(3, cacheTestNow, func() (string, error) { return "", errNotFound }); !errors.Is(err, errNotFound) {
+		t.Errorf("lookup with a failing load = %v, want errNotFound", err)
 	}
 	if _, ok := c.get(3, cacheTestNow); ok {
 		t.Error("a failed load was cached")
 	}
 
 	c.sweep(cacheTestNow.Add(time.Hour))
-	if len(c.entries) != 0 {
-		t.Errorf("after a sweep past every trust: %d entries, want 0", len(c.entries))
+	if c.len() != 0 {
+		t.Errorf("after a sweep past every trust: %d entries, want 0", c.len())
 	}
 }
 
@@ -63,7 +63,7 @@ func TestCacheRefusesStaleLookup(t *testing.T) {
 	} {
 		t.Run(forget.name, func(t *testing.T) {
 			c := newCache[int, string](100, nil)
-			cached(c, 1, cacheTestNow, func() (string, error) {
+			c.lookup(1, cacheTestNow, func() (string, error) {
 				forget.do(c) // the change commits while the lookup reads
 				return "stale", nil
 			})
@@ -79,7 +79,7 @@ func TestCacheBounded(t *testing.T) {
 	c := newCache[int, string](max, nil)
 	for i := range 3 * max {
 		c.add(c.startLookup(), i, "v", cacheTestNow)
-		if n := len(c.entries); n > max {
+		if n := c.len(); n > max {
 			t.Fatalf("after %d adds the cache holds %d entries, want at most %d", i+1, n, max)
 		}
 	}
@@ -88,7 +88,7 @@ func TestCacheBounded(t *testing.T) {
 	}
 	// When full, what is no longer trusted goes first.
 	c.add(c.startLookup(), -1, "new", cacheTestNow.Add(cacheTrust))
-	if n := len(c.entries); n != 1 {
+	if n := c.len(); n != 1 {
 		t.Errorf("adding past the trust of all others left %d entries, want 1", n)
 	}
 }
@@ -98,7 +98,7 @@ func TestCacheSmallBounded(t *testing.T) {
 	for i := range 100 {
 		c.add(c.startLookup(), i, "v", cacheTestNow)
 	}
-	if n := len(c.entries); n > 4 {
+	if n := c.len(); n > 4 {
 		t.Errorf("a cache of at most 4 holds %d entries", n)
 	}
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"database/sql"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,23 +19,14 @@ import (
 const (
 	childEnv = "TOKENAPI_TEST_CHILD"
 	// childIterationsEnv lowers the PBKDF2 cost of a child, for tests that
-	// create many users. Only the test binary reads it: the product has no
-	// such knob.
-	childIterationsEnv = "TOKENAPI_TEST_PASSWORD_ITERATIONS"
+	// create many users.
+	childIterationsEnv = "TOKENAPI_PASSWORD_ITERATIONS"
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
-		cfg := defaultConfig()
-		if s := os.Getenv(childIterationsEnv); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 {
-				fmt.Fprintf(os.Stderr, "test child: %s=%q is not a positive number\n", childIterationsEnv, s)
-				os.Exit(2)
-			}
-			cfg.passwordIterations = n
-		}
-		os.Exit(serveProcess(cfg))
+		main()
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -64,34 +64,27 @@ func tooManyRequests(w http.ResponseWriter, wait time.Duration) {
 		fmt.Sprintf("too many failed logins; try again in %d seconds", seconds))
 }
 
-// serverError answers a failure that is not the client's: a 500 that logs
-// the cause and tells the client nothing about it. Two causes are not
-// faults: every password slot busy (503, come back soon), and a client that
-// went away mid-request (nobody reads the answer; nothing to log).
-func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, errPasswordBusy):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "too many password checks at once; try again shortly")
-		return
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		writeError(w, http.StatusServiceUnavailable, "")
-		return
-	}
-	s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
-	writeError(w, http.StatusInternalServerError, "")
-}
-
-// storeError answers a store error: the sentinels become client errors,
-// anything else is ours.
-func (s *server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+// handleError answers an error that came from below a handler (the store,
+// the password hasher, the throttle). The store's sentinels are the
+// client's: 404, or 400 for a name or email taken. Two more are nobody's
+// fault: every password slot busy (503, come back soon), and a client that
+// went away mid-request (nobody reads the answer; nothing to log). Anything
+// else is ours: a 500 that logs the cause and tells the client nothing of
+// it.
+func (s *server) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errNotFound):
 		notFound(w)
 	case errors.Is(err, errDuplicateUsername), errors.Is(err, errDuplicateEmail):
 		badRequest(w, err.Error())
+	case errors.Is(err, errPasswordBusy):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "too many password checks at once; try again shortly")
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		writeError(w, http.StatusServiceUnavailable, "")
 	default:
-		s.serverError(w, r, err)
+		s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+		writeError(w, http.StatusInternalServerError, "")
 	}
 }

@@ -146,7 +146,7 @@ func TestHealth(t *testing.T) {
 	if got := res.object(t)["status"]; got != "ok" {
 		t.Errorf("status = %v, want ok", got)
 	}
-	ts.store.read.Close() // the database stops answering
+	ts.db.read.Close() // the database stops answering
 	wantError(t, "GET /healthz with the database closed", ts.call(t, "GET", "/healthz", "", ""), 503, "database")
 }
 
@@ -155,7 +155,7 @@ func TestHealth(t *testing.T) {
 func TestServerErrorsTellNothing(t *testing.T) {
 	ts := newTestServer(t)
 	_, token := ts.newUser(t, "muthoni")
-	ts.store.write.Close() // every write now fails inside the store
+	ts.db.write.Close() // every write now fails inside the store
 	res := ts.call(t, "POST", "/api/posts", token, `{"title": "t", "body": "b"}`)
 	wantError(t, "POST /api/posts with the store broken", res, 500, "")
 	if m := res.object(t); len(m) != 1 {

@@ -92,8 +92,8 @@ func FuzzAuthorization(f *testing.F) {
 		what := fmt.Sprintf("%s %s with Authorization %q", method, path, values)
 		right := false
 		if tokenEndpoint {
-			got, parsed := parseBearer(header)
-			right = ok && parsed && got == token
+			got, err := parseBearer(header)
+			right = ok && err == nil && got == token
 		} else {
 			user, pass, parsed := parseBasic(header)
 			right = ok && parsed && strings.EqualFold(user, "muthoni") && pass == "muthoni-password"

@@ -25,7 +25,8 @@ const testPasswordIterations = 1000
 type testServer struct {
 	*httptest.Server
 	srv    *server
-	store  *store
+	db     *sqlStore     // for the test's own SQL
+	cache  *cachingStore // the store the server uses, around db
 	dbPath string
 	clock  *testClock
 	logs   *syncBuffer
@@ -40,7 +41,7 @@ func newTestServer(t testing.TB, options ...func(*config)) *testServer {
 // may exist already.
 func newTestServerAt(t testing.TB, dbPath string, options ...func(*config)) *testServer {
 	t.Helper()
-	st, err := openStore(context.Background(), dbPath)
+	db, err := openStore(context.Background(), dbPath)
 	if err != nil {
 		t.Fatalf("openStore: %v", err)
 	}
@@ -52,8 +53,10 @@ func newTestServerAt(t testing.TB, dbPath string, options ...func(*config)) *tes
 		option(&cfg)
 	}
 	logs := &syncBuffer{}
-	srv := newServer(st, slog.New(slog.NewTextHandler(logs, nil)), cfg)
-	ts := &testServer{Server: httptest.NewServer(srv), srv: srv, store: st, dbPath: dbPath, clock: clock, logs: logs}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	st := newCachingStore(db, log, cfg.now)
+	srv := newServer(st, log, cfg)
+	ts := &testServer{Server: httptest.NewServer(srv), srv: srv, db: db, cache: st, dbPath: dbPath, clock: clock, logs: logs}
 	t.Cleanup(func() {
 		ts.Close()
 		st.Close()
@@ -251,7 +254,7 @@ func (ts *testServer) count(t testing.TB, table string) int {
 	t.Helper()
 	var n int
 	// The table name is the test's own constant, not input.
-	if err := ts.store.read.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+	if err := ts.db.read.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
 		t.Fatalf("count %s: %v", table, err)
 	}
 	return n

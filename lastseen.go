@@ -86,21 +86,21 @@ func (l *lastSeenRecorder) putBack(notes map[int64]time.Time) {
 
 // flushLastSeen writes the pending notes. A failure keeps them for the next
 // flush and is logged: it costs only freshness.
-func (s *server) flushLastSeen(ctx context.Context) {
-	notes := s.lastSeen.take(s.now())
+func (c *cachingStore) flushLastSeen(ctx context.Context) {
+	notes := c.lastSeen.take(c.now())
 	if len(notes) == 0 {
 		return
 	}
-	if err := s.store.writeLastSeen(ctx, notes); err != nil {
-		s.lastSeen.putBack(notes)
-		s.log.Error("write last_seen", "users", len(notes), "error", err)
+	if err := c.db.writeLastSeen(ctx, notes); err != nil {
+		c.lastSeen.putBack(notes)
+		c.log.Error("write last_seen", "users", len(notes), "error", err)
 	}
 }
 
 // startLastSeenWriter flushes the notes every interval until the function
 // it returns is called; that function writes what is left and then returns,
 // so the store can close after it.
-func (s *server) startLastSeenWriter(interval time.Duration) (stop func()) {
+func (c *cachingStore) startLastSeenWriter(interval time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -112,13 +112,13 @@ func (s *server) startLastSeenWriter(interval time.Duration) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
-				s.flushLastSeen(ctx)
+				c.flushLastSeen(ctx)
 			}
 		}
 	}()
 	return sync.OnceFunc(func() {
 		cancel()
 		<-done
-		s.flushLastSeen(context.Background())
+		c.flushLastSeen(context.Background())
 	})
 }

@@ -12,7 +12,7 @@ import (
 func (ts *testServer) writes(t testing.TB) int {
 	t.Helper()
 	var n int
-	if err := ts.store.write.QueryRow("SELECT total_changes()").Scan(&n); err != nil {
+	if err := ts.db.write.QueryRow("SELECT total_changes()").Scan(&n); err != nil {
 		t.Fatalf("total_changes: %v", err)
 	}
 	return n
@@ -36,7 +36,7 @@ func TestReadsDoNotWrite(t *testing.T) {
 	start := ts.clock.Now()
 	id, token := ts.newUser(t, "muthoni")
 	_, other := ts.newUser(t, "wanjiru")
-	ts.srv.flushLastSeen(context.Background())
+	ts.cache.flushLastSeen(context.Background())
 	before := ts.writes(t)
 
 	for i := range 30 {
@@ -53,7 +53,7 @@ func TestReadsDoNotWrite(t *testing.T) {
 		t.Errorf("120 reads changed %d rows, want 0", got-before)
 	}
 
-	ts.srv.flushLastSeen(context.Background())
+	ts.cache.flushLastSeen(context.Background())
 	if got := ts.writes(t); got != before+2 {
 		t.Errorf("the flush changed %d rows, want 2 (one per user)", got-before)
 	}
@@ -69,7 +69,7 @@ func TestReadsDoNotWrite(t *testing.T) {
 func TestLastSeenWriterFlushesOnStop(t *testing.T) {
 	ts := newTestServer(t)
 	id, token := ts.newUser(t, "muthoni")
-	stop := ts.srv.startLastSeenWriter(time.Hour)
+	stop := ts.cache.startLastSeenWriter(time.Hour)
 	ts.clock.Advance(5 * time.Minute)
 	wantStatus(t, "GET /api/posts", ts.call(t, "GET", "/api/posts", token, ""), http.StatusOK)
 	stop()
@@ -82,17 +82,17 @@ func TestLastSeenWriterFlushesOnStop(t *testing.T) {
 func TestLastSeenKeptWhenWriteFails(t *testing.T) {
 	ts := newTestServer(t)
 	id, token := ts.newUser(t, "muthoni")
-	ts.srv.flushLastSeen(context.Background())
+	ts.cache.flushLastSeen(context.Background())
 	ts.clock.Advance(5 * time.Minute)
 	wantStatus(t, "GET /api/posts", ts.call(t, "GET", "/api/posts", token, ""), http.StatusOK)
 
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	ts.srv.flushLastSeen(canceled)
+	ts.cache.flushLastSeen(canceled)
 	if got, want := ts.storedLastSeen(t, id), ts.clock.Now(); got.Equal(want) {
 		t.Fatalf("stored last_seen = %v after a write that could not run", got)
 	}
-	ts.srv.flushLastSeen(context.Background())
+	ts.cache.flushLastSeen(context.Background())
 	if got, want := ts.storedLastSeen(t, id), ts.clock.Now(); !got.Equal(want) {
 		t.Errorf("stored last_seen after the next flush = %v, want %v", got, want)
 	}

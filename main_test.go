@@ -45,7 +45,7 @@ func startRun(t *testing.T, client *http.Client, baseURL string, args []string, 
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr = &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, stderr) }()
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, io.Discard, stderr) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		res, err := client.Get(baseURL + "/healthz")
@@ -258,27 +258,38 @@ func TestParseOptions(t *testing.T) {
 		want    options
 		wantErr string
 	}{
-		{name: "defaults", want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour}},
+		{name: "defaults", want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, passwordIterations: 600_000}},
 		{
 			name: "environment",
-			env:  map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "30m"},
-			want: options{addr: ":8080", db: "/tmp/x.db", tokenTTL: 30 * time.Minute},
+			env: map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "30m",
+				"TOKENAPI_PASSWORD_ITERATIONS": "1000"},
+			want: options{addr: ":8080", db: "/tmp/x.db", tokenTTL: 30 * time.Minute, passwordIterations: 1000},
 		},
 		{
 			name: "flags win over the environment",
-			args: []string{"-addr", "127.0.0.1:9", "-db", "a.db", "-token-ttl", "90s"},
-			env:  map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "bad"},
-			want: options{addr: "127.0.0.1:9", db: "a.db", tokenTTL: 90 * time.Second},
+			args: []string{"-addr", "127.0.0.1:9", "-db", "a.db", "-token-ttl", "90s", "-password-iterations", "2000"},
+			env: map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "bad",
+				"TOKENAPI_PASSWORD_ITERATIONS": "bad"},
+			want: options{addr: "127.0.0.1:9", db: "a.db", tokenTTL: 90 * time.Second, passwordIterations: 2000},
 		},
 		{name: "TLS pair", args: []string{"-tls-cert", "c.pem", "-tls-key", "k.pem"},
-			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tlsCert: "c.pem", tlsKey: "k.pem"}},
-		{name: "bad duration flag", args: []string{"-token-ttl", "soon"}, wantErr: "invalid value"},
-		{name: "bad duration variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "1 hour"}, wantErr: "TOKENAPI_TOKEN_TTL"},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, passwordIterations: 600_000, tlsCert: "c.pem", tlsKey: "k.pem"}},
+		{name: "bad duration flag", args: []string{"-token-ttl", "soon"}, wantErr: `-token-ttl: "soon" is not a duration such as 1h or 30m`},
+		{name: "bad duration variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "1 hour"}, wantErr: `TOKENAPI_TOKEN_TTL: "1 hour" is not a duration such as 1h or 30m`},
+		// The same mistake, a number without a unit, gets the same words
+		// from the flag and from the variable, each naming its source.
+		{name: "number without unit, flag", args: []string{"-token-ttl", "5"}, wantErr: `-token-ttl: "5" is not a duration such as 1h or 30m (a number needs a unit)`},
+		{name: "number without unit, variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "5"}, wantErr: `TOKENAPI_TOKEN_TTL: "5" is not a duration such as 1h or 30m (a number needs a unit)`},
+		{name: "zero TTL variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "0s"}, wantErr: "TOKENAPI_TOKEN_TTL: must be positive"},
+		{name: "too few iterations", args: []string{"-password-iterations", "999"}, wantErr: `-password-iterations: "999" is not a whole number from 1000 to`},
+		{name: "iterations variable", env: map[string]string{"TOKENAPI_PASSWORD_ITERATIONS": "lots"}, wantErr: `TOKENAPI_PASSWORD_ITERATIONS: "lots" is not a whole number`},
 		{name: "zero TTL", args: []string{"-token-ttl", "0s"}, wantErr: "must be positive"},
 		{name: "negative TTL", args: []string{"-token-ttl", "-1m"}, wantErr: "must be positive"},
 		{name: "cert without key", args: []string{"-tls-cert", "c.pem"}, wantErr: "together"},
 		{name: "key without cert", args: []string{"-tls-key", "k.pem"}, wantErr: "together"},
-		{name: "unknown flag", args: []string{"-port", "80"}, wantErr: "not defined"},
+		{name: "unknown flag, a name from elsewhere", args: []string{"-port", "80"}, wantErr: "unknown flag -port; did you mean -addr?"},
+		{name: "unknown flag, a typo", args: []string{"-tokn-ttl", "1h"}, wantErr: "unknown flag -tokn-ttl; did you mean -token-ttl?"},
+		{name: "unknown flag, nothing near", args: []string{"-verbose"}, wantErr: "unknown flag -verbose (tokenapi -h lists the flags)"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
 	}
 	for _, tt := range tests {
@@ -301,12 +312,12 @@ func TestParseOptions(t *testing.T) {
 }
 
 func TestHelpIsNotAnError(t *testing.T) {
-	var stderr syncBuffer
-	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &stderr); err != nil {
+	var stdout, stderr syncBuffer
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
 		t.Fatalf("run -h = %v, want nil", err)
 	}
-	if !strings.Contains(stderr.String(), "-token-ttl") {
-		t.Errorf("run -h printed %q, want the flags", stderr.String())
+	if !strings.Contains(stdout.String(), "-token-ttl") || stderr.String() != "" {
+		t.Errorf("run -h printed %q to stdout and %q to stderr, want the flags on stdout", stdout.String(), stderr.String())
 	}
 	if _, err := parseOptions([]string{"-help"}, func(string) string { return "" }, io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("parseOptions -help = %v, want flag.ErrHelp", err)
@@ -329,7 +340,7 @@ func TestStartupFaults(t *testing.T) {
 
 	// Root ignores permission bits, so as root the directory nobody may
 	// create a file in is /proc.
-	readOnlyName, readOnly := "read-only directory", []string{"-db", "ro/tokenapi.db"}
+	readOnlyName, readOnly, readOnlyErr := "read-only directory", []string{"-db", "ro/tokenapi.db"}, "database ro/tokenapi.db: permission denied"
 	readOnlySetup := func(t *testing.T, dir string) {
 		if err := os.Mkdir(filepath.Join(dir, "ro"), 0o555); err != nil {
 			t.Fatal(err)
@@ -337,6 +348,7 @@ func TestStartupFaults(t *testing.T) {
 	}
 	if os.Geteuid() == 0 {
 		readOnlyName, readOnly, readOnlySetup = "read-only directory, as root: /proc", []string{"-db", "/proc/tokenapi.db"}, nil
+		readOnlyErr = "database /proc/tokenapi.db: cannot create or open the file for writing"
 	}
 
 	tests := []struct {
@@ -348,7 +360,7 @@ func TestStartupFaults(t *testing.T) {
 	}{
 		{name: "missing directory", args: []string{"-db", "missing/tokenapi.db"}, wantErr: "database directory missing does not exist"},
 		{name: "database is a directory", args: []string{"-db", "."}, wantErr: "database path . is a directory"},
-		{name: readOnlyName, setup: readOnlySetup, args: readOnly, wantErr: "unable to open database file"},
+		{name: readOnlyName, setup: readOnlySetup, args: readOnly, wantErr: readOnlyErr},
 		{name: "random bytes", setup: writeFile("tokenapi.db", junk), wantErr: "database tokenapi.db: file is not a database"},
 		{name: "text file", setup: writeFile("tokenapi.db", []byte("these are not the tables you are looking for\n")),
 			wantErr: "database tokenapi.db: file is not a database"},
@@ -361,8 +373,8 @@ func TestStartupFaults(t *testing.T) {
 		{name: "address in use", args: []string{"-addr", busy.Addr().String()}, wantErr: "address already in use"},
 		{name: "bad address", args: []string{"-addr", "nowhere:http:1"}, wantErr: "nowhere:http:1"},
 		{name: "missing TLS certificate", args: []string{"-tls-cert", "c.pem", "-tls-key", "k.pem"}, wantErr: "load TLS key pair"},
-		{name: "unknown flag", args: []string{"-port", "80"}, wantErr: "flag provided but not defined: -port"},
-		{name: "bad duration flag", args: []string{"-token-ttl=abc"}, wantErr: `invalid value "abc" for flag -token-ttl`},
+		{name: "unknown flag", args: []string{"-port", "80"}, wantErr: "unknown flag -port; did you mean -addr?"},
+		{name: "bad duration flag", args: []string{"-token-ttl=abc"}, wantErr: `-token-ttl: "abc" is not a duration`},
 		{name: "bad duration variable", env: []string{"TOKENAPI_TOKEN_TTL=abc"}, wantErr: `TOKENAPI_TOKEN_TTL: "abc" is not a duration`},
 	}
 	for _, tt := range tests {

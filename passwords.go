@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 )
 
 // defaultPasswordIterations is OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
@@ -28,58 +26,23 @@ const (
 )
 
 // passwordHasher hashes and checks passwords. A hash takes about 100 ms of
-// one core, so slots bound how many run at once: a burst of logins then
-// waits its turn instead of starving every other request of CPU. One slot
-// per core would still take every core from the other requests, which Go's
-// scheduler only gets back to every 10 ms, so the last core's slot, spare,
-// is open only while no token-authenticated request has come in lately (see
-// noteOtherWork): logins alone use every core, logins beside the API's
-// other calls leave those a core.
+// one core; its slots (hashslots.go) bound how many run at once.
 type passwordHasher struct {
 	iterations int
-	slots      chan struct{} // always open
-	spare      chan struct{} // nil on one core
-	maxWait    time.Duration // for a free slot
-	// otherWork is when, in Unix nanoseconds, a token-authenticated
-	// request last came in.
-	otherWork atomic.Int64
+	slots      *hashSlots
 	// unknownUserHash is a well-formed hash that no password matches. Checking
 	// a password against it makes an unknown username cost the same time as
 	// a wrong password, so timing does not tell which usernames exist.
 	unknownUserHash string
 }
 
-// newPasswordHasher makes a hasher that runs at most concurrency hashes at
-// once, one fewer while other requests are served.
-func newPasswordHasher(iterations, concurrency int) *passwordHasher {
-	h := &passwordHasher{
+// newPasswordHasher makes a hasher whose hashes take turns in slots.
+func newPasswordHasher(iterations int, slots *hashSlots) *passwordHasher {
+	return &passwordHasher{
 		iterations:      iterations,
-		slots:           make(chan struct{}, max(1, concurrency-1)),
-		maxWait:         maxHashWait,
+		slots:           slots,
 		unknownUserHash: encodeHash(iterations, make([]byte, passwordSaltLen), make([]byte, passwordKeyLen)),
 	}
-	if concurrency > 1 {
-		h.spare = make(chan struct{}, 1)
-	}
-	return h
-}
-
-// otherWorkQuiet is how long after the last other request the spare slot
-// opens again.
-const otherWorkQuiet = 100 * time.Millisecond
-
-// noteOtherWork tells the hasher that a token-authenticated request came
-// in (requireToken calls it). It writes the shared time only when it has aged, so that
-// busy cores do not fight over it.
-func (h *passwordHasher) noteOtherWork() {
-	now := time.Now().UnixNano()
-	if now-h.otherWork.Load() > int64(otherWorkQuiet/10) {
-		h.otherWork.Store(now)
-	}
-}
-
-func (h *passwordHasher) quiet() bool {
-	return time.Now().UnixNano()-h.otherWork.Load() > int64(otherWorkQuiet)
 }
 
 // encodeHash is the stored form of a password hash,
@@ -127,57 +90,12 @@ func (h *passwordHasher) matches(ctx context.Context, encoded, password string) 
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// errPasswordBusy means every hash slot stayed taken for maxHashWait.
-var errPasswordBusy = errors.New("too many password checks at once")
-
-// maxHashWait bounds the wait for a hash slot, so that under a flood of
-// logins a client hears "busy, come back" instead of waiting for minutes.
-const maxHashWait = 10 * time.Second
-
 // derive runs PBKDF2 in one of the hasher's slots.
 func (h *passwordHasher) derive(ctx context.Context, password string, salt []byte, iterations int) ([]byte, error) {
-	release, err := h.acquire(ctx)
+	release, err := h.slots.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	return pbkdf2.Key(sha256.New, password, salt, iterations, passwordKeyLen)
-}
-
-// acquire waits for a free slot, no longer than maxWait or ctx allows, and
-// returns the function that frees it. It takes a regular slot when one is
-// free, keeping the spare for when it is needed; the spare slot is a
-// candidate only while quiet, which it looks at again every so often while
-// it waits.
-func (h *passwordHasher) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case h.slots <- struct{}{}:
-		return func() { <-h.slots }, nil
-	default:
-	}
-	deadline := time.NewTimer(h.maxWait)
-	defer deadline.Stop()
-	var recheck <-chan time.Time // nil, which never receives, without a spare slot
-	if h.spare != nil {
-		ticker := time.NewTicker(otherWorkQuiet / 4)
-		defer ticker.Stop()
-		recheck = ticker.C
-	}
-	for {
-		var spare chan struct{} // nil, which never receives, unless quiet
-		if h.quiet() {
-			spare = h.spare
-		}
-		select {
-		case h.slots <- struct{}{}:
-			return func() { <-h.slots }, nil
-		case spare <- struct{}{}:
-			return func() { <-h.spare }, nil
-		case <-recheck:
-		case <-deadline.C:
-			return nil, errPasswordBusy
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
 }

@@ -54,7 +54,7 @@ func TestPasswordIterations(t *testing.T) {
 
 func TestPasswordHashFormat(t *testing.T) {
 	ctx := context.Background()
-	h := newPasswordHasher(testPasswordIterations, 2)
+	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
 	const password = "correct horse battery staple"
 	encoded, err := h.hash(ctx, password)
 	if err != nil {
@@ -97,7 +97,7 @@ func TestPasswordHashStored(t *testing.T) {
 
 func TestPasswordHashSalted(t *testing.T) {
 	ctx := context.Background()
-	h := newPasswordHasher(testPasswordIterations, 2)
+	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
 	first, err1 := h.hash(ctx, "muthoni-password")
 	second, err2 := h.hash(ctx, "muthoni-password")
 	if err := errors.Join(err1, err2); err != nil {
@@ -113,14 +113,14 @@ func TestPasswordHashSalted(t *testing.T) {
 
 func TestPasswordMatches(t *testing.T) {
 	ctx := context.Background()
-	h := newPasswordHasher(testPasswordIterations, 2)
+	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
 	encoded, err := h.hash(ctx, "pässwörd ☃ 1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A hash with another iteration count, as an older or newer binary
 	// would have written it.
-	older, err := newPasswordHasher(testPasswordIterations/2, 1).hash(ctx, "pässwörd ☃ 1")
+	older, err := newPasswordHasher(testPasswordIterations/2, newHashSlots(1)).hash(ctx, "pässwörd ☃ 1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestPasswordMatches(t *testing.T) {
 
 func TestPasswordMatchesMalformed(t *testing.T) {
 	ctx := context.Background()
-	h := newPasswordHasher(testPasswordIterations, 2)
+	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
 	good, err := h.hash(ctx, "muthoni-password")
 	if err != nil {
 		t.Fatal(err)
@@ -205,12 +205,12 @@ func TestPasswordMatchesMalformed(t *testing.T) {
 
 func TestPasswordUnknownUserHash(t *testing.T) {
 	ctx := context.Background()
-	h := newPasswordHasher(testPasswordIterations, 2)
+	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
 	p := parseHash(t, h.unknownUserHash)
 	if p.scheme != "pbkdf2-sha256" || p.iterations != testPasswordIterations || len(p.salt) != 16 || len(p.key) != 32 {
 		t.Errorf("unknownUserHash = %q, want pbkdf2-sha256$%d$<16 bytes>$<32 bytes>", h.unknownUserHash, testPasswordIterations)
 	}
-	if got := parseHash(t, newPasswordHasher(defaultPasswordIterations, 1).unknownUserHash).iterations; got != defaultPasswordIterations {
+	if got := parseHash(t, newPasswordHasher(defaultPasswordIterations, newHashSlots(1)).unknownUserHash).iterations; got != defaultPasswordIterations {
 		t.Errorf("unknownUserHash of a default hasher has %d iterations, want %d", got, defaultPasswordIterations)
 	}
 	for _, password := range []string{"", "muthoni-password", "\x00", strings.Repeat("A", 43)} {
@@ -237,29 +237,10 @@ func returnsWithin(t *testing.T, what string, f func() error) error {
 	}
 }
 
-// takeAllSlots occupies every slot of h, the spare one too, until the
-// function it returns frees them.
-func takeAllSlots(h *passwordHasher) (free func()) {
-	for range cap(h.slots) {
-		h.slots <- struct{}{}
-	}
-	if h.spare != nil {
-		h.spare <- struct{}{}
-	}
-	return func() {
-		for range cap(h.slots) {
-			<-h.slots
-		}
-		if h.spare != nil {
-			<-h.spare
-		}
-	}
-}
-
 // With every slot taken, a hash waits no longer than its context allows.
 func TestPasswordDeriveCanceled(t *testing.T) {
-	h := newPasswordHasher(testPasswordIterations, 2)
-	free := takeAllSlots(h)
+	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
+	free := takeAllSlots(h.slots)
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	expired, cancelExpired := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
@@ -308,47 +289,7 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 	if _, err := h.hash(context.Background(), "pw"); err != nil {
 		t.Errorf("hash with free slots = %v, want nil", err)
 	}
-	if n := len(h.slots) + len(h.spare); n != 0 {
+	if n := len(h.slots.regular) + len(h.slots.spare); n != 0 {
 		t.Errorf("slots taken after a hash = %d, want 0", n)
-	}
-}
-
-// Hashes get every core while nothing else runs, and leave one core to the
-// other requests while they come in.
-func TestPasswordSpareSlot(t *testing.T) {
-	h := newPasswordHasher(testPasswordIterations, 2)
-	h.maxWait = 20 * time.Millisecond
-	ctx := context.Background()
-
-	first, err := h.acquire(ctx)
-	if err != nil {
-		t.Fatalf("first slot: %v", err)
-	}
-	second, err := h.acquire(ctx)
-	if err != nil {
-		t.Fatalf("second slot while nothing else runs: %v, want the spare slot", err)
-	}
-	second()
-
-	h.noteOtherWork()
-	if _, err := h.acquire(ctx); !errors.Is(err, errPasswordBusy) {
-		t.Fatalf("second slot right after another request = %v, want errPasswordBusy", err)
-	}
-	// Once the other requests have stopped for a while, the spare slot opens
-	// for a hash that is already waiting.
-	h.maxWait = 10 * time.Second
-	if err := returnsWithin(t, "acquire once quiet", func() error {
-		release, err := h.acquire(ctx)
-		if err == nil {
-			release()
-		}
-		return err
-	}); err != nil {
-		t.Errorf("second slot once quiet = %v, want it", err)
-	}
-	first()
-
-	if one := newPasswordHasher(testPasswordIterations, 1); one.spare != nil || cap(one.slots) != 1 {
-		t.Errorf("on one core: %d slots and spare %v, want 1 and none", cap(one.slots), one.spare)
 	}
 }

@@ -72,13 +72,13 @@ type postRequest struct {
 func (req postRequest) problem(creating bool) string {
 	var problems []string
 	if creating && req.Title == nil {
-		problems = append(problems, "title is required")
+		problems = append(problems, "field title is required")
 	}
 	if req.Title != nil {
 		problems = append(problems, checkText("title", *req.Title, 1, maxTitleLen, false))
 	}
 	if creating && req.Body == nil {
-		problems = append(problems, "body is required")
+		problems = append(problems, "field body is required")
 	}
 	if req.Body != nil {
 		problems = append(problems, checkText("body", *req.Body, 1, maxBodyLen, true))
@@ -91,9 +91,9 @@ func (s *server) handleListPosts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	posts, total, err := s.listPosts(r.Context(), 0, p)
+	posts, total, err := s.store.listPosts(r.Context(), 0, p.PerPage, p.offset())
 	if err != nil {
-		s.serverError(w, r, err)
+		s.handleError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newCollection(postViews(posts), p, total, "/api/posts"))
@@ -105,17 +105,17 @@ func (s *server) handleListUserPosts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.userByID(r.Context(), id); err != nil {
-		s.storeError(w, r, err)
+	if _, err := s.store.userByID(r.Context(), id); err != nil {
+		s.handleError(w, r, err)
 		return
 	}
 	p, ok := readPage(w, r)
 	if !ok {
 		return
 	}
-	posts, total, err := s.listPosts(r.Context(), id, p)
+	posts, total, err := s.store.listPosts(r.Context(), id, p.PerPage, p.offset())
 	if err != nil {
-		s.serverError(w, r, err)
+		s.handleError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newCollection(postViews(posts), p, total, userPath(id)+"/my-posts"))
@@ -158,9 +158,8 @@ func (s *server) createPost(w http.ResponseWriter, r *http.Request, authorID int
 		return
 	}
 	id, err := s.store.createPost(r.Context(), authorID, *req.Title, *req.Body, s.now())
-	s.changedUser(authorID)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.handleError(w, r, err)
 		return
 	}
 	s.writePost(w, r, http.StatusCreated, id)
@@ -181,10 +180,8 @@ func (s *server) handleUpdatePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	author := callerFrom(r.Context()).userID
-	err := s.store.updatePost(r.Context(), id, author, req.Title, req.Body)
-	s.changedUser(author)
-	if err != nil {
-		s.storeError(w, r, err)
+	if err := s.store.updatePost(r.Context(), id, author, req.Title, req.Body); err != nil {
+		s.handleError(w, r, err)
 		return
 	}
 	s.writePost(w, r, http.StatusOK, id)
@@ -197,10 +194,8 @@ func (s *server) handleDeletePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	author := callerFrom(r.Context()).userID
-	err := s.store.deletePost(r.Context(), id, author)
-	s.changedUser(author)
-	if err != nil {
-		s.storeError(w, r, err)
+	if err := s.store.deletePost(r.Context(), id, author); err != nil {
+		s.handleError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -217,7 +212,7 @@ func (s *server) ownPost(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	}
 	p, err := s.store.postByID(r.Context(), id)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.handleError(w, r, err)
 		return 0, false
 	}
 	if p.Author.ID != callerFrom(r.Context()).userID {
@@ -231,7 +226,7 @@ func (s *server) ownPost(w http.ResponseWriter, r *http.Request) (int64, bool) {
 func (s *server) writePost(w http.ResponseWriter, r *http.Request, status int, id int64) {
 	p, err := s.store.postByID(r.Context(), id)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.handleError(w, r, err)
 		return
 	}
 	if status == http.StatusCreated {

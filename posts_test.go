@@ -20,7 +20,7 @@ type storedPost struct {
 func (ts *testServer) postRow(t testing.TB, id int64) storedPost {
 	t.Helper()
 	var p storedPost
-	err := ts.store.read.QueryRow(`SELECT title, body, timestamp, user_id FROM posts WHERE id = ?`, id).
+	err := ts.db.read.QueryRow(`SELECT title, body, timestamp, user_id FROM posts WHERE id = ?`, id).
 		Scan(&p.Title, &p.Body, &p.Timestamp, &p.UserID)
 	if err != nil {
 		t.Fatalf("read post %d: %v", id, err)
@@ -456,7 +456,7 @@ func TestListPosts(t *testing.T) {
 		{"one user's past the end", "/api/users/2/my-posts?page=9",
 			[]int64{},
 			map[string]any{"page": 9, "per_page": 10, "total_pages": 1, "total_items": 2},
-			map[string]any{"self": "/api/users/2/my-posts?page=9&per_page=10", "next": nil, "prev": strPtr("/api/users/2/my-posts?page=8&per_page=10")}},
+			map[string]any{"self": "/api/users/2/my-posts?page=9&per_page=10", "next": nil, "prev": strPtr("/api/users/2/my-posts?page=1&per_page=10")}},
 	})
 
 	// Items are whole posts.
@@ -567,13 +567,11 @@ func TestLongPostPagesNotCached(t *testing.T) {
 		res := ts.call(t, "GET", path, token, "")
 		wantStatus(t, "GET "+path, res, http.StatusOK)
 	}
-	pages := ts.srv.postPages
-	pages.mu.Lock()
-	defer pages.mu.Unlock()
-	if _, ok := pages.entries[postPageKey{page: page{Number: 1, PerPage: 4}}]; ok {
+	pages, now := ts.cache.postPages, ts.clock.Now()
+	if _, ok := pages.get(pageKey{limit: 4}, now); ok {
 		t.Error("a page of 80,000 bytes of posts was cached")
 	}
-	if _, ok := pages.entries[postPageKey{page: page{Number: 1, PerPage: 2}}]; !ok {
+	if _, ok := pages.get(pageKey{limit: 2}, now); !ok {
 		t.Error("a page of 40,000 bytes of posts was not cached")
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -17,7 +19,7 @@ import (
 // stay right.
 func TestUpgradeFromVersion1(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "v1.db")
-	hash, err := newPasswordHasher(testPasswordIterations, 1).hash(context.Background(), "muthoni-password")
+	hash, err := newPasswordHasher(testPasswordIterations, newHashSlots(1)).hash(context.Background(), "muthoni-password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 
 	ts := newTestServerAt(t, dbPath)
 	var version int
-	if err := ts.store.read.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(schemaSteps) {
+	if err := ts.db.read.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(schemaSteps) {
 		t.Fatalf("user_version after upgrade = %d, %v; want %d", version, err, len(schemaSteps))
 	}
 	postCount := func(what string, id int64, want int) {
@@ -62,7 +64,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 
 	// The upgraded schema is the one a new database gets.
 	fresh := newTestServer(t)
-	if got, want := schemaOf(t, ts.store.read), schemaOf(t, fresh.store.read); !slices.Equal(got, want) {
+	if got, want := schemaOf(t, ts.db.read), schemaOf(t, fresh.db.read); !slices.Equal(got, want) {
 		t.Errorf("upgraded schema:\n%s\nwant, as a new database has it:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
@@ -137,5 +139,20 @@ func TestConcurrentUpgrade(t *testing.T) {
 				t.Fatalf("round %d: openStore: %v", i, err)
 			}
 		}
+	}
+}
+
+// A database the operating system will not let us write is reported with
+// its own words, "permission denied", not as a missing file. Tests run as
+// root, whom permission bits do not stop, so the wording is checked on the
+// error such an open returns.
+func TestOpenErrorSaysPermissionDenied(t *testing.T) {
+	denied := &fs.PathError{Op: "open", Path: "/srv/ro/tokenapi.db", Err: syscall.EACCES}
+	if got, want := openError("/srv/ro/tokenapi.db", denied).Error(), "database /srv/ro/tokenapi.db: permission denied"; got != want {
+		t.Errorf("openError(EACCES) = %q, want %q", got, want)
+	}
+	missing := &fs.PathError{Op: "open", Path: "/proc/x.db", Err: syscall.ENOENT}
+	if got := openError("/proc/x.db", missing).Error(); strings.Contains(got, "permission") {
+		t.Errorf("openError(ENOENT) = %q, want no word of permission", got)
 	}
 }

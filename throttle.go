@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -15,13 +17,28 @@ const (
 	maxThrottleEntries = 100_000
 )
 
-// throttleKey is what failures are counted by: a username (lower-cased, as
-// usernames are unique in any case) tried from one client address at
-// POST /api/tokens, or a user id whose current password is being confirmed.
+// throttleKey is what failures are counted by; loginKey and
+// currentPasswordKey make them.
 type throttleKey struct {
 	username string
 	addr     string
 	userID   int64
+}
+
+// loginKey counts the logins at POST /api/tokens of a username from one
+// client address. Usernames are unique in any case, so the key is lower
+// case. The key outlives the request in the throttle's table; Clone keeps
+// it from pinning the decoded Authorization header, password and all.
+func loginKey(username, addr string) throttleKey {
+	return throttleKey{username: strings.Clone(strings.ToLower(username)), addr: addr}
+}
+
+// currentPasswordKey counts the checks of a user's current_password, from
+// any address: a stolen token must not buy unlimited guesses at the
+// password behind it, and a username can be changed with the token alone,
+// so the key is the user id.
+func currentPasswordKey(userID int64) throttleKey {
+	return throttleKey{userID: userID}
 }
 
 type throttleEntry struct {
@@ -32,11 +49,11 @@ type throttleEntry struct {
 	settled     chan struct{} // closed when an attempt in flight ends
 }
 
-// loginThrottle locks out a key after limit consecutive failed logins, for
-// window. Attempts in flight count towards the limit until their outcome is
+// passwordThrottle locks out a key after limit consecutive failed password
+// checks, for window: logins, and confirmations of the current password. Attempts in flight count towards the limit until their outcome is
 // known, so that many guesses sent at once cannot all get through before the
 // first of them fails: the ones beyond the limit wait for that outcome.
-type loginThrottle struct {
+type passwordThrottle struct {
 	limit      int
 	window     time.Duration
 	maxEntries int
@@ -46,8 +63,8 @@ type loginThrottle struct {
 	entries map[throttleKey]*throttleEntry
 }
 
-func newLoginThrottle(limit int, window time.Duration, now func() time.Time) *loginThrottle {
-	return &loginThrottle{
+func newPasswordThrottle(limit int, window time.Duration, now func() time.Time) *passwordThrottle {
+	return &passwordThrottle{
 		limit:      limit,
 		window:     window,
 		maxEntries: maxThrottleEntries,
@@ -60,7 +77,7 @@ func newLoginThrottle(limit int, window time.Duration, now func() time.Time) *lo
 // ahead, in which case the caller must end it with failed, succeeded or
 // abandoned; or how long the client must wait. While limit attempts are in
 // flight it waits for one of them to end, or returns ctx's error.
-func (t *loginThrottle) enter(ctx context.Context, key throttleKey) (time.Duration, error) {
+func (t *passwordThrottle) enter(ctx context.Context, key throttleKey) (time.Duration, error) {
 	for {
 		wait, settled := t.begin(key)
 		if settled == nil {
@@ -76,7 +93,7 @@ func (t *loginThrottle) enter(ctx context.Context, key throttleKey) (time.Durati
 
 // begin is one try of enter: it returns a wait, or a channel to wait on
 // before trying again, or neither when the attempt has begun.
-func (t *loginThrottle) begin(key throttleKey) (time.Duration, <-chan struct{}) {
+func (t *passwordThrottle) begin(key throttleKey) (time.Duration, <-chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -107,7 +124,7 @@ func (t *loginThrottle) begin(key throttleKey) (time.Duration, <-chan struct{}) 
 }
 
 // failed ends an attempt whose password was wrong.
-func (t *loginThrottle) failed(key throttleKey) {
+func (t *passwordThrottle) failed(key throttleKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e := t.endLocked(key); e != nil {
@@ -120,7 +137,7 @@ func (t *loginThrottle) failed(key throttleKey) {
 
 // succeeded ends an attempt whose password was right: the failures before it
 // were not consecutive after all.
-func (t *loginThrottle) succeeded(key throttleKey) {
+func (t *passwordThrottle) succeeded(key throttleKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e := t.endLocked(key); e != nil && e.inFlight == 0 {
@@ -132,7 +149,7 @@ func (t *loginThrottle) succeeded(key throttleKey) {
 
 // abandoned ends an attempt whose password was never checked (the server
 // was busy, or the client went away): it counts neither way.
-func (t *loginThrottle) abandoned(key throttleKey) {
+func (t *passwordThrottle) abandoned(key throttleKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e := t.endLocked(key); e != nil && e.failures == 0 && e.inFlight == 0 && e.lockedUntil.IsZero() {
@@ -142,7 +159,7 @@ func (t *loginThrottle) abandoned(key throttleKey) {
 
 // endLocked takes an attempt of key out of flight and wakes those waiting
 // for an outcome. It returns the entry, or nil if there is none.
-func (t *loginThrottle) endLocked(key throttleKey) *throttleEntry {
+func (t *passwordThrottle) endLocked(key throttleKey) *throttleEntry {
 	e := t.entries[key]
 	if e == nil || e.inFlight == 0 {
 		return nil
@@ -156,13 +173,13 @@ func (t *loginThrottle) endLocked(key throttleKey) *throttleEntry {
 }
 
 // sweep forgets entries that no longer hold anything back.
-func (t *loginThrottle) sweep() {
+func (t *passwordThrottle) sweep() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.sweepLocked(t.now())
 }
 
-func (t *loginThrottle) sweepLocked(now time.Time) {
+func (t *passwordThrottle) sweepLocked(now time.Time) {
 	for key, e := range t.entries {
 		if t.stale(e, now) {
 			delete(t.entries, key)
@@ -174,7 +191,7 @@ func (t *loginThrottle) sweepLocked(now time.Time) {
 // if that is not enough, the oldest eighth of those not locked out and with
 // nothing in flight, so that a flood of made-up usernames costs a few
 // counts, never a lockout. It reports whether there is room now.
-func (t *loginThrottle) makeRoomLocked(now time.Time) bool {
+func (t *passwordThrottle) makeRoomLocked(now time.Time) bool {
 	t.sweepLocked(now)
 	if len(t.entries) < t.maxEntries {
 		return true
@@ -200,7 +217,7 @@ func (t *loginThrottle) makeRoomLocked(now time.Time) bool {
 // stale reports whether an entry holds nothing back any more: nothing is in
 // flight, and its lockout has passed, or it was never locked and its last
 // attempt is a window old.
-func (t *loginThrottle) stale(e *throttleEntry, now time.Time) bool {
+func (t *passwordThrottle) stale(e *throttleEntry, now time.Time) bool {
 	switch {
 	case e.inFlight > 0:
 		return false
@@ -208,4 +225,46 @@ func (t *loginThrottle) stale(e *throttleEntry, now time.Time) bool {
 		return !now.Before(e.lockedUntil)
 	}
 	return now.Sub(e.lastAttempt) >= t.window
+}
+
+// enterThrottle starts a password check for key under the throttle. When
+// key is locked out, or the client goes away while waiting for the outcome
+// of the attempts already in flight, it answers the client itself and
+// returns false.
+func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, key throttleKey) bool {
+	wait, err := s.throttle.enter(r.Context(), key)
+	switch {
+	case err != nil:
+		s.handleError(w, r, err)
+		return false
+	case wait > 0:
+		tooManyRequests(w, wait)
+		return false
+	}
+	return true
+}
+
+// size returns the number of entries in the table, for tests.
+func (t *passwordThrottle) size() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.entries)
+}
+
+// throttleState is what the throttle holds of a key, for tests.
+type throttleState struct {
+	present, waitedOn, lockedOut bool
+	failures, inFlight           int
+}
+
+// state returns what the throttle holds of key, for tests.
+func (t *passwordThrottle) state(key throttleKey) throttleState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.entries[key]
+	if !ok {
+		return throttleState{}
+	}
+	return throttleState{present: true, waitedOn: e.settled != nil, lockedOut: !e.lockedUntil.IsZero(),
+		failures: e.failures, inFlight: e.inFlight}
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // throttleSize is the number of entries a throttle holds.
-func throttleSize(th *loginThrottle) int {
+func throttleSize(th *passwordThrottle) int {
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	return len(th.entries)
@@ -114,7 +114,7 @@ func putPassword(t testing.TB, ts *testServer, id int64, token, current, next st
 
 func (ts *testServer) passwordHash(t testing.TB, id int64) string {
 	t.Helper()
-	hash, err := ts.store.passwordHashByID(context.Background(), id)
+	hash, err := ts.db.passwordHashByID(context.Background(), id)
 	if err != nil {
 		t.Fatalf("passwordHashByID(%d): %v", id, err)
 	}
@@ -164,9 +164,9 @@ var throttleKeyA = throttleKey{username: "muthoni", addr: "192.0.2.1"}
 
 // newUnitThrottle is a throttle with the default limit and window on a
 // clock the test moves.
-func newUnitThrottle() (*loginThrottle, *testClock) {
+func newUnitThrottle() (*passwordThrottle, *testClock) {
 	clock := &testClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	return newLoginThrottle(defaultThrottleLimit, defaultThrottleWindow, clock.Now), clock
+	return newPasswordThrottle(defaultThrottleLimit, defaultThrottleWindow, clock.Now), clock
 }
 
 // outcomePending stands for begin's answer "wait for the outcome of the
@@ -174,7 +174,7 @@ func newUnitThrottle() (*loginThrottle, *testClock) {
 const outcomePending time.Duration = -1
 
 // tryBegin is begin with its two answers folded into one for tables.
-func tryBegin(th *loginThrottle, key throttleKey) time.Duration {
+func tryBegin(th *passwordThrottle, key throttleKey) time.Duration {
 	wait, settled := th.begin(key)
 	if settled != nil {
 		return outcomePending
@@ -183,7 +183,7 @@ func tryBegin(th *loginThrottle, key throttleKey) time.Duration {
 }
 
 // attempts runs n whole attempts for key, each failed or succeeded.
-func attempts(th *loginThrottle, key throttleKey, n int, failed bool) {
+func attempts(th *passwordThrottle, key throttleKey, n int, failed bool) {
 	for i := 0; i < n; i++ {
 		if tryBegin(th, key) > 0 {
 			return
@@ -200,28 +200,28 @@ func TestLoginThrottleUnit(t *testing.T) {
 	window := defaultThrottleWindow
 	tests := []struct {
 		name string
-		run  func(th *loginThrottle, clock *testClock)
+		run  func(th *passwordThrottle, clock *testClock)
 		want time.Duration // of the next begin for throttleKeyA
 	}{
-		{name: "first attempt", run: func(*loginThrottle, *testClock) {}, want: 0},
-		{name: "nine failures", run: func(th *loginThrottle, _ *testClock) { attempts(th, throttleKeyA, 9, true) }, want: 0},
-		{name: "ten failures", run: func(th *loginThrottle, _ *testClock) { attempts(th, throttleKeyA, 10, true) }, want: window},
-		{name: "ten failures, a minute ago", run: func(th *loginThrottle, clock *testClock) {
+		{name: "first attempt", run: func(*passwordThrottle, *testClock) {}, want: 0},
+		{name: "nine failures", run: func(th *passwordThrottle, _ *testClock) { attempts(th, throttleKeyA, 9, true) }, want: 0},
+		{name: "ten failures", run: func(th *passwordThrottle, _ *testClock) { attempts(th, throttleKeyA, 10, true) }, want: window},
+		{name: "ten failures, a minute ago", run: func(th *passwordThrottle, clock *testClock) {
 			attempts(th, throttleKeyA, 10, true)
 			clock.Advance(time.Minute)
 		}, want: window - time.Minute},
-		{name: "ten failures, a window ago", run: func(th *loginThrottle, clock *testClock) {
+		{name: "ten failures, a window ago", run: func(th *passwordThrottle, clock *testClock) {
 			attempts(th, throttleKeyA, 10, true)
 			clock.Advance(window)
 		}, want: 0},
 		// An attempt counts from its start: one of ten still running might
 		// succeed, so the eleventh waits for an outcome.
-		{name: "ten in flight", run: func(th *loginThrottle, _ *testClock) {
+		{name: "ten in flight", run: func(th *passwordThrottle, _ *testClock) {
 			for i := 0; i < 10; i++ {
 				tryBegin(th, throttleKeyA)
 			}
 		}, want: outcomePending},
-		{name: "ten in flight, then all fail", run: func(th *loginThrottle, _ *testClock) {
+		{name: "ten in flight, then all fail", run: func(th *passwordThrottle, _ *testClock) {
 			for i := 0; i < 10; i++ {
 				tryBegin(th, throttleKeyA)
 			}
@@ -229,31 +229,31 @@ func TestLoginThrottleUnit(t *testing.T) {
 				th.failed(throttleKeyA)
 			}
 		}, want: window},
-		{name: "ten in flight, then one succeeds", run: func(th *loginThrottle, _ *testClock) {
+		{name: "ten in flight, then one succeeds", run: func(th *passwordThrottle, _ *testClock) {
 			for i := 0; i < 10; i++ {
 				tryBegin(th, throttleKeyA)
 			}
 			th.succeeded(throttleKeyA)
 		}, want: 0},
-		{name: "nine failures, success, nine failures", run: func(th *loginThrottle, _ *testClock) {
+		{name: "nine failures, success, nine failures", run: func(th *passwordThrottle, _ *testClock) {
 			attempts(th, throttleKeyA, 9, true)
 			attempts(th, throttleKeyA, 1, false)
 			attempts(th, throttleKeyA, 9, true)
 		}, want: 0},
-		{name: "nine failures, then nine a window later", run: func(th *loginThrottle, clock *testClock) {
+		{name: "nine failures, then nine a window later", run: func(th *passwordThrottle, clock *testClock) {
 			attempts(th, throttleKeyA, 9, true)
 			clock.Advance(window)
 			attempts(th, throttleKeyA, 9, true)
 		}, want: 0},
-		{name: "nine failures, then one just within the window", run: func(th *loginThrottle, clock *testClock) {
+		{name: "nine failures, then one just within the window", run: func(th *passwordThrottle, clock *testClock) {
 			attempts(th, throttleKeyA, 9, true)
 			clock.Advance(window - time.Second)
 			attempts(th, throttleKeyA, 1, true)
 		}, want: window},
-		{name: "ten failures for another username", run: func(th *loginThrottle, _ *testClock) {
+		{name: "ten failures for another username", run: func(th *passwordThrottle, _ *testClock) {
 			attempts(th, throttleKey{username: "kamau", addr: throttleKeyA.addr}, 10, true)
 		}, want: 0},
-		{name: "ten failures from another address", run: func(th *loginThrottle, _ *testClock) {
+		{name: "ten failures from another address", run: func(th *passwordThrottle, _ *testClock) {
 			attempts(th, throttleKey{username: throttleKeyA.username, addr: "192.0.2.2"}, 10, true)
 		}, want: 0},
 	}
@@ -298,7 +298,7 @@ func TestLoginThrottleSweep(t *testing.T) {
 
 // fillThrottle gives n usernames from one address failures failed attempts
 // each.
-func fillThrottle(th *loginThrottle, n, failures int) {
+func fillThrottle(th *passwordThrottle, n, failures int) {
 	for i := 0; i < n; i++ {
 		attempts(th, throttleKey{username: "user" + strconv.Itoa(i), addr: "198.51.100.1"}, failures, true)
 	}
@@ -306,7 +306,7 @@ func fillThrottle(th *loginThrottle, n, failures int) {
 
 func TestLoginThrottleBounded(t *testing.T) {
 	clock := &testClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	th := newLoginThrottle(1, defaultThrottleWindow, clock.Now)
+	th := newPasswordThrottle(1, defaultThrottleWindow, clock.Now)
 	fillThrottle(th, maxThrottleEntries, 1) // every entry a live lockout
 	if got := tryBegin(th, throttleKeyA); got <= 0 {
 		t.Errorf("begin with a table full of lockouts = %v, want a wait", got)

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/http"
-	"sync"
-	"time"
 )
 
 // maxTokensPerUser bounds the stored tokens of one user, live or expired
@@ -21,38 +20,46 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// tokenHash is the SHA-256 of a token, the only form in which a token is
+// kept: stored in hex, cached as bytes. A copy of the database therefore
+// holds nothing a client could present.
+type tokenHash [sha256.Size]byte
+
+// hashToken is the form in which a token is stored and looked up. SHA-256
+// without a salt is enough here: a token is 256 random bits, not a password
+// that could be guessed from a list.
+func hashToken(token string) tokenHash { return sha256.Sum256([]byte(token)) }
+
+func (h tokenHash) String() string { return hex.EncodeToString(h[:]) }
+
 type tokenResponse struct {
 	Token     string `json:"token"`
 	ExpiresAt string `json:"expires_at"`
 }
 
 // handleCreateToken issues a new token to a caller who gave a right
-// username and password. Unlike the tutorial, which reuses one token column
-// per user, every login gets its own token, so one device logging out does
-// not log out the others. Only the token's hash is stored.
+// username and password (requireBasic checked them). Unlike the tutorial,
+// which reuses one token column per user, every login gets its own token,
+// so one device logging out does not log out the others. Only the token's
+// hash is stored; the token itself is in this response and nowhere else.
 func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	me := callerFrom(r.Context())
 	token := newToken()
 	now := s.now()
 	expires := now.Add(s.tokenTTL)
-	err := s.store.insertToken(r.Context(), hashToken(token).String(), me.userID, me.passwordHash, now, expires)
+	err := s.store.insertToken(r.Context(), hashToken(token), me.userID, me.passwordHash, now, expires)
 	if errors.Is(err, errNotFound) {
 		basicChallenge(w, "the password changed while it was being checked")
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.handleError(w, r, err)
 		return
 	}
-	retired, err := s.store.retireOldTokens(r.Context(), me.userID, maxTokensPerUser)
-	if retired > 0 || err != nil { // after an error too: a write that failed late may have committed
-		s.forgetTokensOf(me.userID)
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	if _, err := s.store.retireOldTokens(r.Context(), me.userID, maxTokensPerUser); err != nil {
+		s.handleError(w, r, err)
 		return
 	}
-	s.lastSeen.note(me.userID, now)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, tokenResponse{Token: token, ExpiresAt: formatTime(expires)})
 }
@@ -60,54 +67,9 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 // handleRevokeToken kills the token the request came with. The caller's
 // other tokens live on.
 func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
-	hash := callerFrom(r.Context()).tokenHash
-	err := s.store.deleteToken(r.Context(), hash.String())
-	s.tokens.forget(hash) // after an error too: a write that failed late may have committed
-	if err != nil {
-		s.serverError(w, r, err)
+	if err := s.store.deleteToken(r.Context(), callerFrom(r.Context()).tokenHash); err != nil {
+		s.handleError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// startSweeper runs sweepEvery in the background. The function it returns
-// stops the sweeper and waits for it, so the store can close after it.
-func (s *server) startSweeper(interval time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.sweepEvery(ctx, interval)
-	}()
-	return sync.OnceFunc(func() {
-		cancel()
-		<-done
-	})
-}
-
-// sweepEvery clears expired tokens, cache entries no longer trusted and
-// stale throttle entries at once and then every interval, until ctx ends.
-func (s *server) sweepEvery(ctx context.Context, interval time.Duration) {
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		now := s.now()
-		n, err := s.store.deleteExpiredTokens(ctx, now)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.log.Error("delete expired tokens", "error", err)
-		case n > 0:
-			s.log.Info("deleted expired tokens", "count", n)
-		}
-		s.tokens.sweep(now)
-		s.users.sweep(now)
-		s.userPages.sweep(now)
-		s.postPages.sweep(now)
-		s.throttle.sweep()
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-	}
 }

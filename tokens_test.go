@@ -20,7 +20,7 @@ import (
 func (ts *testServer) tokensOf(t testing.TB, userID int64) int {
 	t.Helper()
 	var n int
-	if err := ts.store.read.QueryRow("SELECT COUNT(*) FROM tokens WHERE user_id = ?", userID).Scan(&n); err != nil {
+	if err := ts.db.read.QueryRow("SELECT COUNT(*) FROM tokens WHERE user_id = ?", userID).Scan(&n); err != nil {
 		t.Fatalf("count tokens of user %d: %v", userID, err)
 	}
 	return n
@@ -109,7 +109,7 @@ func TestDeleteExpiredTokens(t *testing.T) {
 	_, late := ts.newUser(t, "kamau")
 	ts.clock.Advance(30 * time.Minute) // the first two expire now
 
-	n, err := ts.store.deleteExpiredTokens(context.Background(), ts.clock.Now())
+	n, err := ts.db.deleteExpiredTokens(context.Background(), ts.clock.Now())
 	if err != nil || n != 2 {
 		t.Fatalf("deleteExpiredTokens = %d, %v; want 2, nil", n, err)
 	}
@@ -119,41 +119,35 @@ func TestDeleteExpiredTokens(t *testing.T) {
 	wantBearerChallenge(t, "GET /api/users with an expired token", ts.call(t, "GET", "/api/users", early, ""), true)
 	wantStatus(t, "GET /api/users with a live token", ts.call(t, "GET", "/api/users", late, ""), http.StatusOK)
 
-	n, err = ts.store.deleteExpiredTokens(context.Background(), ts.clock.Now())
+	n, err = ts.db.deleteExpiredTokens(context.Background(), ts.clock.Now())
 	if err != nil || n != 0 {
 		t.Errorf("deleteExpiredTokens again = %d, %v; want 0, nil", n, err)
 	}
 }
 
-// The sweep loop, as main runs it, clears expired tokens and stale
+// The sweeper, as run starts it, clears expired tokens and stale
 // throttle entries.
 func TestSweepEvery(t *testing.T) {
 	ts := newTestServer(t)
 	ts.newUser(t, "muthoni")
 	ts.login(t, "muthoni", "muthoni-password")
 	wantBasicChallenge(t, "POST /api/tokens with a wrong password", ts.callBasic(t, "POST", "/api/tokens", "nobody", "wrong-password"))
-	if n := throttleSize(ts.srv.throttle); n != 1 {
+	if n := ts.srv.throttle.size(); n != 1 {
 		t.Fatalf("throttle entries = %d, want 1", n)
 	}
 	ts.clock.Advance(defaultConfig().tokenTTL + defaultThrottleWindow)
 	_, live := ts.newUser(t, "kamau")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ts.srv.sweepEvery(ctx, time.Hour)
-	}()
+	stop := ts.srv.startSweeper(time.Hour) // sweeps at once
 	deadline := time.Now().Add(5 * time.Second)
-	for (ts.count(t, "tokens") != 1 || throttleSize(ts.srv.throttle) != 0) && time.Now().Before(deadline) {
+	for (ts.count(t, "tokens") != 1 || ts.srv.throttle.size() != 0) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	if n := ts.count(t, "tokens"); n != 1 {
 		t.Errorf("tokens = %d rows after a sweep, want 1", n)
 	}
-	if n := throttleSize(ts.srv.throttle); n != 0 {
+	if n := ts.srv.throttle.size(); n != 0 {
 		t.Errorf("throttle entries = %d after a sweep, want 0", n)
 	}
 	wantStatus(t, "GET /api/users with a live token", ts.call(t, "GET", "/api/users", live, ""), http.StatusOK)
@@ -211,7 +205,7 @@ func TestNoSecretsInDatabase(t *testing.T) {
 	token := ts.login(t, "wanjiru", "wanjiru-password")
 	sum := sha256.Sum256([]byte(token))
 	var n int
-	if err := ts.store.read.QueryRow("SELECT COUNT(*) FROM tokens WHERE hash = ?", hex.EncodeToString(sum[:])).Scan(&n); err != nil || n != 1 {
+	if err := ts.db.read.QueryRow("SELECT COUNT(*) FROM tokens WHERE hash = ?", hex.EncodeToString(sum[:])).Scan(&n); err != nil || n != 1 {
 		t.Errorf("tokens with hash hex(sha256(token)) = %d, %v; want 1", n, err)
 	}
 }
@@ -236,7 +230,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 func TestTokenNotIssuedOnChangedPassword(t *testing.T) {
 	ts := newTestServer(t)
 	id := ts.createUser(t, "muthoni", "muthoni-password")
-	checkedAgainst, err := ts.store.passwordHashByID(context.Background(), id)
+	checkedAgainst, err := ts.db.passwordHashByID(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +267,7 @@ func TestTokenDeletedOutsideStopsWorking(t *testing.T) {
 
 	_, token = ts.newUser(t, "kamau")
 	wantStatus(t, "GET /api/users/2", ts.call(t, "GET", "/api/users/2", token, ""), http.StatusOK)
-	if _, err := ts.store.write.Exec(`DELETE FROM tokens`); err != nil {
+	if _, err := ts.db.write.Exec(`DELETE FROM tokens`); err != nil {
 		t.Fatal(err)
 	}
 	ts.clock.Advance(cacheTrust)

@@ -31,14 +31,13 @@ func userPath(id int64) string { return fmt.Sprintf("/api/users/%d", id) }
 
 // userView is the JSON form of a user. The email is shown only to its
 // owner; the avatar link, as in the tutorial, still carries its MD5, which
-// can confirm a guessed address. last_seen may be newer than the stored
-// one, by a note not yet written (see lastSeenRecorder).
-func (s *server) userView(u user, withEmail bool) userResponse {
+// can confirm a guessed address.
+func userView(u user, withEmail bool) userResponse {
 	v := userResponse{
 		ID:        u.ID,
 		Username:  u.Username,
 		AboutMe:   optional(u.AboutMe),
-		LastSeen:  formatTime(s.lastSeen.latest(u.ID, u.LastSeen)),
+		LastSeen:  formatTime(u.LastSeen),
 		PostCount: u.PostCount,
 		Links: userLinks{
 			Self:    userPath(u.ID),
@@ -90,14 +89,13 @@ func (s *server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	hash, err := s.passwords.hash(r.Context(), req.Password)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.handleError(w, r, err)
 		return
 	}
 	u := user{Username: req.Username, Email: req.Email, AboutMe: req.AboutMe, LastSeen: s.now()}
 	id, err := s.store.createUser(r.Context(), u, hash)
-	s.changedUser(id)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.handleError(w, r, err)
 		return
 	}
 	s.writeUser(w, r, http.StatusCreated, id, true)
@@ -116,17 +114,52 @@ func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	users, total, err := s.listUsers(r.Context(), p)
+	users, total, err := s.store.listUsers(r.Context(), p.PerPage, p.offset())
 	if err != nil {
-		s.serverError(w, r, err)
+		s.handleError(w, r, err)
 		return
 	}
 	me := callerFrom(r.Context())
 	views := make([]userResponse, len(users))
 	for i, u := range users {
-		views[i] = s.userView(u, u.ID == me.userID)
+		views[i] = userView(u, u.ID == me.userID)
 	}
 	writeJSON(w, http.StatusOK, newCollection(views, p, total, "/api/users"))
+}
+
+// userUpdate is the body of PUT /api/users/{id}. Nil is "not sent".
+type userUpdate struct {
+	Username        *string `json:"username"`
+	Email           *string `json:"email"`
+	AboutMe         *string `json:"about_me"`
+	Password        *string `json:"password"`
+	CurrentPassword *string `json:"current_password"`
+}
+
+// problem checks the fields that were sent, in field order. A new password
+// needs the current one. A current_password too long to be anyone's is
+// wrong without costing a hash.
+func (req userUpdate) problem() string {
+	var problems []string
+	if req.Username != nil {
+		problems = append(problems, checkUsername(*req.Username))
+	}
+	if req.Email != nil {
+		problems = append(problems, checkEmail(*req.Email))
+	}
+	if req.AboutMe != nil {
+		problems = append(problems, checkText("about_me", *req.AboutMe, 0, maxAboutMeLen, true))
+	}
+	if req.Password != nil {
+		problems = append(problems, checkNewPassword(*req.Password))
+		switch {
+		case req.CurrentPassword == nil:
+			problems = append(problems, "field current_password is required to change the password")
+		case len(*req.CurrentPassword) > maxPasswordLen*utf8.UTFMax:
+			problems = append(problems, "field current_password is wrong")
+		}
+	}
+	return firstProblem(problems...)
 }
 
 // handleUpdateUser changes the caller's own account. A new password needs
@@ -143,36 +176,11 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		forbidden(w, "you may change only your own account")
 		return
 	}
-	var req struct {
-		Username        *string `json:"username"`
-		Email           *string `json:"email"`
-		AboutMe         *string `json:"about_me"`
-		Password        *string `json:"password"`
-		CurrentPassword *string `json:"current_password"`
-	}
+	var req userUpdate
 	if !readJSON(w, r, &req) {
 		return
 	}
-	var problems []string
-	if req.Username != nil {
-		problems = append(problems, checkUsername(*req.Username))
-	}
-	if req.Email != nil {
-		problems = append(problems, checkEmail(*req.Email))
-	}
-	if req.AboutMe != nil {
-		problems = append(problems, checkText("about_me", *req.AboutMe, 0, maxAboutMeLen, true))
-	}
-	if req.Password != nil {
-		problems = append(problems, checkNewPassword(*req.Password))
-		switch {
-		case req.CurrentPassword == nil:
-			problems = append(problems, "current_password is required to change the password")
-		case len(*req.CurrentPassword) > maxPasswordLen*utf8.UTFMax:
-			problems = append(problems, "current_password is wrong")
-		}
-	}
-	if msg := firstProblem(problems...); msg != "" {
+	if msg := req.problem(); msg != "" {
 		badRequest(w, msg)
 		return
 	}
@@ -183,15 +191,13 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		}
 		hash, err := s.passwords.hash(r.Context(), *req.Password)
 		if err != nil {
-			s.serverError(w, r, err)
+			s.handleError(w, r, err)
 			return
 		}
 		changes.PasswordHash = &hash
 	}
-	err := s.store.updateUser(r.Context(), id, changes)
-	s.changedUser(id) // after an error too: a write that failed late may have committed
-	if err != nil {
-		s.storeError(w, r, err)
+	if err := s.store.updateUser(r.Context(), id, changes); err != nil {
+		s.handleError(w, r, err)
 		return
 	}
 	// The password is written first and the old tokens revoked after it. A
@@ -201,10 +207,8 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	// the second fail, the client gets a 500 and can repeat the change with
 	// the new password as current_password.
 	if changes.PasswordHash != nil {
-		err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash.String())
-		s.forgetTokensOf(me.userID) // after an error too, as above
-		if err != nil {
-			s.serverError(w, r, err)
+		if err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash); err != nil {
+			s.handleError(w, r, err)
 			return
 		}
 	}
@@ -219,10 +223,10 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID int64, password string) bool {
 	hash, err := s.store.passwordHashByID(r.Context(), userID)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.handleError(w, r, err)
 		return false
 	}
-	key := throttleKey{userID: userID}
+	key := currentPasswordKey(userID)
 	if !s.enterThrottle(w, r, key) {
 		return false
 	}
@@ -230,11 +234,11 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 	switch {
 	case err != nil:
 		s.throttle.abandoned(key)
-		s.serverError(w, r, err)
+		s.handleError(w, r, err)
 		return false
 	case !ok:
 		s.throttle.failed(key)
-		badRequest(w, "current_password is wrong")
+		badRequest(w, "field current_password is wrong")
 		return false
 	}
 	s.throttle.succeeded(key)
@@ -243,13 +247,13 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 
 // writeUser answers with the user as it is now.
 func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, id int64, withEmail bool) {
-	u, err := s.userByID(r.Context(), id)
+	u, err := s.store.userByID(r.Context(), id)
 	if err != nil {
-		s.storeError(w, r, err)
+		s.handleError(w, r, err)
 		return
 	}
 	if status == http.StatusCreated {
 		w.Header().Set("Location", userPath(id))
 	}
-	writeJSON(w, status, s.userView(u, withEmail))
+	writeJSON(w, status, userView(u, withEmail))
 }

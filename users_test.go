@@ -27,7 +27,7 @@ type storedUser struct {
 func (ts *testServer) userRow(t testing.TB, id int64) storedUser {
 	t.Helper()
 	var u storedUser
-	err := ts.store.read.QueryRow(
+	err := ts.db.read.QueryRow(
 		`SELECT username, email, about_me, password_hash, last_seen FROM users WHERE id = ?`, id).
 		Scan(&u.Username, &u.Email, &u.AboutMe, &u.PasswordHash, &u.LastSeen)
 	if err != nil {
@@ -656,10 +656,14 @@ func TestListUsers(t *testing.T) {
 			[]int64{},
 			map[string]any{"page": 4, "per_page": 2, "total_pages": 3, "total_items": 5},
 			map[string]any{"self": "/api/users?page=4&per_page=2", "next": nil, "prev": strPtr("/api/users?page=3&per_page=2")}},
+		{"further past the end: prev is the last page", "/api/users?page=7&per_page=2",
+			[]int64{},
+			map[string]any{"page": 7, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/users?page=7&per_page=2", "next": nil, "prev": strPtr("/api/users?page=3&per_page=2")}},
 		{"far past the end", "/api/users?page=999999999",
 			[]int64{},
 			map[string]any{"page": 999999999, "per_page": 10, "total_pages": 1, "total_items": 5},
-			map[string]any{"self": "/api/users?page=999999999&per_page=10", "next": nil, "prev": strPtr("/api/users?page=999999998&per_page=10")}},
+			map[string]any{"self": "/api/users?page=999999999&per_page=10", "next": nil, "prev": strPtr("/api/users?page=1&per_page=10")}},
 		{"per_page capped", "/api/users?per_page=500",
 			[]int64{1, 2, 3, 4, 5},
 			map[string]any{"page": 1, "per_page": 100, "total_pages": 1, "total_items": 5},

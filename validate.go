@@ -15,16 +15,16 @@ func checkText(field, value string, minLen, maxLen int, multiline bool) string {
 	n := utf8.RuneCountInString(value)
 	switch {
 	case minLen > 0 && strings.TrimSpace(value) == "":
-		return field + " is required"
+		return "field " + field + " is required"
 	case n < minLen || n > maxLen:
-		return fmt.Sprintf("%s must be %d to %d characters", field, minLen, maxLen)
+		return fmt.Sprintf("field %s must be %d to %d characters", field, minLen, maxLen)
 	}
 	for _, r := range value {
 		if multiline && (r == '\n' || r == '\r' || r == '\t') {
 			continue
 		}
 		if isControl(r) {
-			return field + " must not contain control characters"
+			return "field " + field + " must not contain control characters"
 		}
 	}
 	return ""
@@ -34,15 +34,15 @@ func checkText(field, value string, minLen, maxLen int, multiline bool) string {
 // names that read the same everywhere and need no escaping in a URL.
 func checkUsername(value string) string {
 	if value == "" {
-		return "username is required"
+		return "field username is required"
 	}
 	if len(value) > maxUsernameLen {
-		return fmt.Sprintf("username must be at most %d characters", maxUsernameLen)
+		return fmt.Sprintf("field username must be at most %d characters", maxUsernameLen)
 	}
 	for i := 0; i < len(value); i++ {
 		c := value[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return "username may hold only letters, digits, '_', '.' and '-'"
+			return "field username may hold only letters, digits, '_', '.' and '-'"
 		}
 	}
 	return ""
@@ -57,7 +57,7 @@ func checkEmail(value string) string {
 	}
 	local, domain, _ := strings.Cut(value, "@")
 	if strings.Count(value, "@") != 1 || local == "" || domain == "" || strings.ContainsAny(value, " \u00a0") {
-		return "email must be an address such as name@example.com"
+		return "field email must be an address such as name@example.com"
 	}
 	return ""
 }
@@ -67,13 +67,13 @@ func checkEmail(value string) string {
 // carries them is refused too.
 func checkNewPassword(value string) string {
 	if value == "" {
-		return "password is required"
+		return "field password is required"
 	}
 	if n := utf8.RuneCountInString(value); n < 8 || n > maxPasswordLen {
-		return fmt.Sprintf("password must be 8 to %d characters", maxPasswordLen)
+		return fmt.Sprintf("field password must be 8 to %d characters", maxPasswordLen)
 	}
 	if !noControlChars(value) {
-		return "password must not contain control characters"
+		return "field password must not contain control characters"
 	}
 	return ""
 }

@@ -1,4 +1,4 @@
-// Command bench puts a measured load on a server that speaks tokenapi's
+// Command loadtest puts a measured load on a server that speaks tokenapi's
 // API (tokenapi itself, or the Flask tutorial it mirrors) and compares it
 // with a bare net/http handler serving the same bytes on the same machine.
 //
@@ -9,15 +9,17 @@
 // the server's memory and CPU. Then it does the same against the baseline
 // and prints the ratio.
 //
-// Usage:
+// It is a module of its own (standard library only). Usage, from the
+// repository root (go -C runs the tool in tools/loadtest, so give it
+// absolute paths):
 //
-//	go build -o /tmp/tokenapi . && go run ./bench -binary /tmp/tokenapi
-//	go run ./bench -binary /tmp/tokenapi -mix list-posts -c 64 -d 10s
-//	go run ./bench -binary /tmp/tokenapi -mix get-user=8,list-users=1,list-posts=1,create-post=1
-//	go run ./bench -binary /tmp/tokenapi -mix login -c 8 -baseline=false
-//	go run ./bench -binary /tmp/tokenapi -- -token-ttl 2h   # after --: the server's own flags
-//	go run ./bench -url http://localhost:5000 -pid "$(pgrep -n tokenapi)"
-//	go run ./bench -server-cmd 'exec ./other-server --port {port} --data {dir}'   # the Flask app: README.md
+//	go build -o /tmp/tokenapi . && go -C tools/loadtest run . -binary /tmp/tokenapi
+//	go -C tools/loadtest run . -binary /tmp/tokenapi -mix list-posts -c 64 -d 10s
+//	go -C tools/loadtest run . -binary /tmp/tokenapi -mix get-user=8,list-users=1,list-posts=1,create-post=1
+//	go -C tools/loadtest run . -binary /tmp/tokenapi -mix login -c 8 -baseline=false
+//	go -C tools/loadtest run . -binary /tmp/tokenapi -- -token-ttl 2h   # after --: the server's own flags
+//	go -C tools/loadtest run . -url http://localhost:5000 -pid "$(pgrep -n tokenapi)"
+//	go -C tools/loadtest run . -server-cmd 'exec /path/to/other-server --port {port} --data {dir}'   # the Flask app: README.md
 //
 // It exits 0 when every measured request got a 2xx answer, 1 when any did
 // not or setup failed, and 2 for a bad command line. See README.md.

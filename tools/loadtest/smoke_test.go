@@ -22,7 +22,8 @@ import (
 // The smoke tests run the whole tool, as main does, against a stand-in
 // for the API: a few dozen lines that answer like tokenapi (or like the
 // Flask tutorial) without password hashing or a database, so a run takes a
-// second. The real server is CI's job: go run ./bench -binary <tokenapi>.
+// second. The real server is CI's job: go -C tools/loadtest run . -binary
+// <tokenapi>, from the repository root.
 
 // standInEnv makes the test binary serve the stand-in on its -addr flag,
 // so that -binary can start it as a server process.

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// cachingStore is the store the server uses: the plain sqlStore with the
+// hot reads of the API answered from memory, so that a busy reader usually
+// costs no query. It caches the token behind every protected call, the
+// user behind GET /api/users/{id} and the pages of both collections, and it
+// keeps last_seen writes off the request path (see lastSeenRecorder).
+//
+// Its write methods forget what they change, after the write and after a
+// failed one too (a write that failed late may have committed), so a
+// handler never needs to know that reads are cached. It implements every
+// method of store itself rather than embedding sqlStore: a method added to
+// store does not compile until this type decides what it must forget.
+//
+// Within this process every answer is exact (see cache for why a lookup
+// racing a write cannot put back a stale answer); a change made by anyone
+// else, such as an operator revoking tokens with the sqlite3 shell, is seen
+// within cacheTrust.
+type cachingStore struct {
+	db  *sqlStore
+	log *slog.Logger
+	now func() time.Time
+
+	tokens    *cache[tokenHash, cachedToken]
+	users     *cache[int64, user]
+	userPages *cache[pageKey, userPage]
+	postPages *cache[pageKey, postPage]
+	lastSeen  *lastSeenRecorder
+}
+
+// Bounds on the caches. A token entry is under 100 bytes, so 100,000 cost
+// a few MiB. A user is at most about 1.5 KiB (a 120-character email and a
+// 140-character about_me, 4 bytes a character at worst), so the user cache
+// stays under 6 MiB. A page of the longest posts would be 4 MiB, so only
+// pages under maxCachedPageBytes are cached: the pages cost 2 MiB at most,
+// and a typical page of 10 short posts is a few KiB.
+const (
+	maxCachedTokens    = 100_000
+	maxCachedUsers     = 4096
+	maxCachedPages     = 32
+	maxCachedPageBytes = 64 << 10
+)
+
+func newCachingStore(db *sqlStore, log *slog.Logger, now func() time.Time) *cachingStore {
+	return &cachingStore{
+		db:        db,
+		log:       log,
+		now:       now,
+		tokens:    newCache[tokenHash, cachedToken](maxCachedTokens, nil),
+		users:     newCache[int64, user](maxCachedUsers, nil),
+		userPages: newCache[pageKey, userPage](maxCachedPages, userPage.fits),
+		postPages: newCache[pageKey, postPage](maxCachedPages, postPage.fits),
+		lastSeen:  newLastSeenRecorder(),
+	}
+}
+
+// cachedToken is a live token as the database had it. It holds no
+// pointers, so the garbage collector need not scan the cache.
+type cachedToken struct {
+	userID  int64
+	expires int64 // Unix microseconds
+}
+
+// pageKey names a page of users, or of posts by one author (0 for all).
+type pageKey struct {
+	author        int64
+	limit, offset int
+}
+
+type userPage struct {
+	users []user
+	total int
+}
+
+type postPage struct {
+	posts []post
+	total int
+}
+
+func (p userPage) fits() bool {
+	return pageFits(p.users, func(u user) int { return len(u.Username) + len(u.Email) + len(u.AboutMe) })
+}
+
+func (p postPage) fits() bool {
+	return pageFits(p.posts, func(p post) int {
+		return len(p.Title) + len(p.Body) + len(p.Author.Username) + len(p.Author.AboutMe)
+	})
+}
+
+// pageItemOverhead is what a cached item costs besides its text: the
+// struct, string headers and the rest, roughly.
+const pageItemOverhead = 200
+
+// pageFits reports whether a page of items, each costing its text plus
+// pageItemOverhead, stays under maxCachedPageBytes.
+func pageFits[T any](items []T, text func(T) int) bool {
+	size := 0
+	for _, item := range items {
+		size += pageItemOverhead + text(item)
+	}
+	return size <= maxCachedPageBytes
+}
+
+// ---- reads: from the caches ----
+
+// tokenOwner caches only tokens the database holds, so unknown tokens
+// cannot fill the cache. The expiry is checked on every hit.
+func (c *cachingStore) tokenOwner(ctx context.Context, hash tokenHash, now time.Time) (int64, time.Time, error) {
+	t, err := c.tokens.lookup(hash, now, func() (cachedToken, error) {
+		id, expires, err := c.db.tokenOwner(ctx, hash, now)
+		return cachedToken{userID: id, expires: expires.UnixMicro()}, err
+	})
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if t.expires <= now.UnixMicro() {
+		return 0, time.Time{}, errNotFound
+	}
+	return t.userID, time.UnixMicro(t.expires), nil
+}
+
+// userByID shows last_seen as fresh as the newest note, written or not.
+func (c *cachingStore) userByID(ctx context.Context, id int64) (user, error) {
+	u, err := c.users.lookup(id, c.now(), func() (user, error) { return c.db.userByID(ctx, id) })
+	if err != nil {
+		return user{}, err
+	}
+	u.LastSeen = c.lastSeen.latest(u.ID, u.LastSeen)
+	return u, nil
+}
+
+func (c *cachingStore) listUsers(ctx context.Context, limit, offset int) ([]user, int, error) {
+	p, err := c.userPages.lookup(pageKey{0, limit, offset}, c.now(), func() (userPage, error) {
+		users, total, err := c.db.listUsers(ctx, limit, offset)
+		return userPage{users, total}, err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	// A copy with fresh last_seen times: the cached page is shared.
+	users := make([]user, len(p.users))
+	for i, u := range p.users {
+		u.LastSeen = c.lastSeen.latest(u.ID, u.LastSeen)
+		users[i] = u
+	}
+	return users, p.total, nil
+}
+
+func (c *cachingStore) listPosts(ctx context.Context, authorID int64, limit, offset int) ([]post, int, error) {
+	p, err := c.postPages.lookup(pageKey{authorID, limit, offset}, c.now(), func() (postPage, error) {
+		posts, total, err := c.db.listPosts(ctx, authorID, limit, offset)
+		return postPage{posts, total}, err
+	})
+	return p.posts, p.total, err
+}
+
+// userSeen only notes the time in memory; the last-seen writer stores it.
+func (c *cachingStore) userSeen(_ context.Context, id int64, at time.Time) error {
+	c.lastSeen.note(id, at)
+	return nil
+}
+
+// ---- reads: straight through ----
+
+func (c *cachingStore) postByID(ctx context.Context, id int64) (post, error) {
+	return c.db.postByID(ctx, id)
+}
+
+func (c *cachingStore) passwordHashByUsername(ctx context.Context, username string) (int64, string, error) {
+	return c.db.passwordHashByUsername(ctx, username)
+}
+
+func (c *cachingStore) passwordHashByID(ctx context.Context, id int64) (string, error) {
+	return c.db.passwordHashByID(ctx, id)
+}
+
+func (c *cachingStore) ping(ctx context.Context) error { return c.db.ping(ctx) }
+
+// ---- writes: each forgets what it changed ----
+
+func (c *cachingStore) createUser(ctx context.Context, u user, passwordHash string) (int64, error) {
+	id, err := c.db.createUser(ctx, u, passwordHash)
+	c.changedUser(id)
+	return id, err
+}
+
+// updateUser forgets the user's tokens too when the password changed: the
+// handler revokes them next, and none may outlive the change in a cache.
+func (c *cachingStore) updateUser(ctx context.Context, id int64, changes userChanges) error {
+	err := c.db.updateUser(ctx, id, changes)
+	c.changedUser(id)
+	if changes.PasswordHash != nil {
+		c.forgetTokensOf(id)
+	}
+	return err
+}
+
+// insertToken needs no forget: only tokens found live are ever cached.
+func (c *cachingStore) insertToken(ctx context.Context, hash tokenHash, userID int64, passwordHash string, created, expires time.Time) error {
+	return c.db.insertToken(ctx, hash, userID, passwordHash, created, expires)
+}
+
+func (c *cachingStore) deleteToken(ctx context.Context, hash tokenHash) error {
+	err := c.db.deleteToken(ctx, hash)
+	c.tokens.forget(hash)
+	return err
+}
+
+func (c *cachingStore) deleteOtherTokens(ctx context.Context, userID int64, keep tokenHash) error {
+	err := c.db.deleteOtherTokens(ctx, userID, keep)
+	c.forgetTokensOf(userID)
+	return err
+}
+
+func (c *cachingStore) retireOldTokens(ctx context.Context, userID int64, keep int) (int64, error) {
+	n, err := c.db.retireOldTokens(ctx, userID, keep)
+	if n > 0 || err != nil {
+		c.forgetTokensOf(userID)
+	}
+	return n, err
+}
+
+// deleteExpiredTokens needs no forget (expiry is checked on every hit); it
+// is the sweeper's call, so the caches drop what they no longer trust too.
+func (c *cachingStore) deleteExpiredTokens(ctx context.Context, now time.Time) (int64, error) {
+	c.tokens.sweep(now)
+	c.users.sweep(now)
+	c.userPages.sweep(now)
+	c.postPages.sweep(now)
+	return c.db.deleteExpiredTokens(ctx, now)
+}
+
+func (c *cachingStore) createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error) {
+	id, err := c.db.createPost(ctx, authorID, title, body, at)
+	c.changedUser(authorID)
+	return id, err
+}
+
+func (c *cachingStore) updatePost(ctx context.Context, id, authorID int64, title, body *string) error {
+	err := c.db.updatePost(ctx, id, authorID, title, body)
+	c.changedUser(authorID)
+	return err
+}
+
+func (c *cachingStore) deletePost(ctx context.Context, id, authorID int64) error {
+	err := c.db.deletePost(ctx, id, authorID)
+	c.changedUser(authorID)
+	return err
+}
+
+// changedUser forgets the user and every cached page, which may show the
+// user's name, about_me or post count, or the posts.
+func (c *cachingStore) changedUser(id int64) {
+	c.users.forget(id)
+	c.userPages.forgetAll()
+	c.postPages.forgetAll()
+}
+
+func (c *cachingStore) forgetTokensOf(userID int64) {
+	c.tokens.forgetWhere(func(t cachedToken) bool { return t.userID == userID })
+}
+
+// Close writes the last_seen notes not yet written, then closes the
+// database.
+func (c *cachingStore) Close() error {
+	c.flushLastSeen(context.Background())
+	return c.db.Close()
+}

@@ -1,0 +1,216 @@
+package main
+
+// Opening the SQLite file and bringing its schema up to date. The queries
+// are in store.go and the store_*.go files.
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+//go:embed schema.sql
+var schemaSQL string
+
+// schemaSteps are the sections of schema.sql: schemaSteps[i] moves a
+// database from version i to i+1. len(schemaSteps) is the version this
+// binary writes; a database with a higher one was written by a newer binary.
+var schemaSteps = splitSchema(schemaSQL)
+
+// splitSchema cuts schema.sql at its "-- version N" lines. The sections
+// must be numbered 1, 2, 3... in order; anything else is a bug in this
+// binary, caught by its tests.
+func splitSchema(sql string) []string {
+	const marker = "\n-- version "
+	parts := strings.Split(sql, marker)
+	steps := make([]string, 0, len(parts)-1)
+	for i, part := range parts[1:] {
+		heading, step, _ := strings.Cut(part, "\n")
+		if number, _, _ := strings.Cut(heading, ":"); number != strconv.Itoa(i+1) {
+			panic(fmt.Sprintf("schema.sql: section %d is headed %q", i+1, strings.TrimSpace(marker+heading)))
+		}
+		steps = append(steps, step)
+	}
+	if len(steps) == 0 {
+		panic("schema.sql: no \"-- version 1\" section")
+	}
+	return steps
+}
+
+// sqlStore is the store on one SQLite file. It keeps two pools: a single
+// writer connection, so that our own writes queue in Go instead of spinning
+// on SQLITE_BUSY, and several read-only connections, which WAL lets run
+// beside the writer.
+type sqlStore struct {
+	read  *sql.DB
+	write *sql.DB
+}
+
+// openStore opens the SQLite database at path, creating it with its schema
+// when the file does not exist yet.
+func openStore(ctx context.Context, path string) (*sqlStore, error) {
+	if err := checkDBPath(path); err != nil {
+		return nil, err
+	}
+	write, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite3", dsn(path, true))
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	conns := 2 * runtime.GOMAXPROCS(0)
+	read.SetMaxOpenConns(conns)
+	read.SetMaxIdleConns(conns)
+	read.SetConnMaxLifetime(0)
+	return &sqlStore{read: read, write: write}, nil
+}
+
+// checkDBPath refuses a path SQLite could not create a database at, with
+// the reason in words: SQLite itself says only "unable to open database
+// file".
+func checkDBPath(path string) error {
+	dir := filepath.Dir(path)
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("database directory %s does not exist", dir)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("database directory %s: permission denied", dir)
+	case err != nil:
+		return fmt.Errorf("database directory %s: %w", dir, err)
+	case !info.IsDir():
+		return fmt.Errorf("database directory %s is not a directory", dir)
+	}
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return fmt.Errorf("database path %s is a directory", path)
+	}
+	// Opening the file for writing, and creating it when it is new, is how
+	// to learn whether we may: a permission check of our own would be wrong
+	// for root, ACLs and read-only mounts.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return openError(path, err)
+	}
+	return f.Close()
+}
+
+// openError words the failure to open or create the database file. The
+// operating system's "permission denied" is kept as it is, so an operator
+// knows what to fix.
+func openError(path string, err error) error {
+	if pathErr := (*fs.PathError)(nil); errors.As(err, &pathErr) {
+		err = pathErr.Err
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("database %s: permission denied", path)
+	}
+	return fmt.Errorf("database %s: cannot create or open the file for writing: %w", path, err)
+}
+
+// dsn builds the go-sqlite3 connection string. WAL lets readers run beside
+// the writer; synchronous=FULL makes a commit durable before the client gets
+// its 2xx; the busy timeout makes a connection wait for a lock (held by the
+// other pool or another process) rather than fail; IMMEDIATE transactions
+// take the write lock up front, so they never fail half-way on an upgrade.
+// Each connection keeps its prepared statements and reuses them: the SQL
+// below is a fixed set of texts, so each is compiled once per connection,
+// not once per request.
+func dsn(path string, readOnly bool) string {
+	params := url.Values{
+		"_journal_mode":    {"WAL"},
+		"_synchronous":     {"FULL"},
+		"_foreign_keys":    {"on"},
+		"_busy_timeout":    {"10000"},
+		"_txlock":          {"immediate"},
+		"_stmt_cache_size": {"64"},
+	}
+	if readOnly {
+		params.Set("_query_only", "on")
+	}
+	// A file: URI with an escaped path keeps a '?' or '#' in the file name
+	// from being read as the start of the parameters.
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params.Encode()
+}
+
+// migrate brings the database to the version this binary writes, one
+// schema step per transaction, and refuses a database that a newer binary
+// wrote. Each step reads the version inside its own (IMMEDIATE, so write
+// locked) transaction: two processes starting on one file at once cannot
+// both run a step.
+func migrate(ctx context.Context, db *sql.DB) error {
+	for {
+		done, err := migrateStep(ctx, db)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateStep runs the next schema step, or reports that there is none.
+func migrateStep(ctx context.Context, db *sql.DB) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return false, err
+	}
+	switch {
+	case version > len(schemaSteps):
+		return false, fmt.Errorf("schema version %d is newer than this binary knows (%d)", version, len(schemaSteps))
+	case version == len(schemaSteps):
+		return true, nil
+	case version == 0:
+		// Version 0 with tables in it is some other program's database.
+		var tables int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&tables); err != nil {
+			return false, err
+		}
+		if tables > 0 {
+			return false, errors.New("the file holds tables but no tokenapi schema version; is it another program's database?")
+		}
+	}
+	if _, err := tx.ExecContext(ctx, schemaSteps[version]); err != nil {
+		return false, fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
+	}
+	// PRAGMA takes no placeholders; the value is our own number.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
+}
+
+// Close closes both pools. Closing the last connection checkpoints the WAL
+// into the database file.
+func (s *sqlStore) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// ping checks that the database answers. It reads the schema, not a
+// constant, so that a file that went bad under us fails it.
+func (s *sqlStore) ping(ctx context.Context) error {
+	var tables int
+	return s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&tables)
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// defaultTokenTTL is how long a token lives unless -token-ttl says otherwise.
+const defaultTokenTTL = time.Hour
+
+// minPasswordIterations keeps -password-iterations from switching hashing
+// off; anything below the default is for tests.
+const minPasswordIterations = 1000
+
+// options are the command line. Each flag but the TLS files can also be set
+// from the environment; the flag wins.
+type options struct {
+	addr               string
+	db                 string
+	tokenTTL           time.Duration
+	passwordIterations int
+	tlsCert            string
+	tlsKey             string
+}
+
+// envNames are the environment variables that set flags, by flag name.
+var envNames = []struct{ flag, env string }{
+	{"addr", "TOKENAPI_ADDR"},
+	{"db", "TOKENAPI_DB"},
+	{"token-ttl", "TOKENAPI_TOKEN_TTL"},
+	{"password-iterations", "TOKENAPI_PASSWORD_ITERATIONS"},
+}
+
+// parseOptions reads the environment and then args. For -h it prints the
+// usage to usage and returns flag.ErrHelp. A bad value is reported the same
+// way from a flag and from a variable, naming the one it came from.
+func parseOptions(args []string, getenv func(string) string, usage io.Writer) (options, error) {
+	o := options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: defaultTokenTTL, passwordIterations: defaultPasswordIterations}
+	fs := flag.NewFlagSet("tokenapi", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned as one line; -h prints usage below
+	var badValue error       // the message of a flag whose value was refused
+	value := func(parse func(string) error) func(string) error {
+		return func(s string) error {
+			badValue = parse(s)
+			return badValue
+		}
+	}
+	fs.StringVar(&o.addr, "addr", o.addr, "address to listen on (TOKENAPI_ADDR)")
+	fs.StringVar(&o.db, "db", o.db, "SQLite database file, created on first start (TOKENAPI_DB)")
+	fs.Func("token-ttl", "how long a token lives, e.g. 1h or 30m (TOKENAPI_TOKEN_TTL; default 1h)",
+		value(func(s string) error { return parseTTL(s, &o.tokenTTL) }))
+	fs.Func("password-iterations", fmt.Sprintf("PBKDF2 iterations for new password hashes (TOKENAPI_PASSWORD_ITERATIONS; default %d); lower only for tests", defaultPasswordIterations),
+		value(func(s string) error { return parseIterations(s, &o.passwordIterations) }))
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file; serve HTTPS with -tls-key")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file; serve HTTPS with -tls-cert")
+
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(usage)
+		fmt.Fprintln(usage, "usage: tokenapi [flags]")
+		fs.PrintDefaults()
+		return options{}, err
+	case badValue != nil:
+		return options{}, fmt.Errorf("-%s: %w", flagName(err), badValue)
+	case err != nil:
+		return options{}, unknownFlag(err, fs)
+	case fs.NArg() > 0:
+		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, e := range envNames {
+		if v := getenv(e.env); v != "" && !given[e.flag] {
+			if err := fs.Set(e.flag, v); err != nil {
+				return options{}, fmt.Errorf("%s: %w", e.env, err)
+			}
+		}
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return options{}, errors.New("-tls-cert and -tls-key must be given together")
+	}
+	return o, nil
+}
+
+func parseTTL(s string, dst *time.Duration) error {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a duration such as 1h or 30m (a number needs a unit)", s)
+	case d <= 0:
+		return fmt.Errorf("must be positive, not %v", d)
+	}
+	*dst = d
+	return nil
+}
+
+func parseIterations(s string, dst *int) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < minPasswordIterations || n > maxPasswordIterations {
+		return fmt.Errorf("%q is not a whole number from %d to %d", s, minPasswordIterations, maxPasswordIterations)
+	}
+	*dst = n
+	return nil
+}
+
+// flagName returns the name of the flag in the flag package's "invalid
+// value" error.
+func flagName(err error) string {
+	_, after, _ := strings.Cut(err.Error(), " for flag -")
+	name, _, _ := strings.Cut(after, ":")
+	return name
+}
+
+// flagSynonyms are names people try for our flags, from other servers.
+var flagSynonyms = map[string]string{
+	"port": "addr", "listen": "addr", "host": "addr", "bind": "addr", "address": "addr",
+	"database": "db", "dbpath": "db", "db-path": "db", "file": "db", "data": "db",
+	"ttl": "token-ttl", "token-lifetime": "token-ttl", "expiry": "token-ttl",
+	"cert": "tls-cert", "key": "tls-key", "iterations": "password-iterations",
+}
+
+// unknownFlag turns the flag package's error for a flag we do not have
+// into one that suggests the nearest one we do.
+func unknownFlag(err error, fs *flag.FlagSet) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !ok {
+		return err
+	}
+	name = strings.TrimPrefix(name, "-")
+	suggestion, best := "", 3 // a typo is at most two edits away
+	fs.VisitAll(func(f *flag.Flag) {
+		if d := editDistance(strings.ToLower(name), f.Name); d < best {
+			best, suggestion = d, f.Name
+		}
+	})
+	if synonym, ok := flagSynonyms[strings.ToLower(name)]; ok {
+		suggestion = synonym
+	}
+	if suggestion == "" {
+		return fmt.Errorf("unknown flag -%s (tokenapi -h lists the flags)", name)
+	}
+	return fmt.Errorf("unknown flag -%s; did you mean -%s?", name, suggestion)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// writeJSON is the one writer of JSON responses. It encodes before it writes
+// the header, so an encoding failure can still become a clean 500. HTML
+// escaping is off: these are API responses, and links keep a plain '&'.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		body.Reset()
+		body.WriteString(`{"error":"Internal Server Error"}` + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(body.Bytes())
+}
+
+// collection is the tutorial's paginated shape.
+type collection[T any] struct {
+	Items []T             `json:"items"`
+	Meta  collectionMeta  `json:"_meta"`
+	Links collectionLinks `json:"_links"`
+}
+
+type collectionMeta struct {
+	Page       int `json:"page"`
+	PerPage    int `json:"per_page"`
+	TotalPages int `json:"total_pages"`
+	TotalItems int `json:"total_items"`
+}
+
+type collectionLinks struct {
+	Self string  `json:"self"`
+	Next *string `json:"next"`
+	Prev *string `json:"prev"`
+}
+
+// newCollection wraps one page of items found at path, of total in all.
+func newCollection[T any](items []T, p page, total int, path string) collection[T] {
+	totalPages := (total + p.PerPage - 1) / p.PerPage
+	link := func(number int) *string {
+		s := fmt.Sprintf("%s?page=%d&per_page=%d", path, number, p.PerPage)
+		return &s
+	}
+	c := collection[T]{
+		Items: items,
+		Meta:  collectionMeta{Page: p.Number, PerPage: p.PerPage, TotalPages: totalPages, TotalItems: total},
+		Links: collectionLinks{Self: *link(p.Number)},
+	}
+	if p.Number < totalPages {
+		c.Links.Next = link(p.Number + 1)
+	}
+	// Past the end, prev leads back to the last page there is, not to
+	// another empty one.
+	if p.Number > 1 {
+		c.Links.Prev = link(min(p.Number-1, max(totalPages, 1)))
+	}
+	return c
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"time"
+)
+
+// routes is the map of the whole API: one line per endpoint, with its
+// method, path and the authentication it needs.
+func (s *server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/tokens", s.requireBasic(s.handleCreateToken))
+	mux.Handle("DELETE /api/tokens", s.requireToken(s.handleRevokeToken))
+
+	mux.HandleFunc("POST /api/users", s.handleCreateUser)
+	mux.Handle("GET /api/users", s.requireToken(s.handleListUsers))
+	mux.Handle("GET /api/users/{id}", s.requireToken(s.handleGetUser))
+	mux.Handle("PUT /api/users/{id}", s.requireToken(s.handleUpdateUser))
+	mux.Handle("GET /api/users/{id}/my-posts", s.requireToken(s.handleListUserPosts))
+
+	mux.Handle("GET /api/posts", s.requireToken(s.handleListPosts))
+	mux.Handle("GET /api/posts/{id}", s.requireToken(s.handleGetPost))
+	mux.Handle("POST /api/posts", s.requireToken(s.handleCreatePost))
+	mux.Handle("POST /api/posts/user/{id}", s.requireToken(s.handleCreatePostForUser))
+	mux.Handle("PUT /api/posts/{id}", s.requireToken(s.handleUpdatePost))
+	mux.Handle("DELETE /api/posts/{id}", s.requireToken(s.handleDeletePost))
+
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	return mux
+}
+
+// server is the API: its state and its handlers.
+type server struct {
+	store     store
+	log       *slog.Logger
+	passwords *passwordHasher
+	throttle  *passwordThrottle
+	tokenTTL  time.Duration
+	now       func() time.Time
+	mux       *http.ServeMux
+	handler   http.Handler
+}
+
+// config holds what a server needs besides its store and logger. Tests
+// lower the password cost and move the clock.
+type config struct {
+	tokenTTL           time.Duration
+	passwordIterations int
+	throttleLimit      int
+	throttleWindow     time.Duration
+	now                func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		tokenTTL:           defaultTokenTTL,
+		passwordIterations: defaultPasswordIterations,
+		throttleLimit:      defaultThrottleLimit,
+		throttleWindow:     defaultThrottleWindow,
+		now:                time.Now,
+	}
+}
+
+func newServer(st store, log *slog.Logger, cfg config) *server {
+	slots := newHashSlots(runtime.GOMAXPROCS(0))
+	s := &server{
+		store:     st,
+		log:       log,
+		passwords: newPasswordHasher(cfg.passwordIterations, slots),
+		throttle:  newPasswordThrottle(cfg.throttleLimit, cfg.throttleWindow, cfg.now),
+		tokenTTL:  cfg.tokenTTL,
+		now:       cfg.now,
+	}
+	s.mux = s.routes()
+	s.handler = s.logRequests(s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch))))
+	return s
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// handleHealth reports whether the database answers.
+func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.ping(ctx); err != nil {
+		s.log.ErrorContext(ctx, "health check", "error", err)
+		writeError(w, http.StatusServiceUnavailable, "the database does not answer")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+type post struct {
+	ID        int64
+	Title     string
+	Body      string
+	Timestamp time.Time
+	Author    user // ID, Username, AboutMe and PostCount only
+}
+
+const postQuery = `SELECT p.id, p.title, p.body, p.timestamp,
+	u.id, u.username, u.about_me, u.post_count
+	FROM posts p JOIN users u ON u.id = p.user_id`
+
+func scanPost(row scanner) (post, error) {
+	var p post
+	var timestamp string
+	var about sql.NullString
+	err := row.Scan(&p.ID, &p.Title, &p.Body, &timestamp,
+		&p.Author.ID, &p.Author.Username, &about, &p.Author.PostCount)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return post{}, errNotFound
+		}
+		return post{}, err
+	}
+	p.Author.AboutMe = about.String
+	t, err := parseTime(timestamp)
+	if err != nil {
+		return post{}, fmt.Errorf("post %d: timestamp: %w", p.ID, err)
+	}
+	p.Timestamp = t
+	return p, nil
+}
+
+// createPost inserts a post and returns its id.
+func (s *sqlStore) createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error) {
+	res, err := s.write.ExecContext(ctx,
+		`INSERT INTO posts (title, body, timestamp, user_id) VALUES (?, ?, ?, ?)`,
+		title, body, formatTime(at), authorID)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// postByID returns errNotFound if there is no such post.
+func (s *sqlStore) postByID(ctx context.Context, id int64) (post, error) {
+	return scanPost(s.read.QueryRowContext(ctx, postQuery+` WHERE p.id = ?`, id))
+}
+
+// listPosts returns one page of posts, newest first, and the number of posts.
+// An authorID of 0 lists everyone's posts. Ids grow with every insert, so id
+// order is creation order and needs no index of its own.
+func (s *sqlStore) listPosts(ctx context.Context, authorID int64, limit, offset int) ([]post, int, error) {
+	where, args := "", []any{}
+	if authorID != 0 {
+		where, args = ` WHERE p.user_id = ?`, []any{authorID}
+	}
+	var total int
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts p`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.read.QueryContext(ctx,
+		postQuery+where+` ORDER BY p.id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	posts := []post{}
+	for rows.Next() {
+		p, err := scanPost(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		posts = append(posts, p)
+	}
+	return posts, total, rows.Err()
+}
+
+// updatePost changes the title and body of a post by authorID; nil leaves a
+// field as it is. It returns errNotFound when no post has that id and author.
+func (s *sqlStore) updatePost(ctx context.Context, id, authorID int64, title, body *string) error {
+	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+		`UPDATE posts SET title = COALESCE(?, title), body = COALESCE(?, body)
+		WHERE id = ? AND user_id = ?`, title, body, id, authorID))
+}
+
+// deletePost deletes a post by authorID, or returns errNotFound.
+func (s *sqlStore) deletePost(ctx context.Context, id, authorID int64) error {
+	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+		`DELETE FROM posts WHERE id = ? AND user_id = ?`, id, authorID))
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+type user struct {
+	ID        int64
+	Username  string
+	Email     string
+	AboutMe   string // "" when unset
+	LastSeen  time.Time
+	PostCount int
+}
+
+const userColumns = `u.id, u.username, u.email, u.about_me, u.last_seen, u.post_count`
+
+func scanUser(row scanner) (user, error) {
+	var u user
+	var about sql.NullString
+	var lastSeen string
+	if err := row.Scan(&u.ID, &u.Username, &u.Email, &about, &lastSeen, &u.PostCount); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return user{}, errNotFound
+		}
+		return user{}, err
+	}
+	u.AboutMe = about.String
+	t, err := parseTime(lastSeen)
+	if err != nil {
+		return user{}, fmt.Errorf("user %d: last_seen: %w", u.ID, err)
+	}
+	u.LastSeen = t
+	return u, nil
+}
+
+// nullIfEmpty stores an empty optional text as NULL, so "unset" has one form.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// emailKey is what makes an email unique (the users.email_key column).
+// SQLite's NOCASE folds only ASCII letters, so Go lower-cases the address in
+// full Unicode, for the UNIQUE constraint to catch "ZOË@" beside "zoë@".
+func emailKey(email string) string { return strings.ToLower(email) }
+
+// createUser inserts a user and returns its id, or errDuplicateUsername or
+// errDuplicateEmail.
+func (s *sqlStore) createUser(ctx context.Context, u user, passwordHash string) (int64, error) {
+	res, err := s.write.ExecContext(ctx,
+		`INSERT INTO users (username, email, email_key, password_hash, about_me, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.Username, u.Email, emailKey(u.Email), passwordHash, nullIfEmpty(u.AboutMe), formatTime(u.LastSeen))
+	if err != nil {
+		return 0, uniqueViolation(err)
+	}
+	return res.LastInsertId()
+}
+
+// userByID returns errNotFound if there is no such user.
+func (s *sqlStore) userByID(ctx context.Context, id int64) (user, error) {
+	return scanUser(s.read.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
+}
+
+// passwordHashByUsername returns the id and stored password hash of the user
+// with that name (in any case), or errNotFound.
+func (s *sqlStore) passwordHashByUsername(ctx context.Context, username string) (int64, string, error) {
+	var id int64
+	var hash string
+	err := s.read.QueryRowContext(ctx,
+		`SELECT id, password_hash FROM users WHERE username = ?`, username).Scan(&id, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", errNotFound
+	}
+	return id, hash, err
+}
+
+// passwordHashByID returns the stored password hash of a user, or errNotFound.
+func (s *sqlStore) passwordHashByID(ctx context.Context, id int64) (string, error) {
+	var hash string
+	err := s.read.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, id).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errNotFound
+	}
+	return hash, err
+}
+
+// listUsers returns one page of users in id order and the number of users.
+func (s *sqlStore) listUsers(ctx context.Context, limit, offset int) ([]user, int, error) {
+	var total int
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT `+userColumns+` FROM users u ORDER BY u.id LIMIT ? OFFSET ?`, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	users := []user{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		users = append(users, u)
+	}
+	return users, total, rows.Err()
+}
+
+// userChanges holds the fields of a user to change; nil leaves a field as it is.
+type userChanges struct {
+	Username     *string
+	Email        *string
+	AboutMe      *string // "" clears it
+	PasswordHash *string
+}
+
+// updateUser changes a user in one statement. It returns errNotFound,
+// errDuplicateUsername or errDuplicateEmail.
+func (s *sqlStore) updateUser(ctx context.Context, id int64, c userChanges) error {
+	var about, key any
+	if c.AboutMe != nil {
+		about = nullIfEmpty(*c.AboutMe)
+	}
+	if c.Email != nil {
+		key = emailKey(*c.Email)
+	}
+	return uniqueViolation(rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+		`UPDATE users SET
+			username = COALESCE(?, username),
+			email = COALESCE(?, email),
+			email_key = COALESCE(?, email_key),
+			about_me = CASE WHEN ? THEN ? ELSE about_me END,
+			password_hash = COALESCE(?, password_hash)
+		WHERE id = ?`,
+		c.Username, c.Email, key, c.AboutMe != nil, about, c.PasswordHash, id)))
+}
+
+// userSeen moves a user's last_seen forward to at, writing only when the
+// stored time is more than lastSeenInterval older: last_seen is a hint,
+// worth a write a minute per user, not one per request.
+func (s *sqlStore) userSeen(ctx context.Context, id int64, at time.Time) error {
+	_, err := s.write.ExecContext(ctx,
+		`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`,
+		formatTime(at), id, formatTime(at.Add(-lastSeenInterval)))
+	return err
+}
+
+// writeLastSeen moves the last_seen of each user in seen forward to the
+// time given, in one transaction. A time older than the stored one is left.
+func (s *sqlStore) writeLastSeen(ctx context.Context, seen map[int64]time.Time) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for id, at := range seen {
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`,
+			formatTime(at), id, formatTime(at)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// sweepInterval is how often expired tokens and stale throttle entries are
+// cleared away. An expired token is refused whether or not it was swept:
+// sweeping only keeps the table and the throttle small.
+const sweepInterval = 5 * time.Minute
+
+// startSweeper sweeps at once and then every interval, in the background.
+// The function it returns stops the sweeper and waits for it, so the store
+// can close after it.
+func (s *server) startSweeper(interval time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		for {
+			s.sweep(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+		}
+	}()
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
+}
+
+// sweep deletes expired tokens and forgets throttle entries that no longer
+// hold anything back.
+func (s *server) sweep(ctx context.Context) {
+	n, err := s.store.deleteExpiredTokens(ctx, s.now())
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Error("delete expired tokens", "error", err)
+	case n > 0:
+		s.log.Info("deleted expired tokens", "count", n)
+	}
+	s.throttle.sweep()
+}

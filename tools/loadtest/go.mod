@@ -1,0 +1,3 @@
+module tokenapi/tools/loadtest
+
+go 1.24
