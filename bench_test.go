@@ -14,8 +14,8 @@ import (
 
 // The benchmarks drive the real handler stack (routing, logging, auth,
 // SQLite on a file) in process, without the network, so that they measure
-// this code and not the loopback. The load tool in bench/ measures over
-// real connections.
+// this code and not the loopback. The load tool in tools/loadtest measures
+// over real connections.
 //
 //	go test -run '^$' -bench . -benchmem
 //

@@ -16,27 +16,38 @@ func load(v string, calls *int) func() (string, error) {
 	}
 }
 
+// lookupStep is one lookup in TestCache and what it must give.
+type lookupStep struct {
+	what      string
+	key       int
+	at        time.Time
+	loads     string // what the database holds: the answer if load is called
+	want      string
+	wantLoads int // calls of load so far
+}
+
 func TestCache(t *testing.T) {
 	c := newCache[int, string](100, nil)
 	calls := 0
-	get := func(what string, k int, now time.Time, fresh string, want string, wantCalls int) {
+	lookup := func(s lookupStep) {
 		t.Helper()
-		got, err := c.lookup(k, now, load(fresh, &calls))
-		if err != nil || got != want || calls != wantCalls {
-			t.Errorf("%s: lookup(%d) = %q, %v after %d loads; want %q after %d", what, k, got, err, calls, want, wantCalls)
+		got, err := c.lookup(s.key, s.at, load(s.loads, &calls))
+		if err != nil || got != s.want || calls != s.wantLoads {
+			t.Errorf("%s: lookup(%d) = %q, %v after %d loads; want %q after %d", s.what, s.key, got, err, calls, s.want, s.wantLoads)
 		}
 	}
-	get("first lookup", 1, cacheTestNow, "a", "a", 1)
-	get("within the trust", 1, cacheTestNow.Add(cacheTrust-time.Microsecond), "b", "a", 1)
-	get("once the trust ran out", 1, cacheTestNow.Add(cacheTrust), "b", "b", 2)
+	later := cacheTestNow.Add(cacheTrust)
+	lookup(lookupStep{what: "first lookup", key: 1, at: cacheTestNow, loads: "a", want: "a", wantLoads: 1})
+	lookup(lookupStep{what: "within the trust", key: 1, at: cacheTestNow.Add(cacheTrust - time.Microsecond), loads: "b", want: "a", wantLoads: 1})
+	lookup(lookupStep{what: "once the trust ran out", key: 1, at: later, loads: "b", want: "b", wantLoads: 2})
 
 	c.forget(1)
-	get("after forget", 1, cacheTestNow.Add(cacheTrust), "c", "c", 3)
+	lookup(lookupStep{what: "after forget", key: 1, at: later, loads: "c", want: "c", wantLoads: 3})
 
-	get("another key", 2, cacheTestNow.Add(cacheTrust), "x", "x", 4)
+	lookup(lookupStep{what: "another key", key: 2, at: later, loads: "x", want: "x", wantLoads: 4})
 	c.forgetWhere(func(v string) bool { return v == "c" })
-	get("after forgetWhere matched it", 1, cacheTestNow.Add(cacheTrust), "d", "d", 5)
-	get("after forgetWhere did not match it", 2, cacheTestNow.Add(cacheTrust), "y", "x", 5)
+	lookup(lookupStep{what: "after forgetWhere matched it", key: 1, at: later, loads: "d", want: "d", wantLoads: 5})
+	lookup(lookupStep{what: "after forgetWhere did not match it", key: 2, at: later, loads: "y", want: "x", wantLoads: 5})
 
 	if _, err := c.lookup(3, cacheTestNow, func() (string, error) { return "", errNotFound }); !errors.Is(err, errNotFound) {
 		t.Errorf("lookup with a failing load = %v, want errNotFound", err)

@@ -50,27 +50,32 @@ func TestBodyErrors(t *testing.T) {
 	ts := newTestServer(t)
 	_, token := ts.newUser(t, "muthoni")
 	huge := `{"title": "t", "body": "` + strings.Repeat("x", maxBodyBytes) + `"}`
+	// Each message says what it is about: the request body as a whole, or
+	// one field of it.
 	tests := []bodyCase{
 		{"no content type", "-", `{"title": "t", "body": "b"}`, 415, "application/json"},
 		{"form", "application/x-www-form-urlencoded", "title=t&body=b", 415, "application/json"},
 		{"text", "text/plain", `{"title": "t", "body": "b"}`, 415, "application/json"},
 		{"latin-1 charset", "application/json; charset=latin1", `{"title": "t", "body": "b"}`, 415, "application/json"},
 		{"bad media type", "application/json; =", `{"title": "t", "body": "b"}`, 415, "application/json"},
-		{"empty", "application/json", "", 400, "must not be empty"},
-		{"blank", "application/json", " \n\t", 400, "must not be empty"},
-		{"blank but not to JSON", "application/json", "\f\u00a0", 400, "must be a JSON object"},
-		{"malformed", "application/json", `{"title": "t",`, 400, "malformed JSON"},
-		{"bad syntax", "application/json", `{"title" "t"}`, 400, "malformed JSON at byte"},
-		{"array", "application/json", `[{"title": "t", "body": "b"}]`, 400, "must be a JSON object"},
-		{"null", "application/json", `null`, 400, "must be a JSON object"},
-		{"string", "application/json", `"hello"`, 400, "must be a JSON object"},
-		{"two objects", "application/json", `{"title": "t", "body": "b"} {}`, 400, "single JSON object"},
-		{"trailing garbage", "application/json", `{"title": "t", "body": "b"} x`, 400, "single JSON object"},
-		{"title a number", "application/json", `{"title": 5, "body": "b"}`, 400, "title must be a string"},
-		{"body an object", "application/json", `{"title": "t", "body": {}}`, 400, "body must be a string"},
-		{"invalid UTF-8", "application/json", "{\"title\": \"\xff\xfe\", \"body\": \"b\"}", 400, "valid UTF-8"},
-		{"NUL in title", "application/json", `{"title": "a\u0000b", "body": "b"}`, 400, "title must not contain control characters"},
-		{"over 1 MiB", "application/json", huge, 413, "must not be larger"},
+		{"empty", "application/json", "", 400, "request body must not be empty"},
+		{"blank", "application/json", " \n\t", 400, "request body must not be empty"},
+		{"blank but not to JSON", "application/json", "\f\u00a0", 400, "request body must be a JSON object"},
+		{"malformed", "application/json", `{"title": "t",`, 400, "request body is malformed JSON"},
+		{"bad syntax", "application/json", `{"title" "t"}`, 400, "request body is malformed JSON at byte"},
+		{"array", "application/json", `[{"title": "t", "body": "b"}]`, 400, "request body must be a JSON object"},
+		{"null", "application/json", `null`, 400, "request body must be a JSON object"},
+		{"string", "application/json", `"hello"`, 400, "request body must be a JSON object"},
+		{"two objects", "application/json", `{"title": "t", "body": "b"} {}`, 400, "request body must hold a single JSON object"},
+		{"trailing garbage", "application/json", `{"title": "t", "body": "b"} x`, 400, "request body must hold a single JSON object"},
+		{"title a number", "application/json", `{"title": 5, "body": "b"}`, 400, "field title must be a string"},
+		{"body an object", "application/json", `{"title": "t", "body": {}}`, 400, "field body must be a string"},
+		{"invalid UTF-8", "application/json", "{\"title\": \"\xff\xfe\", \"body\": \"b\"}", 400, "request body must be valid UTF-8"},
+		{"NUL in title", "application/json", `{"title": "a\u0000b", "body": "b"}`, 400, "field title must not contain control characters"},
+		{"over 1 MiB", "application/json", huge, 413, "request body must not be larger"},
+		{"no fields", "application/json", `{}`, 400, "field title is required"},
+		{"no body field", "application/json", `{"title": "t"}`, 400, "field body is required"},
+		{"empty body field", "application/json", `{"title": "t", "body": ""}`, 400, "field body is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,15 +116,13 @@ func TestBodyLimit(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					before := map[string]int{"users": ts.count(t, "users"), "posts": ts.count(t, "posts")}
 					titleBefore := ts.postRow(t, postID).Title
-					req := ts.newRequest(t, ep.method, ep.path, body)
-					if ep.token != "" {
-						req.Header.Set("Authorization", "Bearer "+ep.token)
+					hideLength := func(r *http.Request) {
+						if chunked {
+							r.Body = io.NopCloser(r.Body)
+							r.ContentLength = -1
+						}
 					}
-					if chunked {
-						req.Body = io.NopCloser(strings.NewReader(body)) // hides the length
-						req.ContentLength = -1
-					}
-					res := ts.send(t, req)
+					res := ts.callWith(t, ep.method, ep.path, body, bearer(ep.token), hideLength)
 					if size <= maxBodyBytes {
 						wantStatus(t, name, res, ep.status)
 						return
@@ -179,13 +182,12 @@ func TestPanicBecomesJSON500(t *testing.T) {
 // still happens: only its 404 and 405 are turned into JSON.
 func TestUncleanPathRedirects(t *testing.T) {
 	ts := newTestServer(t)
-	req := ts.newRequest(t, "GET", "/api//users", "")
-	res, err := ts.Client().Transport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode/100 != 3 || res.Header.Get("Location") != "/api/users" {
-		t.Errorf("GET /api//users = %d Location %q, want a redirect to /api/users", res.StatusCode, res.Header.Get("Location"))
+	noFollow := client{base: ts.base, http: &http.Client{
+		Transport:     ts.http.Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+	res := noFollow.call(t, "GET", "/api//users", "", "")
+	if res.status/100 != 3 || res.header.Get("Location") != "/api/users" {
+		t.Errorf("GET /api//users = %d Location %q, want a redirect to /api/users", res.status, res.header.Get("Location"))
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,5 +96,50 @@ func TestLastSeenKeptWhenWriteFails(t *testing.T) {
 	ts.cache.flushLastSeen(context.Background())
 	if got, want := ts.storedLastSeen(t, id), ts.clock.Now(); !got.Equal(want) {
 		t.Errorf("stored last_seen after the next flush = %v, want %v", got, want)
+	}
+}
+
+func TestLastSeen(t *testing.T) {
+	ts := newTestServer(t)
+	start := ts.clock.Now()
+	id, token := ts.newUser(t, "muthoni")
+	_, otherToken := ts.newUser(t, "wanjiru")
+	lastSeen := func(what string, want time.Time) {
+		t.Helper()
+		res := ts.call(t, "GET", "/api/users/1", otherToken, "")
+		wantStatus(t, "GET /api/users/1", res, http.StatusOK)
+		wantTimestamp(t, what+": last_seen", res.object(t)["last_seen"], want)
+	}
+	lastSeen("after registering", start)
+
+	// Getting a token moves it forward.
+	ts.clock.Advance(2 * time.Minute)
+	ts.login(t, "muthoni", "muthoni-password")
+	lastSeen("after a token 2m later", start.Add(2*time.Minute))
+
+	// Within the minute a request does not write it; after it, one does.
+	ts.clock.Advance(30 * time.Second)
+	res := ts.call(t, "GET", "/api/posts", token, "")
+	wantStatus(t, "GET /api/posts", res, http.StatusOK)
+	lastSeen("after a request 30s later", start.Add(2*time.Minute))
+
+	ts.clock.Advance(2 * time.Minute)
+	lastSeen("after another user's request 2m later", start.Add(2*time.Minute))
+	res = ts.call(t, "GET", "/api/posts", token, "")
+	wantStatus(t, "GET /api/posts", res, http.StatusOK)
+	lastSeen("after a request 2m later", start.Add(4*time.Minute+30*time.Second))
+
+	// A token within the minute does not write it either.
+	ts.clock.Advance(30 * time.Second)
+	ts.login(t, "muthoni", "muthoni-password")
+	lastSeen("after a token 30s later", start.Add(4*time.Minute+30*time.Second))
+
+	// The user's own view is fresh: the request that reads it has moved it.
+	ts.clock.Advance(5 * time.Minute)
+	res = ts.call(t, "GET", "/api/users/1", token, "")
+	wantStatus(t, "GET /api/users/1", res, http.StatusOK)
+	wantTimestamp(t, "GET /api/users/1 as itself: last_seen", res.object(t)["last_seen"], start.Add(10*time.Minute))
+	if got := ts.userRow(t, id).LastSeen; !strings.HasSuffix(got, "Z") {
+		t.Errorf("stored last_seen = %q, want UTC with a Z", got)
 	}
 }

@@ -8,25 +8,20 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// These tests hold the whole program, started by run as main starts it, to
-// the limits its HTTP server sets on what a client can take: the time to
-// send the headers, their size, and connections left open.
+// These tests hold the whole program to the limits its HTTP server sets on
+// what a client can take: the time to send the headers, their size, and
+// connections left open.
 
-// startProgram runs the program on a free loopback port with a fresh
-// database and returns its address once /healthz answers.
-func startProgram(t *testing.T) string {
+// startFresh starts the program on a fresh database.
+func startFresh(t *testing.T) *program {
 	t.Helper()
-	addr := freeAddr(t)
-	startRun(t, http.DefaultClient, "http://"+addr,
-		[]string{"-addr", addr, "-db", filepath.Join(t.TempDir(), "limits.db")}, nil)
-	return addr
+	return startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", "limits.db"})
 }
 
 // headerTimeout is the ReadHeaderTimeout run gives its server.
@@ -37,7 +32,7 @@ const headerTimeout = 5 * time.Second
 // past the header timeout. Both cases wait the real 5 s, in parallel.
 func TestSlowHeadersCutOff(t *testing.T) {
 	t.Parallel()
-	addr := startProgram(t)
+	addr := startFresh(t).addr()
 	const slack = 3 * time.Second // a noisy machine, not a property
 	tests := []struct {
 		name    string
@@ -101,7 +96,7 @@ func TestSlowHeadersCutOff(t *testing.T) {
 // before any handler runs; headers within it are served. net/http lets 4 KiB
 // more than MaxHeaderBytes through, so the over-limit cases are 32 KiB.
 func TestHeaderTooLarge(t *testing.T) {
-	addr := startProgram(t)
+	p := startFresh(t)
 	many := func(n, size int) http.Header {
 		h := http.Header{}
 		for i := range n {
@@ -121,18 +116,9 @@ func TestHeaderTooLarge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest("GET", "http://"+addr+"/healthz", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header = tc.header
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatalf("GET /healthz with %s: %v", tc.name, err)
-			}
-			res.Body.Close()
-			if res.StatusCode != tc.want {
-				t.Errorf("GET /healthz with %s = %d, want %d", tc.name, res.StatusCode, tc.want)
+			res := p.callWith(t, "GET", "/healthz", "", func(r *http.Request) { r.Header = tc.header })
+			if res.status != tc.want {
+				t.Errorf("GET /healthz with %s = %d, want %d", tc.name, res.status, tc.want)
 			}
 		})
 	}
@@ -144,7 +130,8 @@ func TestHeaderTooLarge(t *testing.T) {
 // liveness check, not a speed target. (Connections that send nothing at all
 // are TestSlowHeadersCutOff's.)
 func TestIdleConnectionsDoNotBlock(t *testing.T) {
-	addr := startProgram(t)
+	p := startFresh(t)
+	addr := p.addr()
 	const idle = 200
 	conns := make([]net.Conn, 0, idle)
 	defer func() {
@@ -174,22 +161,19 @@ func TestIdleConnectionsDoNotBlock(t *testing.T) {
 		conn.SetDeadline(time.Time{})
 	}
 
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	res, err := client.Get("http://" + addr + "/healthz")
+	fresh := client{base: p.base, http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
+	res, err := fresh.do("GET", "/healthz", "")
 	if err != nil {
 		t.Fatalf("GET /healthz with %d idle connections: %v", idle, err)
 	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("GET /healthz with %d idle connections = %d, want 200", idle, res.StatusCode)
+	if res.status != http.StatusOK {
+		t.Errorf("GET /healthz with %d idle connections = %d, want 200", idle, res.status)
 	}
-	res, err = client.Post("http://"+addr+"/api/users", "application/json",
-		strings.NewReader(`{"username": "newcomer", "email": "newcomer@example.com", "password": "password1"}`))
+	res, err = fresh.do("POST", "/api/users", `{"username": "newcomer", "email": "newcomer@example.com", "password": "password1"}`)
 	if err != nil {
 		t.Fatalf("POST /api/users with %d idle connections: %v", idle, err)
 	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Errorf("POST /api/users with %d idle connections = %d, want 201", idle, res.StatusCode)
+	if res.status != http.StatusCreated {
+		t.Errorf("POST /api/users with %d idle connections = %d, want 201", idle, res.status)
 	}
 }

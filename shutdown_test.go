@@ -17,12 +17,13 @@ import (
 	"time"
 )
 
-// TestSIGTERMUnderLoad sends SIGTERM to the server process while clients
-// log in, write posts and list them. Requests the server was handling
-// finish with their normal status; once shutdown has begun, new connections
-// are refused; the process exits 0 with its WAL checkpointed into a sound
-// file that holds exactly the acknowledged writes: a write whose request
-// got no answer must not have happened.
+// TestSIGTERMUnderLoad sends SIGTERM to the program while clients log in,
+// write posts and list them, and follows the shutdown through, a phase at
+// a time: requests the server was handling finish with their normal
+// status; once shutdown has begun, new connections are refused; the
+// process exits 0 with its WAL checkpointed into a sound file, which holds
+// exactly the acknowledged writes: a write whose request got no answer
+// must not have happened.
 func TestSIGTERMUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "term.db")
@@ -32,146 +33,222 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	// where the real cost takes seconds. One request is held in flight for
 	// sure (see startHeldPost).
 	slowHash := childIterationsEnv + "=100000"
-	c := startChild(t, dir, args, slowHash)
-	base := c.waitServing(t)
-	a := newAPI(base)
+	p := startProgram(t, dir, args, slowHash)
 
-	const users = 2
-	ids := make([]int64, users)
-	first := make([]string, users) // a token of each user
+	users := signUpAtOnce(t, p, 2)
+	if t.Failed() {
+		return
+	}
+	held := startHeldPost(t, p, users[0].token, fmt.Sprintf(`{"title": %q, "body": "in flight"}`, heldTitle))
+	load := startTermLoad(t, p, users)
+	load.waitForAcks(t, 20)
+
+	signalShutdown(t, p, load)
+	wantNewConnectionsRefused(t, p)
+	wantHeldRequestFinished(t, p, held)
+	load.stop()
+	wantCleanExit(t, p, dbPath)
+	t.Logf("%d requests answered, %d of them sent before the signal and answered after it", load.acks.Load(), load.spanned.Load())
+	if t.Failed() {
+		return
+	}
+
+	wantExactlyAcknowledged(t, startProgram(t, dir, args, slowHash), load)
+}
+
+// termUser is a user of the load, with the token of its first login.
+type termUser struct {
+	name  string
+	id    int64
+	token string
+}
+
+func (u termUser) password() string { return u.name + "-password" }
+
+// signUpAtOnce signs up n users and logs each in, all at once: the
+// password hashes are slow on purpose.
+func signUpAtOnce(t *testing.T, p *program, n int) []termUser {
+	users := make([]termUser, n)
 	var wg sync.WaitGroup
 	for i := range users {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			name := fmt.Sprintf("term%d", i)
-			status, data, err := a.do("POST", "/api/users",
-				fmt.Sprintf(`{"username": %q, "email": "%s@example.com", "password": "%s-password"}`, name, name, name), nil)
-			if err != nil || status != http.StatusCreated {
-				t.Errorf("POST /api/users = %d %s (%v), want 201", status, data, err)
+			u := termUser{name: fmt.Sprintf("term%d", i)}
+			res, err := p.do("POST", "/api/users",
+				fmt.Sprintf(`{"username": %q, "email": "%s@example.com", "password": %q}`, u.name, u.name, u.password()))
+			if err != nil || res.status != http.StatusCreated {
+				t.Errorf("POST /api/users = %d %s (%v), want 201", res.status, res.body, err)
 				return
 			}
-			ids[i] = decodeField[int64](t, data, "id")
-			status, data, err = a.do("POST", "/api/tokens", "", basic(name, name+"-password"))
-			if err != nil || status != http.StatusOK {
-				t.Errorf("POST /api/tokens = %d %s (%v), want 200", status, data, err)
+			u.id = decodeField[int64](t, res.body, "id")
+			res, err = p.do("POST", "/api/tokens", "", basic(u.name, u.password()))
+			if err != nil || res.status != http.StatusOK {
+				t.Errorf("POST /api/tokens = %d %s (%v), want 200", res.status, res.body, err)
 				return
 			}
-			first[i] = decodeField[string](t, data, "token")
+			u.token = decodeField[string](t, res.body, "token")
+			users[i] = u
 		}()
 	}
 	wg.Wait()
-	if t.Failed() {
-		return
-	}
+	return users
+}
 
-	// A request that the server is handling for sure when the signal comes:
-	// its handler has asked for the body, which the test holds back until
-	// shutdown has begun.
-	const heldTitle = "held across the shutdown"
-	release, held := startHeldPost(t, base, first[0], fmt.Sprintf(`{"title": %q, "body": "in flight"}`, heldTitle))
+// termLoad is the clients of TestSIGTERMUnderLoad, two for each user, and
+// what the server told them.
+type termLoad struct {
+	t     *testing.T
+	c     *client
+	users []termUser
 
-	var (
-		signalled  atomic.Bool
-		stopAsking atomic.Bool
-		acks       atomic.Int64
-		spanned    atomic.Int64 // requests sent before the signal and answered after it
-		// Each worker writes its own entry; the test reads them after wg.Wait.
-		issued = make([][]string, users)            // tokens from the logins of the load
-		posts  = make([]map[string]termPost, users) // by title, as acknowledged
-	)
-	// send sends a request of the load and checks its status; it reports
-	// false when there was no answer, after which the worker stops.
-	send := func(what, method, path, body string, auth func(*http.Request), want int) ([]byte, bool) {
-		sentBefore := !signalled.Load()
-		status, data, err := a.do(method, path, body, auth)
-		if err != nil {
-			if sentBefore && !signalled.Load() {
-				t.Errorf("%s before the signal: %v", what, err)
-			}
-			return nil, false
-		}
-		if status != want {
-			t.Errorf("%s = %d %s, want %d", what, status, data, want)
-			return nil, false
-		}
-		if sentBefore && signalled.Load() {
-			spanned.Add(1)
-		}
-		acks.Add(1)
-		return data, true
-	}
+	signalled  atomic.Bool
+	stopAsking atomic.Bool
+	acks       atomic.Int64
+	spanned    atomic.Int64 // requests sent before the signal and answered after it
+	wg         sync.WaitGroup
+	stopOnce   sync.Once
+
+	// Each worker writes its own entry; they are read after stop.
+	issued [][]string            // tokens from the logins of the load
+	posts  []map[string]termPost // by title, as acknowledged
+}
+
+type termPost struct {
+	id          int64
+	title, body string
+}
+
+// startTermLoad starts, for each user, a client that logs in again and
+// again, and one that creates, edits, lists and deletes posts.
+func startTermLoad(t *testing.T, p *program, users []termUser) *termLoad {
+	l := &termLoad{t: t, c: &p.client, users: users,
+		issued: make([][]string, len(users)), posts: make([]map[string]termPost, len(users))}
 	for i := range users {
-		posts[i] = map[string]termPost{}
-		name := fmt.Sprintf("term%d", i)
-		auth := bearer(first[i])
-		wg.Add(2)
-		go func() { // logs in, again and again
-			defer wg.Done()
-			for !stopAsking.Load() {
-				data, ok := send("POST /api/tokens", "POST", "/api/tokens", "", basic(name, name+"-password"), http.StatusOK)
-				if !ok {
-					return
-				}
-				issued[i] = append(issued[i], decodeField[string](t, data, "token"))
-			}
-		}()
-		go func() { // creates, edits, lists and deletes posts
-			defer wg.Done()
-			for n := 1; !stopAsking.Load(); n++ {
-				title := fmt.Sprintf("%s post %d", name, n)
-				body := strings.Repeat(title+" is long. ", 350)
-				data, ok := send("POST /api/posts", "POST", "/api/posts", termPostJSON(title, body), auth, http.StatusCreated)
-				if !ok {
-					return
-				}
-				p := termPost{id: decodeField[int64](t, data, "id"), title: title, body: body}
-				posts[i][title] = p
-				edited := title + " edited"
-				if _, ok := send("PUT "+postPath(p.id), "PUT", postPath(p.id), termPostJSON(edited, body), auth, http.StatusOK); !ok {
-					return
-				}
-				delete(posts[i], title)
-				p.title = edited
-				posts[i][edited] = p
-				if _, ok := send("GET /api/posts", "GET", "/api/posts?per_page=100", "", auth, http.StatusOK); !ok {
-					return
-				}
-				if n%3 == 0 {
-					if _, ok := send("DELETE "+postPath(p.id), "DELETE", postPath(p.id), "", auth, http.StatusNoContent); !ok {
-						return
-					}
-					delete(posts[i], edited)
-				}
-			}
-		}()
+		l.posts[i] = map[string]termPost{}
+		l.wg.Add(2)
+		go l.logIn(i)
+		go l.writePosts(i)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for acks.Load() < 20 && time.Now().Before(deadline) && !t.Failed() {
-		time.Sleep(5 * time.Millisecond)
-	}
+	t.Cleanup(l.stop)
+	return l
+}
 
-	termAt := time.Now()
-	signalled.Store(true)
-	c.signal(t, syscall.SIGTERM)
-	for !strings.Contains(c.stderr.String(), `msg="shutting down"`) {
-		if !c.running() || time.Since(termAt) > 30*time.Second {
-			t.Fatalf("no shutting down log line after SIGTERM (child running: %v)", c.running())
+func (l *termLoad) logIn(i int) {
+	defer l.wg.Done()
+	u := l.users[i]
+	for !l.stopAsking.Load() {
+		data, ok := l.send("POST", "/api/tokens", "", http.StatusOK, basic(u.name, u.password()))
+		if !ok {
+			return
 		}
+		l.issued[i] = append(l.issued[i], decodeField[string](l.t, data, "token"))
+	}
+}
+
+func (l *termLoad) writePosts(i int) {
+	defer l.wg.Done()
+	u := l.users[i]
+	auth := bearer(u.token)
+	for n := 1; !l.stopAsking.Load(); n++ {
+		title := fmt.Sprintf("%s post %d", u.name, n)
+		body := strings.Repeat(title+" is long. ", 350)
+		data, ok := l.send("POST", "/api/posts", termPostJSON(title, body), http.StatusCreated, auth)
+		if !ok {
+			return
+		}
+		p := termPost{id: decodeField[int64](l.t, data, "id"), title: title, body: body}
+		l.posts[i][title] = p
+		edited := title + " edited"
+		if _, ok := l.send("PUT", postPath(p.id), termPostJSON(edited, body), http.StatusOK, auth); !ok {
+			return
+		}
+		delete(l.posts[i], title)
+		p.title = edited
+		l.posts[i][edited] = p
+		if _, ok := l.send("GET", "/api/posts?per_page=100", "", http.StatusOK, auth); !ok {
+			return
+		}
+		if n%3 == 0 {
+			if _, ok := l.send("DELETE", postPath(p.id), "", http.StatusNoContent, auth); !ok {
+				return
+			}
+			delete(l.posts[i], edited)
+		}
+	}
+}
+
+func termPostJSON(title, body string) string {
+	return fmt.Sprintf(`{"title": %q, "body": %q}`, title, body)
+}
+
+// send sends a request of the load and checks its status. It reports false
+// when there was no answer, after which the worker stops: before the signal
+// that is an error, after it the server going away.
+func (l *termLoad) send(method, path, body string, want int, with ...func(*http.Request)) ([]byte, bool) {
+	sentBefore := !l.signalled.Load()
+	res, err := l.c.do(method, path, body, with...)
+	if err != nil {
+		if sentBefore && !l.signalled.Load() {
+			l.t.Errorf("%s %s before the signal: %v", method, path, err)
+		}
+		return nil, false
+	}
+	if res.status != want {
+		l.t.Errorf("%s %s = %d %s, want %d", method, path, res.status, res.body, want)
+		return nil, false
+	}
+	if sentBefore && l.signalled.Load() {
+		l.spanned.Add(1)
+	}
+	l.acks.Add(1)
+	return res.body, true
+}
+
+// waitForAcks waits until the load has had n answers, so that the signal
+// comes in the thick of it.
+func (l *termLoad) waitForAcks(t *testing.T, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for l.acks.Load() < n && time.Now().Before(deadline) && !t.Failed() {
 		time.Sleep(5 * time.Millisecond)
 	}
-	// From the moment shutdown begins the listener closes; the held request
-	// keeps the process alive meanwhile.
-	addr := strings.TrimPrefix(base, "http://")
+}
+
+// stop tells the workers to stop and waits until they have.
+func (l *termLoad) stop() {
+	l.stopOnce.Do(func() {
+		l.stopAsking.Store(true)
+		l.wg.Wait()
+	})
+}
+
+// signalShutdown sends SIGTERM under the load, and waits until the program
+// logs that its shutdown has begun.
+func signalShutdown(t *testing.T, p *program, load *termLoad) {
+	t.Helper()
+	load.signalled.Store(true)
+	p.signal(t, syscall.SIGTERM)
+	for start := time.Now(); !strings.Contains(p.stderr.String(), `msg="shutting down"`); time.Sleep(5 * time.Millisecond) {
+		if !p.running() || time.Since(start) > 30*time.Second {
+			t.Fatalf("no shutting down log line after SIGTERM (running: %v)", p.running())
+		}
+	}
+}
+
+// wantNewConnectionsRefused checks that once shutdown has begun the
+// listener closes for good, while the held request keeps the process alive.
+func wantNewConnectionsRefused(t *testing.T, p *program) {
+	t.Helper()
+	addr := p.addr()
 	refused := false
-	for time.Since(termAt) < 30*time.Second {
+	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(5 * time.Millisecond) {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
 			refused = true
 			break
 		}
 		conn.Close()
-		time.Sleep(5 * time.Millisecond)
 	}
 	if !refused {
 		t.Errorf("the server still accepts connections 30s after SIGTERM")
@@ -180,81 +257,135 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		conn.Close()
 		t.Errorf("a connection was accepted after one was refused")
 	}
-	if !c.running() {
+	if !p.running() {
 		t.Errorf("the process exited while a request was still being handled")
 	}
+}
 
-	release()
-	if r := <-held; r.err != nil || r.status != http.StatusCreated {
-		t.Errorf("POST /api/posts held across the signal = %d %s (%v), want 201", r.status, r.body, r.err)
+// heldTitle is the title of the post held across the shutdown.
+const heldTitle = "held across the shutdown"
+
+// heldPost is a request that the server is handling for sure when the
+// signal comes: its handler has asked for the body, which the test holds
+// back until shutdown has begun.
+type heldPost struct {
+	release func()            // sends the body
+	answer  <-chan heldAnswer // then the answer arrives here
+}
+
+type heldAnswer struct {
+	res response
+	err error
+}
+
+// startHeldPost sends POST /api/posts with "Expect: 100-continue" and holds
+// its body back. It returns once the server has answered 100 Continue,
+// which it does when the handler first reads the body: from then on the
+// request is being handled.
+func startHeldPost(t *testing.T, p *program, token, body string) heldPost {
+	t.Helper()
+	pr, pw := io.Pipe()
+	asked := make(chan struct{})
+	holdBody := func(r *http.Request) {
+		r.Body = pr
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Expect", "100-continue")
+		*r = *r.WithContext(httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{
+			Got100Continue: func() { close(asked) },
+		}))
 	}
-	stopAsking.Store(true)
-	wg.Wait()
-	if code := c.wait(t, 30*time.Second); code != 0 {
+	patient := client{base: p.base, http: &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}}
+	answer := make(chan heldAnswer, 1)
+	go func() {
+		res, err := patient.do("POST", "/api/posts", "", bearer(token), holdBody)
+		answer <- heldAnswer{res, err}
+	}()
+	select {
+	case <-asked:
+	case a := <-answer:
+		t.Fatalf("held POST /api/posts = %d %s (%v) before its body was sent", a.res.status, a.res.body, a.err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("held POST /api/posts: no 100 Continue within 30s")
+	}
+	t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) })
+	release := func() {
+		go func() {
+			io.WriteString(pw, body)
+			pw.Close()
+		}()
+	}
+	return heldPost{release: release, answer: answer}
+}
+
+// wantHeldRequestFinished sends the body of the held request, which was in
+// flight all through the shutdown so far, and checks it is served as
+// usual.
+func wantHeldRequestFinished(t *testing.T, p *program, held heldPost) {
+	t.Helper()
+	held.release()
+	if a := <-held.answer; a.err != nil || a.res.status != http.StatusCreated {
+		t.Errorf("POST /api/posts held across the signal = %d %s (%v), want 201", a.res.status, a.res.body, a.err)
+	}
+}
+
+// wantCleanExit checks that the program exits 0 once its last request is
+// done, says so in its log, and leaves a sound file with its WAL
+// checkpointed.
+func wantCleanExit(t *testing.T, p *program, dbPath string) {
+	t.Helper()
+	if code := p.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("exit code after SIGTERM = %d, want 0", code)
 	}
-	t.Logf("%d requests answered, %d of them sent before the signal and answered after it", acks.Load(), spanned.Load())
-	if logs := c.stderr.String(); !strings.Contains(logs, "msg=stopped") || strings.Contains(logs, "panic") {
+	if logs := p.stderr.String(); !strings.Contains(logs, "msg=stopped") || strings.Contains(logs, "panic") {
 		t.Errorf("the log does not end with a clean stop:\n%s", lastLines(logs, 10))
 	}
 	if info, err := os.Stat(dbPath + "-wal"); err == nil && info.Size() > 0 {
 		t.Errorf("%s-wal holds %d bytes after the process exited, want it checkpointed", dbPath, info.Size())
 	}
 	checkIntegrity(t, dbPath)
-	if t.Failed() {
-		return
-	}
+}
 
-	// The file holds exactly what was acknowledged.
-	c = startChild(t, dir, args, slowHash)
-	a = newAPI(c.waitServing(t))
-	for i := range users {
-		for _, tok := range append(issued[i], first[i]) {
-			if status, _, err := a.do("GET", userPath(ids[i]), "", bearer(tok)); err != nil || status != http.StatusOK {
-				t.Errorf("GET %s with an issued token after the restart = %d (%v), want 200", userPath(ids[i]), status, err)
+// wantExactlyAcknowledged checks the program, started again on the file,
+// against what the load was told: every token issued works, and the posts
+// are exactly those acknowledged, with their acknowledged content, and the
+// held one.
+func wantExactlyAcknowledged(t *testing.T, p *program, load *termLoad) {
+	t.Helper()
+	for i, u := range load.users {
+		for _, tok := range append(load.issued[i], u.token) {
+			if res, err := p.do("GET", userPath(u.id), "", bearer(tok)); err != nil || res.status != http.StatusOK {
+				t.Errorf("GET %s with an issued token after the restart = %d (%v), want 200", userPath(u.id), res.status, err)
 			}
 		}
 	}
 	want := map[int64]termPost{}
-	for i := range users {
-		for _, p := range posts[i] {
-			want[p.id] = p
+	for i := range load.users {
+		for _, post := range load.posts[i] {
+			want[post.id] = post
 		}
 	}
-	for _, item := range listAll(t, a, "/api/posts", first[1]) {
+	for _, item := range p.listAll(t, "/api/posts", load.users[1].token) {
 		var got struct {
 			ID          int64
 			Title, Body string
 		}
 		json.Unmarshal(item, &got)
-		p, ok := want[got.ID]
+		post, ok := want[got.ID]
 		delete(want, got.ID)
 		switch {
 		case got.Title == heldTitle:
 		case !ok:
 			t.Errorf("post %d %q is in the database, but no 2xx said so", got.ID, got.Title)
-		case got.Title != p.title || got.Body != p.body:
+		case got.Title != post.title || got.Body != post.body:
 			t.Errorf("post %d = %q (body %d bytes), want %q (body %d bytes) as acknowledged",
-				got.ID, got.Title, len(got.Body), p.title, len(p.body))
+				got.ID, got.Title, len(got.Body), post.title, len(post.body))
 		}
 	}
-	for _, p := range want {
-		t.Errorf("post %d %q was acknowledged, but is not in the database", p.id, p.title)
+	for _, post := range want {
+		t.Errorf("post %d %q was acknowledged, but is not in the database", post.id, post.title)
 	}
-	a.close()
-	c.signal(t, syscall.SIGTERM)
-	if code := c.wait(t, 30*time.Second); code != 0 {
-		t.Errorf("exit code of the second server after SIGTERM = %d, want 0", code)
-	}
-}
-
-type termPost struct {
-	id          int64
-	title, body string
-}
-
-func termPostJSON(title, body string) string {
-	return fmt.Sprintf(`{"title": %q, "body": %q}`, title, body)
+	p.stop(t)
 }
 
 // decodeField returns one field of a JSON object.
@@ -270,59 +401,4 @@ func decodeField[T any](t *testing.T, data []byte, name string) T {
 		t.Errorf("answer %q: %s: %v", data, name, err)
 	}
 	return v
-}
-
-type heldResult struct {
-	status int
-	body   []byte
-	err    error
-}
-
-// startHeldPost sends POST /api/posts with "Expect: 100-continue" and holds
-// its body back. It returns once the server has answered 100 Continue,
-// which it does when the handler first reads the body: from then on the
-// request is being handled. release sends the body; the answer arrives on
-// the channel.
-func startHeldPost(t *testing.T, base, token, body string) (release func(), answer <-chan heldResult) {
-	t.Helper()
-	pr, pw := io.Pipe()
-	req, err := http.NewRequest("POST", base+"/api/posts", pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Expect", "100-continue")
-	asked := make(chan struct{})
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		Got100Continue: func() { close(asked) },
-	}))
-	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
-	done := make(chan heldResult, 1)
-	go func() {
-		res, err := client.Do(req)
-		if err != nil {
-			done <- heldResult{err: err}
-			return
-		}
-		defer res.Body.Close()
-		data, err := io.ReadAll(res.Body)
-		done <- heldResult{status: res.StatusCode, body: data, err: err}
-	}()
-	select {
-	case <-asked:
-	case r := <-done:
-		t.Fatalf("held POST /api/posts = %d %s (%v) before its body was sent", r.status, r.body, r.err)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("held POST /api/posts: no 100 Continue within 30s")
-	}
-	t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) })
-	release = func() {
-		go func() {
-			io.WriteString(pw, body)
-			pw.Close()
-		}()
-	}
-	return release, done
 }

@@ -65,7 +65,7 @@ func TestRevokeTokenRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := ts.callAuthorization(t, "DELETE", "/api/tokens", tc.authorization...)
+			res := ts.callWith(t, "DELETE", "/api/tokens", "", withHeader("Authorization", tc.authorization...))
 			wantBearerChallenge(t, "DELETE /api/tokens", res, tc.invalidToken)
 			if n := ts.count(t, "tokens"); n != 1 {
 				t.Errorf("tokens = %d rows, want 1", n)
@@ -235,7 +235,7 @@ func TestTokenNotIssuedOnChangedPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := ts.login(t, "muthoni", "muthoni-password")
-	res := putPassword(t, ts, id, token, "muthoni-password", "new-password")
+	res := ts.call(t, "PUT", userPath(id), token, passwordChange("muthoni-password", "new-password"))
 	wantStatus(t, "PUT a new password", res, http.StatusOK)
 	before := ts.count(t, "tokens")
 

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    options
+		wantErr string
+	}{
+		{name: "defaults", want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, passwordIterations: 600_000}},
+		{
+			name: "environment",
+			env: map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "30m",
+				"TOKENAPI_PASSWORD_ITERATIONS": "1000"},
+			want: options{addr: ":8080", db: "/tmp/x.db", tokenTTL: 30 * time.Minute, passwordIterations: 1000},
+		},
+		{
+			name: "flags win over the environment",
+			args: []string{"-addr", "127.0.0.1:9", "-db", "a.db", "-token-ttl", "90s", "-password-iterations", "2000"},
+			env: map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "bad",
+				"TOKENAPI_PASSWORD_ITERATIONS": "bad"},
+			want: options{addr: "127.0.0.1:9", db: "a.db", tokenTTL: 90 * time.Second, passwordIterations: 2000},
+		},
+		{name: "TLS pair", args: []string{"-tls-cert", "c.pem", "-tls-key", "k.pem"},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, passwordIterations: 600_000, tlsCert: "c.pem", tlsKey: "k.pem"}},
+		{name: "bad duration flag", args: []string{"-token-ttl", "soon"}, wantErr: `-token-ttl: "soon" is not a duration such as 1h or 30m`},
+		{name: "bad duration variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "1 hour"}, wantErr: `TOKENAPI_TOKEN_TTL: "1 hour" is not a duration such as 1h or 30m`},
+		// The same mistake, a number without a unit, gets the same words
+		// from the flag and from the variable, each naming its source.
+		{name: "number without unit, flag", args: []string{"-token-ttl", "5"}, wantErr: `-token-ttl: "5" is not a duration such as 1h or 30m (a number needs a unit)`},
+		{name: "number without unit, variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "5"}, wantErr: `TOKENAPI_TOKEN_TTL: "5" is not a duration such as 1h or 30m (a number needs a unit)`},
+		{name: "zero TTL variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "0s"}, wantErr: "TOKENAPI_TOKEN_TTL: must be positive"},
+		{name: "too few iterations", args: []string{"-password-iterations", "999"}, wantErr: `-password-iterations: "999" is not a whole number from 1000 to`},
+		{name: "iterations variable", env: map[string]string{"TOKENAPI_PASSWORD_ITERATIONS": "lots"}, wantErr: `TOKENAPI_PASSWORD_ITERATIONS: "lots" is not a whole number`},
+		{name: "zero TTL", args: []string{"-token-ttl", "0s"}, wantErr: "must be positive"},
+		{name: "negative TTL", args: []string{"-token-ttl", "-1m"}, wantErr: "must be positive"},
+		{name: "cert without key", args: []string{"-tls-cert", "c.pem"}, wantErr: "together"},
+		{name: "key without cert", args: []string{"-tls-key", "k.pem"}, wantErr: "together"},
+		{name: "unknown flag, a name from elsewhere", args: []string{"-port", "80"}, wantErr: "unknown flag -port; did you mean -addr?"},
+		{name: "unknown flag, a typo", args: []string{"-tokn-ttl", "1h"}, wantErr: "unknown flag -tokn-ttl; did you mean -token-ttl?"},
+		{name: "unknown flag, nothing near", args: []string{"-verbose"}, wantErr: "unknown flag -verbose (tokenapi -h lists the flags)"},
+		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseOptions(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseOptions(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseOptions(%q) error = %v", tt.args, err)
+			}
+			if got != tt.want {
+				t.Errorf("parseOptions(%q) = %+v, want %+v", tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelpIsNotAnError(t *testing.T) {
+	var stdout, stderr syncBuffer
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
+		t.Fatalf("run -h = %v, want nil", err)
+	}
+	if !strings.Contains(stdout.String(), "-token-ttl") || stderr.String() != "" {
+		t.Errorf("run -h printed %q to stdout and %q to stderr, want the flags on stdout", stdout.String(), stderr.String())
+	}
+	if _, err := parseOptions([]string{"-help"}, func(string) string { return "" }, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("parseOptions -help = %v, want flag.ErrHelp", err)
+	}
+}

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The collections, GET /api/users, /api/posts and /api/users/{id}/my-posts:
+// their pages, their links, and how soon they show a write.
+
+// pageCase is one request for a page of a collection and what it must hold.
+type pageCase struct {
+	name  string
+	path  string
+	ids   []int64
+	meta  map[string]any
+	links map[string]any
+}
+
+// checkPages gets each page with token and compares the ids of its items,
+// its _meta and its _links.
+func (ts *testServer) checkPages(t *testing.T, token string, cases []pageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			what := "GET " + tc.path
+			res := ts.call(t, "GET", tc.path, token, "")
+			wantStatus(t, what, res, http.StatusOK)
+			got := res.object(t)
+			wantJSON(t, what+": ids", itemIDs(t, what, got), tc.ids)
+			wantJSON(t, what+": _meta", got["_meta"], tc.meta)
+			wantJSON(t, what+": _links", got["_links"], tc.links)
+		})
+	}
+}
+
+// itemIDs returns the ids of a collection's items, failing unless items is
+// a JSON array (an empty page must be [], not null).
+func itemIDs(t testing.TB, what string, m map[string]any) []int64 {
+	t.Helper()
+	items, ok := m["items"].([]any)
+	if !ok {
+		t.Fatalf("%s: items = %v (%T), want a JSON array", what, m["items"], m["items"])
+	}
+	ids := []int64{}
+	for _, item := range items {
+		ids = append(ids, int64(item.(map[string]any)["id"].(float64)))
+	}
+	return ids
+}
+
+// strPtr makes a wanted link; nil is JSON null.
+func strPtr(s string) *string { return &s }
+
+func TestListUsers(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "amina")
+	ts.newUser(t, "baraka")
+	ts.newUser(t, "chebet")
+	ts.newUser(t, "dalia")
+	ts.newUser(t, "eshe")
+
+	ts.checkPages(t, token, []pageCase{
+		{"defaults", "/api/users",
+			[]int64{1, 2, 3, 4, 5},
+			map[string]any{"page": 1, "per_page": 10, "total_pages": 1, "total_items": 5},
+			map[string]any{"self": "/api/users?page=1&per_page=10", "next": nil, "prev": nil}},
+		{"first page", "/api/users?per_page=2",
+			[]int64{1, 2},
+			map[string]any{"page": 1, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/users?page=1&per_page=2", "next": strPtr("/api/users?page=2&per_page=2"), "prev": nil}},
+		{"middle page", "/api/users?page=2&per_page=2",
+			[]int64{3, 4},
+			map[string]any{"page": 2, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/users?page=2&per_page=2", "next": strPtr("/api/users?page=3&per_page=2"), "prev": strPtr("/api/users?page=1&per_page=2")}},
+		{"last page", "/api/users?per_page=2&page=3",
+			[]int64{5},
+			map[string]any{"page": 3, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/users?page=3&per_page=2", "next": nil, "prev": strPtr("/api/users?page=2&per_page=2")}},
+		{"past the end", "/api/users?page=4&per_page=2",
+			[]int64{},
+			map[string]any{"page": 4, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/users?page=4&per_page=2", "next": nil, "prev": strPtr("/api/users?page=3&per_page=2")}},
+		{"further past the end: prev is the last page", "/api/users?page=7&per_page=2",
+			[]int64{},
+			map[string]any{"page": 7, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/users?page=7&per_page=2", "next": nil, "prev": strPtr("/api/users?page=3&per_page=2")}},
+		{"far past the end", "/api/users?page=999999999",
+			[]int64{},
+			map[string]any{"page": 999999999, "per_page": 10, "total_pages": 1, "total_items": 5},
+			map[string]any{"self": "/api/users?page=999999999&per_page=10", "next": nil, "prev": strPtr("/api/users?page=1&per_page=10")}},
+		{"per_page capped", "/api/users?per_page=500",
+			[]int64{1, 2, 3, 4, 5},
+			map[string]any{"page": 1, "per_page": 100, "total_pages": 1, "total_items": 5},
+			map[string]any{"self": "/api/users?page=1&per_page=100", "next": nil, "prev": nil}},
+		{"per_page at the cap", "/api/users?per_page=100",
+			[]int64{1, 2, 3, 4, 5},
+			map[string]any{"page": 1, "per_page": 100, "total_pages": 1, "total_items": 5},
+			map[string]any{"self": "/api/users?page=1&per_page=100", "next": nil, "prev": nil}},
+		{"leading zeros", "/api/users?page=02&per_page=002",
+			[]int64{3, 4},
+			map[string]any{"page": 2, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/users?page=2&per_page=2", "next": strPtr("/api/users?page=3&per_page=2"), "prev": strPtr("/api/users?page=1&per_page=2")}},
+	})
+}
+
+// TestPaginationInvalid covers page and per_page on every collection.
+func TestPaginationInvalid(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	ts.createPost(t, token, "Tea", "About tea.")
+	values := []struct {
+		name  string
+		value string
+	}{
+		{"zero", "0"},
+		{"negative", "-1"},
+		{"word", "abc"},
+		{"fraction", "1.5"},
+		{"empty", ""},
+		{"plus sign", "%2B1"},
+		{"space", "%201"},
+		{"ten digits", "1000000000"},
+		{"huge", "99999999999999999999999"},
+		{"hex", "0x10"},
+	}
+	for _, path := range []string{"/api/users", "/api/posts", "/api/users/1/my-posts"} {
+		for _, param := range []string{"page", "per_page"} {
+			for _, v := range values {
+				t.Run(path+"/"+param+"/"+v.name, func(t *testing.T) {
+					url := path + "?" + param + "=" + v.value
+					res := ts.call(t, "GET", url, token, "")
+					wantError(t, "GET "+url, res, http.StatusBadRequest, param+" must be a positive integer")
+				})
+			}
+		}
+	}
+}
+
+func TestListPosts(t *testing.T) {
+	ts := newTestServer(t)
+	_, amina := ts.newUser(t, "amina")
+	_, baraka := ts.newUser(t, "baraka")
+	// Posts 1, 3, 5 by amina and 2, 4 by baraka.
+	for i := 1; i <= 5; i++ {
+		token := amina
+		if i%2 == 0 {
+			token = baraka
+		}
+		ts.createPost(t, token, fmt.Sprintf("Post %d", i), "text")
+		ts.clock.Advance(time.Minute)
+	}
+
+	ts.checkPages(t, baraka, []pageCase{
+		{"all, newest first", "/api/posts",
+			[]int64{5, 4, 3, 2, 1},
+			map[string]any{"page": 1, "per_page": 10, "total_pages": 1, "total_items": 5},
+			map[string]any{"self": "/api/posts?page=1&per_page=10", "next": nil, "prev": nil}},
+		{"first page", "/api/posts?per_page=2",
+			[]int64{5, 4},
+			map[string]any{"page": 1, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/posts?page=1&per_page=2", "next": strPtr("/api/posts?page=2&per_page=2"), "prev": nil}},
+		{"middle page", "/api/posts?page=2&per_page=2",
+			[]int64{3, 2},
+			map[string]any{"page": 2, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/posts?page=2&per_page=2", "next": strPtr("/api/posts?page=3&per_page=2"), "prev": strPtr("/api/posts?page=1&per_page=2")}},
+		{"last page", "/api/posts?page=3&per_page=2",
+			[]int64{1},
+			map[string]any{"page": 3, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/posts?page=3&per_page=2", "next": nil, "prev": strPtr("/api/posts?page=2&per_page=2")}},
+		{"past the end", "/api/posts?page=4&per_page=2",
+			[]int64{},
+			map[string]any{"page": 4, "per_page": 2, "total_pages": 3, "total_items": 5},
+			map[string]any{"self": "/api/posts?page=4&per_page=2", "next": nil, "prev": strPtr("/api/posts?page=3&per_page=2")}},
+		{"per_page capped", "/api/posts?per_page=500",
+			[]int64{5, 4, 3, 2, 1},
+			map[string]any{"page": 1, "per_page": 100, "total_pages": 1, "total_items": 5},
+			map[string]any{"self": "/api/posts?page=1&per_page=100", "next": nil, "prev": nil}},
+		{"one user's, newest first", "/api/users/1/my-posts",
+			[]int64{5, 3, 1},
+			map[string]any{"page": 1, "per_page": 10, "total_pages": 1, "total_items": 3},
+			map[string]any{"self": "/api/users/1/my-posts?page=1&per_page=10", "next": nil, "prev": nil}},
+		{"one user's, paged", "/api/users/1/my-posts?page=2&per_page=2",
+			[]int64{1},
+			map[string]any{"page": 2, "per_page": 2, "total_pages": 2, "total_items": 3},
+			map[string]any{"self": "/api/users/1/my-posts?page=2&per_page=2", "next": nil, "prev": strPtr("/api/users/1/my-posts?page=1&per_page=2")}},
+		{"another user's", "/api/users/2/my-posts?per_page=1",
+			[]int64{4},
+			map[string]any{"page": 1, "per_page": 1, "total_pages": 2, "total_items": 2},
+			map[string]any{"self": "/api/users/2/my-posts?page=1&per_page=1", "next": strPtr("/api/users/2/my-posts?page=2&per_page=1"), "prev": nil}},
+		{"one user's past the end", "/api/users/2/my-posts?page=9",
+			[]int64{},
+			map[string]any{"page": 9, "per_page": 10, "total_pages": 1, "total_items": 2},
+			map[string]any{"self": "/api/users/2/my-posts?page=9&per_page=10", "next": nil, "prev": strPtr("/api/users/2/my-posts?page=1&per_page=10")}},
+	})
+
+	// Items are whole posts.
+	res := ts.call(t, "GET", "/api/posts?per_page=1", amina, "")
+	wantStatus(t, "GET /api/posts?per_page=1", res, http.StatusOK)
+	items := res.object(t)["items"].([]any)
+	wantPost(t, "GET /api/posts?per_page=1: item 0", items[0].(map[string]any),
+		wantedPost{id: 5, title: "Post 5", body: "text", authorID: 1, author: "amina", authorPosts: 3}, ts.clock.Now().Add(-time.Minute))
+}
+
+func TestListPostsEmpty(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	for _, path := range []string{"/api/posts", "/api/users/1/my-posts"} {
+		res := ts.call(t, "GET", path, token, "")
+		wantStatus(t, "GET "+path, res, http.StatusOK)
+		got := res.object(t)
+		wantJSON(t, "GET "+path+": ids", itemIDs(t, "GET "+path, got), []int64{})
+		wantJSON(t, "GET "+path+": _meta", got["_meta"],
+			map[string]any{"page": 1, "per_page": 10, "total_pages": 0, "total_items": 0})
+		wantJSON(t, "GET "+path+": _links", got["_links"],
+			map[string]any{"self": path + "?page=1&per_page=10", "next": nil, "prev": nil})
+	}
+}
+
+func TestListUserPostsNotFound(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	for _, id := range []string{"2", "999999", "abc", "0", "-1"} {
+		t.Run(id, func(t *testing.T) {
+			path := "/api/users/" + id + "/my-posts"
+			res := ts.call(t, "GET", path, token, "")
+			wantError(t, "GET "+path, res, http.StatusNotFound, "")
+		})
+	}
+}
+
+// The server caches pages of the collections; every write must show in
+// them at once. The test clock stands still, so nothing here ages out of a
+// cache: each change must be forgotten by the write itself.
+func TestCollectionsShowWritesAtOnce(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	pages := func(what string) (users, posts map[string]any) {
+		t.Helper()
+		res := ts.call(t, "GET", "/api/users", token, "")
+		wantStatus(t, what+": GET /api/users", res, http.StatusOK)
+		users = res.object(t)
+		res = ts.call(t, "GET", "/api/posts", token, "")
+		wantStatus(t, what+": GET /api/posts", res, http.StatusOK)
+		return users, res.object(t)
+	}
+	first := func(m map[string]any) map[string]any {
+		items := m["items"].([]any)
+		if len(items) == 0 {
+			t.Fatalf("no items in %v", m)
+		}
+		return items[0].(map[string]any)
+	}
+	pages("before the writes") // now cached
+
+	ts.createUser(t, "kamau", "kamau-password")
+	if users, _ := pages("after a sign-up"); users["_meta"].(map[string]any)["total_items"] != float64(2) {
+		t.Errorf("after a sign-up: users _meta = %v, want total_items 2", users["_meta"])
+	}
+
+	id := ts.createPost(t, token, "first", "one")
+	users, posts := pages("after a new post")
+	if got := first(posts)["title"]; got != "first" {
+		t.Errorf("after a new post: first post title = %v, want first", got)
+	}
+	if got := first(users)["post_count"]; got != float64(1) {
+		t.Errorf("after a new post: user post_count = %v, want 1", got)
+	}
+
+	path := fmt.Sprintf("/api/posts/%d", id)
+	wantStatus(t, "PUT "+path, ts.call(t, "PUT", path, token, `{"title": "edited"}`), http.StatusOK)
+	if _, posts := pages("after an edit"); first(posts)["title"] != "edited" {
+		t.Errorf("after an edit: first post title = %v, want edited", first(posts)["title"])
+	}
+
+	wantStatus(t, "PUT /api/users/1", ts.call(t, "PUT", "/api/users/1", token, `{"username": "muthoni2"}`), http.StatusOK)
+	users, posts = pages("after a rename")
+	if first(users)["username"] != "muthoni2" || first(posts)["author"].(map[string]any)["username"] != "muthoni2" {
+		t.Errorf("after a rename: user %v, post author %v, want muthoni2 in both", first(users)["username"], first(posts)["author"])
+	}
+
+	wantStatus(t, "DELETE "+path, ts.call(t, "DELETE", path, token, ""), http.StatusNoContent)
+	users, posts = pages("after a delete")
+	if n := len(posts["items"].([]any)); n != 0 {
+		t.Errorf("after a delete: %d posts listed, want 0", n)
+	}
+	if got := first(users)["post_count"]; got != float64(0) {
+		t.Errorf("after a delete: user post_count = %v, want 0", got)
+	}
+}
+
+// A page of long posts is served but not kept: the page caches stay small
+// whatever clients write.
+func TestLongPostPagesNotCached(t *testing.T) {
+	ts := newTestServer(t)
+	_, token := ts.newUser(t, "muthoni")
+	body := strings.Repeat("é", maxBodyLen) // 20,000 bytes
+	for range 4 {
+		ts.createPost(t, token, "long", body)
+	}
+	for _, path := range []string{"/api/posts?per_page=2", "/api/posts?per_page=4"} {
+		res := ts.call(t, "GET", path, token, "")
+		wantStatus(t, "GET "+path, res, http.StatusOK)
+	}
+	pages, now := ts.cache.postPages, ts.clock.Now()
+	if _, ok := pages.get(pageKey{limit: 4}, now); ok {
+		t.Error("a page of 80,000 bytes of posts was cached")
+	}
+	if _, ok := pages.get(pageKey{limit: 2}, now); !ok {
+		t.Error("a page of 40,000 bytes of posts was not cached")
+	}
+}
