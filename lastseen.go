@@ -101,24 +101,9 @@ func (c *cachingStore) flushLastSeen(ctx context.Context) {
 // it returns is called; that function writes what is left and then returns,
 // so the store can close after it.
 func (c *cachingStore) startLastSeenWriter(interval time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-				c.flushLastSeen(ctx)
-			}
-		}
-	}()
+	stopFlushing := runEvery(interval, c.flushLastSeen)
 	return sync.OnceFunc(func() {
-		cancel()
-		<-done
+		stopFlushing()
 		c.flushLastSeen(context.Background())
 	})
 }

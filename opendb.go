@@ -16,8 +16,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
-	_ "github.com/mattn/go-sqlite3"
+	"github.com/mattn/go-sqlite3"
 )
 
 //go:embed schema.sql
@@ -69,7 +70,7 @@ func openStore(ctx context.Context, path string) (*sqlStore, error) {
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxLifetime(0)
-	if err := migrate(ctx, write); err != nil {
+	if err := retryWhileLocked(ctx, func() error { return migrate(ctx, write) }); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
@@ -151,6 +152,31 @@ func dsn(path string, readOnly bool) string {
 	// from being read as the start of the parameters.
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params.Encode()
 }
+
+// retryWhileLocked runs f again while it fails with SQLITE_BUSY, for up
+// to lockedRetryFor. Two processes that start at once on a file in
+// rollback-journal mode (a new file, or one another program wrote) both
+// switch it to WAL as their first connection opens, and SQLite answers the
+// loser at once, without waiting out the busy timeout.
+func retryWhileLocked(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(lockedRetryFor)
+	for {
+		err := f()
+		var sqliteErr sqlite3.Error
+		if !errors.As(err, &sqliteErr) || sqliteErr.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// lockedRetryFor bounds retryWhileLocked, as the busy timeout bounds every
+// other wait for a lock.
+const lockedRetryFor = 10 * time.Second
 
 // migrate brings the database to the version this binary writes, one
 // schema step per transaction, and refuses a database that a newer binary

@@ -86,6 +86,20 @@ func (req postRequest) problem(creating bool) string {
 	return firstProblem(problems...)
 }
 
+// readPostRequest reads and checks the body of a post's create or update.
+// When it is not right, it answers the client itself and returns false.
+func readPostRequest(w http.ResponseWriter, r *http.Request, creating bool) (postRequest, bool) {
+	var req postRequest
+	if !readJSON(w, r, &req) {
+		return req, false
+	}
+	if msg := req.problem(creating); msg != "" {
+		badRequest(w, msg)
+		return req, false
+	}
+	return req, true
+}
+
 func (s *server) handleListPosts(w http.ResponseWriter, r *http.Request) {
 	p, ok := readPage(w, r)
 	if !ok {
@@ -149,12 +163,8 @@ func (s *server) handleCreatePostForUser(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *server) createPost(w http.ResponseWriter, r *http.Request, authorID int64) {
-	var req postRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	if msg := req.problem(true); msg != "" {
-		badRequest(w, msg)
+	req, ok := readPostRequest(w, r, true)
+	if !ok {
 		return
 	}
 	id, err := s.store.createPost(r.Context(), authorID, *req.Title, *req.Body, s.now())
@@ -171,12 +181,8 @@ func (s *server) handleUpdatePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req postRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	if msg := req.problem(false); msg != "" {
-		badRequest(w, msg)
+	req, ok := readPostRequest(w, r, false)
+	if !ok {
 		return
 	}
 	author := callerFrom(r.Context()).userID

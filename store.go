@@ -92,6 +92,21 @@ func rowsAffectedOrNotFound(res sql.Result, err error) error {
 	return nil
 }
 
+// scanAll reads every row of rows with scan, and closes them. It never
+// returns a nil slice: an empty page is [] in JSON, not null.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	items := []T{}
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	return items, rows.Err()
+}
+
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface {
 	Scan(dest ...any) error

@@ -74,16 +74,8 @@ func (s *sqlStore) listPosts(ctx context.Context, authorID int64, limit, offset 
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	posts := []post{}
-	for rows.Next() {
-		p, err := scanPost(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		posts = append(posts, p)
-	}
-	return posts, total, rows.Err()
+	posts, err := scanAll(rows, scanPost)
+	return posts, total, err
 }
 
 // updatePost changes the title and body of a post by authorID; nil leaves a

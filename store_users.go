@@ -104,16 +104,8 @@ func (s *sqlStore) listUsers(ctx context.Context, limit, offset int) ([]user, in
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	users := []user{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		users = append(users, u)
-	}
-	return users, total, rows.Err()
+	users, err := scanAll(rows, scanUser)
+	return users, total, err
 }
 
 // userChanges holds the fields of a user to change; nil leaves a field as it is.

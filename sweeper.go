@@ -15,6 +15,13 @@ const sweepInterval = 5 * time.Minute
 // The function it returns stops the sweeper and waits for it, so the store
 // can close after it.
 func (s *server) startSweeper(interval time.Duration) (stop func()) {
+	return runEvery(interval, s.sweep)
+}
+
+// runEvery calls f at once and then every interval, in a goroutine of its
+// own, until the function it returns is called. That function cancels the
+// context f was given, waits for f to return, and may be called again.
+func runEvery(interval time.Duration, f func(ctx context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -22,7 +29,7 @@ func (s *server) startSweeper(interval time.Duration) (stop func()) {
 		ticker := time.NewTicker(interval)
 		defer ticker.Stop()
 		for {
-			s.sweep(ctx)
+			f(ctx)
 			select {
 			case <-ctx.Done():
 				return
