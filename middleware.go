@@ -55,8 +55,12 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// requestLog is what the log line of a request learns while it is served.
+// requestLog is what the log line of a request learns while it is served:
+// the status sent (it wraps the ResponseWriter to see it) and the
+// authenticated user. One allocation per request serves both.
 type requestLog struct {
+	http.ResponseWriter
+	status int
 	userID int64
 }
 
@@ -74,49 +78,44 @@ func setLogUser(ctx context.Context, userID int64) {
 func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		entry := &requestLog{}
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logKey{}, entry)))
-		attrs := []slog.Attr{
+		l := &requestLog{ResponseWriter: w}
+		next.ServeHTTP(l, r.WithContext(context.WithValue(r.Context(), logKey{}, l)))
+		attrs := [6]slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", rec.statusOrOK()),
+			slog.Int("status", l.statusOrOK()),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("remote", clientAddr(r)),
 		}
-		if entry.userID != 0 {
-			attrs = append(attrs, slog.Int64("user_id", entry.userID))
+		n := 5
+		if l.userID != 0 {
+			attrs[n] = slog.Int64("user_id", l.userID)
+			n++
 		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 	})
 }
 
-// statusRecorder remembers the status a handler sent.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(status int) {
-	if s.status == 0 {
-		s.status = status
+func (l *requestLog) WriteHeader(status int) {
+	if l.status == 0 {
+		l.status = status
 	}
-	s.ResponseWriter.WriteHeader(status)
+	l.ResponseWriter.WriteHeader(status)
 }
 
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+func (l *requestLog) Write(b []byte) (int, error) {
+	if l.status == 0 {
+		l.status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(b)
+	return l.ResponseWriter.Write(b)
 }
 
-func (s *statusRecorder) statusOrOK() int {
-	if s.status == 0 {
+func (l *requestLog) statusOrOK() int {
+	if l.status == 0 {
 		return http.StatusOK
 	}
-	return s.status
+	return l.status
 }
 
 // Unwrap lets http.ResponseController reach the real writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (l *requestLog) Unwrap() http.ResponseWriter { return l.ResponseWriter }

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
+	"strconv"
 )
 
 const (
@@ -32,7 +32,7 @@ type postLinks struct {
 	AuthorPosts string `json:"author_posts"`
 }
 
-func postPath(id int64) string { return fmt.Sprintf("/api/posts/%d", id) }
+func postPath(id int64) string { return "/api/posts/" + strconv.FormatInt(id, 10) }
 
 func postView(p post) postResponse {
 	return postResponse{

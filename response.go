@@ -5,14 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 )
 
 // writeJSON is the one writer of JSON responses. It encodes before it writes
 // the header, so an encoding failure can still become a clean 500. HTML
 // escaping is off: these are API responses, and links keep a plain '&'.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
+	body := jsonBuffers.Get().(*bytes.Buffer)
+	defer putJSONBuffer(body)
+	enc := json.NewEncoder(body)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
@@ -20,10 +22,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		body.WriteString(`{"error":"Internal Server Error"}` + "\n")
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = jsonContentType
+	h["X-Content-Type-Options"] = noSniff
 	w.WriteHeader(status)
 	w.Write(body.Bytes())
+}
+
+// The header values of every JSON response, shared rather than allocated
+// per response: net/http only reads them.
+var (
+	jsonContentType = []string{"application/json"}
+	noSniff         = []string{"nosniff"}
+)
+
+// jsonBuffers keeps the encoding buffers of writeJSON for reuse: the
+// response is copied out by Write, so a buffer is free again right after.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putJSONBuffer returns a buffer to the pool, unless one large answer grew
+// it: a pool of large buffers would pin their memory.
+func putJSONBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		b.Reset()
+		jsonBuffers.Put(b)
+	}
 }
 
 // collection is the tutorial's paginated shape.

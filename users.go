@@ -3,8 +3,8 @@ package main
 import (
 	"crypto/md5"
 	"encoding/hex"
-	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -27,7 +27,7 @@ type userLinks struct {
 	Avatar  string `json:"avatar"`
 }
 
-func userPath(id int64) string { return fmt.Sprintf("/api/users/%d", id) }
+func userPath(id int64) string { return "/api/users/" + strconv.FormatInt(id, 10) }
 
 // userView is the JSON form of a user. The email is shown only to its
 // owner; the avatar link, as in the tutorial, still carries its MD5, which

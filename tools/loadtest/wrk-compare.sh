@@ -42,8 +42,11 @@ rps() { # url [header] -> requests/s
 
 for path in "${paths[@]}"; do
   curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:5061$path" >"$tmp/body"
-  sleep infinity | "$tmp/loadtest" bare-baseline -body "$tmp/body" >"$tmp/bare.addr" &
+  # The baseline serves until its stdin closes: hold it open on fd 3.
+  rm -f "$tmp/hold" && mkfifo "$tmp/hold"
+  "$tmp/loadtest" bare-baseline -body "$tmp/body" <"$tmp/hold" >"$tmp/bare.addr" &
   pids+=($!)
+  exec 3>"$tmp/hold"
   for _ in $(seq 100); do [ -s "$tmp/bare.addr" ] && break; sleep 0.05; done
   bare="http://$(sed -n 's/^listening //p' "$tmp/bare.addr")$path"
   ratios=()
@@ -56,7 +59,7 @@ for path in "${paths[@]}"; do
   done
   median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   echo "$path: median ratio $median (wrk -t2 -c64 -d$duration, $rounds rounds)"
-  pkill -f "bare-baseline -body $tmp/body" || true
+  exec 3>&-
   : >"$tmp/bare.addr"
 done
 echo "server log: $(wc -l <"$tmp/server.log") lines"
