@@ -67,7 +67,7 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 }
 
 // requireBasic lets a request through to next only with a right username
-// and password. Repeated failures are throttled (throttle.go).
+// and password. Failed checks are counted and limited (throttle.go).
 func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header, _ := authorization(r)
@@ -76,48 +76,48 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			basicChallenge(w, "")
 			return
 		}
-		key := loginKey(username, clientAddr(r))
-		if !s.enterThrottle(w, r, key) {
-			return
-		}
-		userID, passwordHash, err := s.verifyLogin(r.Context(), username, password)
-		switch {
-		case errors.Is(err, errWrongPassword):
-			s.throttle.failed(key)
-			basicChallenge(w, "")
-			return
-		case err != nil:
-			s.throttle.abandoned(key)
+		userID, passwordHash, err := s.loginAccount(r.Context(), username)
+		if err != nil {
 			s.handleError(w, r, err)
 			return
 		}
-		s.throttle.succeeded(key)
+		keys := s.throttle.loginKeys(userID, username, clientAddr(r))
+		if !s.enterThrottle(w, r, keys) {
+			return
+		}
+		matched, err := s.passwords.matches(r.Context(), passwordHash, password)
+		switch {
+		case err != nil:
+			s.throttle.abandoned(keys)
+			s.handleError(w, r, err)
+			return
+		case !matched || userID == 0:
+			if err := s.throttle.failed(r.Context(), keys); err != nil {
+				s.handleError(w, r, err)
+				return
+			}
+			basicChallenge(w, "")
+			return
+		}
+		if err := s.throttle.succeeded(r.Context(), keys); err != nil {
+			s.handleError(w, r, err)
+			return
+		}
 		s.seen(r, userID, s.now())
 		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: userID, passwordHash: passwordHash})))
 	})
 }
 
-var errWrongPassword = errors.New("wrong username or password")
-
-// verifyLogin returns the id of the user with this username and password,
-// and the stored hash it matched, or errWrongPassword. An unknown username
-// costs a full hash too, so the time taken does not tell which usernames
-// exist.
-func (s *server) verifyLogin(ctx context.Context, username, password string) (int64, string, error) {
+// loginAccount returns the id and stored password hash of the user with
+// this username, or, for a username nobody has, id 0 and a hash no password
+// matches: an unknown username then costs a full hash too, so the time
+// taken does not tell which usernames exist.
+func (s *server) loginAccount(ctx context.Context, username string) (int64, string, error) {
 	id, hash, err := s.store.passwordHashByUsername(ctx, username)
 	if errors.Is(err, errNotFound) {
-		hash = s.passwords.unknownUserHash
-	} else if err != nil {
-		return 0, "", err
+		return 0, s.passwords.unknownUserHash, nil
 	}
-	ok, err := s.passwords.matches(ctx, hash, password)
-	if err != nil {
-		return 0, "", err
-	}
-	if !ok || id == 0 {
-		return 0, "", errWrongPassword
-	}
-	return id, hash, nil
+	return id, hash, err
 }
 
 // seen records an authenticated request: the user's last_seen, and the

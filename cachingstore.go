@@ -31,6 +31,7 @@ type cachingStore struct {
 	users     *cache[int64, user]
 	userPages *cache[pageKey, userPage]
 	postPages *cache[pageKey, postPage]
+	failures  *cache[string, failureRecord]
 	lastSeen  *lastSeenRecorder
 }
 
@@ -45,6 +46,7 @@ const (
 	maxCachedUsers     = 4096
 	maxCachedPages     = 32
 	maxCachedPageBytes = 64 << 10
+	maxCachedFailures  = 10_000
 )
 
 func newCachingStore(db *sqlStore, log *slog.Logger, now func() time.Time) *cachingStore {
@@ -56,6 +58,7 @@ func newCachingStore(db *sqlStore, log *slog.Logger, now func() time.Time) *cach
 		users:     newCache[int64, user](maxCachedUsers, nil),
 		userPages: newCache[pageKey, userPage](maxCachedPages, userPage.fits),
 		postPages: newCache[pageKey, postPage](maxCachedPages, postPage.fits),
+		failures:  newCache[string, failureRecord](maxCachedFailures, nil),
 		lastSeen:  newLastSeenRecorder(),
 	}
 }
@@ -160,6 +163,13 @@ func (c *cachingStore) listPosts(ctx context.Context, authorID int64, limit, off
 	return p.posts, p.total, err
 }
 
+// passwordFailures is read on every login, three keys at a time; a
+// failure or a success in this process forgets what it changed, and one
+// in another process is seen within cacheTrust.
+func (c *cachingStore) passwordFailures(ctx context.Context, key string) (failureRecord, error) {
+	return c.failures.lookup(key, c.now(), func() (failureRecord, error) { return c.db.passwordFailures(ctx, key) })
+}
+
 // userSeen only notes the time in memory; the last-seen writer stores it.
 func (c *cachingStore) userSeen(_ context.Context, id int64, at time.Time) error {
 	c.lastSeen.note(id, at)
@@ -234,6 +244,27 @@ func (c *cachingStore) deleteExpiredTokens(ctx context.Context, now time.Time) (
 	c.userPages.sweep(now)
 	c.postPages.sweep(now)
 	return c.db.deleteExpiredTokens(ctx, now)
+}
+
+func (c *cachingStore) recordPasswordFailure(ctx context.Context, keys []failureKey, now time.Time, window time.Duration) error {
+	err := c.db.recordPasswordFailure(ctx, keys, now, window)
+	for _, k := range keys {
+		c.failures.forget(k.name)
+	}
+	return err
+}
+
+func (c *cachingStore) clearPasswordFailures(ctx context.Context, key string) error {
+	err := c.db.clearPasswordFailures(ctx, key)
+	c.failures.forget(key)
+	return err
+}
+
+// deleteStaleFailures deletes only records that hold nothing back, which a
+// cached copy says just as well: it needs no forget.
+func (c *cachingStore) deleteStaleFailures(ctx context.Context, now time.Time, window time.Duration) (int64, error) {
+	c.failures.sweep(now)
+	return c.db.deleteStaleFailures(ctx, now, window)
 }
 
 func (c *cachingStore) createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error) {

@@ -34,6 +34,12 @@ type store interface {
 	retireOldTokens(ctx context.Context, userID int64, keep int) (int64, error)
 	deleteExpiredTokens(ctx context.Context, now time.Time) (int64, error)
 
+	// Failed password checks, by failure key (throttle.go).
+	passwordFailures(ctx context.Context, key string) (failureRecord, error)
+	recordPasswordFailure(ctx context.Context, keys []failureKey, now time.Time, window time.Duration) error
+	clearPasswordFailures(ctx context.Context, key string) error
+	deleteStaleFailures(ctx context.Context, now time.Time, window time.Duration) (int64, error)
+
 	// Posts.
 	createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error)
 	postByID(ctx context.Context, id int64) (post, error)

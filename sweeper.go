@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// sweepInterval is how often expired tokens and stale throttle entries are
-// cleared away. An expired token is refused whether or not it was swept:
+// sweepInterval is how often expired tokens and stale records of failed
+// password checks are cleared away. An expired token is refused whether or not it was swept:
 // sweeping only keeps the table and the throttle small.
 const sweepInterval = 5 * time.Minute
 
@@ -43,8 +43,8 @@ func runEvery(interval time.Duration, f func(ctx context.Context)) (stop func())
 	})
 }
 
-// sweep deletes expired tokens and forgets throttle entries that no longer
-// hold anything back.
+// sweep deletes expired tokens and the records of failed password checks
+// that no longer hold anything back.
 func (s *server) sweep(ctx context.Context) {
 	n, err := s.store.deleteExpiredTokens(ctx, s.now())
 	switch {
@@ -53,5 +53,11 @@ func (s *server) sweep(ctx context.Context) {
 	case n > 0:
 		s.log.Info("deleted expired tokens", "count", n)
 	}
-	s.throttle.sweep()
+	n, err = s.store.deleteStaleFailures(ctx, s.now(), s.throttle.window)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Error("delete stale password failures", "error", err)
+	case n > 0:
+		s.log.Info("deleted stale password failures", "count", n)
+	}
 }

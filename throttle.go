@@ -3,85 +3,147 @@ package main
 import (
 	"context"
 	"net/http"
-	"slices"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
+// The limits on failed password checks. Each is a count of failures in a
+// row, each within the window of the last; reaching it locks the key out
+// for the window, with 429 and Retry-After, even for the right password.
 const (
-	defaultThrottleLimit  = 10
 	defaultThrottleWindow = 15 * time.Minute
-	// maxThrottleEntries bounds the table's memory: about 25 MiB when full of
-	// 64-character usernames from IPv6 addresses (measured).
-	maxThrottleEntries = 100_000
+	// defaultThrottleLimit holds one account from one client address: the
+	// owner mistyping is never hurt from elsewhere.
+	defaultThrottleLimit = 10
+	// defaultAccountLimit holds one account from every address at once, the
+	// ceiling of NIST SP 800-63B §5.2.2. Past it new logins to the account
+	// are refused; its live tokens keep working.
+	defaultAccountLimit = 100
+	// defaultAddressLimit holds one client address across accounts: a
+	// password sprayed over many usernames. IPv6 counts by the /64.
+	defaultAddressLimit = 100
 )
 
-// throttleKey is what failures are counted by; loginKey and
-// currentPasswordKey make them.
-type throttleKey struct {
-	username string
-	addr     string
-	userID   int64
+// failureKey is one thing failures are counted by, with the count that
+// locks it. The key is text in the password_failures table, so every
+// process on the database shares the count, and it outlives a restart.
+type failureKey struct {
+	name  string
+	limit int
 }
 
-// loginKey counts the logins at POST /api/tokens of a username from one
-// client address. Usernames are unique in any case, so the key is lower
-// case. The key outlives the request in the throttle's table; Clone keeps
-// it from pinning the decoded Authorization header, password and all.
-func loginKey(username, addr string) throttleKey {
-	return throttleKey{username: strings.Clone(strings.ToLower(username)), addr: addr}
-}
-
-// currentPasswordKey counts the checks of a user's current_password, from
-// any address: a stolen token must not buy unlimited guesses at the
-// password behind it, and a username can be changed with the token alone,
-// so the key is the user id.
-func currentPasswordKey(userID int64) throttleKey {
-	return throttleKey{userID: userID}
-}
-
-type throttleEntry struct {
-	failures    int // consecutive, within a window of each other
-	inFlight    int // attempts begun whose outcome is not known yet
-	lastAttempt time.Time
-	lockedUntil time.Time
-	settled     chan struct{} // closed when an attempt in flight ends
-}
-
-// passwordThrottle locks out a key after limit consecutive failed password
-// checks, for window: logins, and confirmations of the current password. Attempts in flight count towards the limit until their outcome is
-// known, so that many guesses sent at once cannot all get through before the
-// first of them fails: the ones beyond the limit wait for that outcome.
-type passwordThrottle struct {
-	limit      int
-	window     time.Duration
-	maxEntries int
-	now        func() time.Time
-
-	mu      sync.Mutex
-	entries map[throttleKey]*throttleEntry
-}
-
-func newPasswordThrottle(limit int, window time.Duration, now func() time.Time) *passwordThrottle {
-	return &passwordThrottle{
-		limit:      limit,
-		window:     window,
-		maxEntries: maxThrottleEntries,
-		now:        now,
-		entries:    map[throttleKey]*throttleEntry{},
+// loginKeys are the counts a login is checked against and, if it fails,
+// charged to: the account from this address, the account from anywhere,
+// and this address. An existing account is named by its id, so that no
+// rename or change of case resets its counts; a username that does not
+// exist is named as lower-cased text, and is counted all the same, so that
+// it costs and looks the same as a wrong password.
+func (t *passwordThrottle) loginKeys(userID int64, username, addr string) []failureKey {
+	account := "name:" + strings.ToLower(username)
+	if userID != 0 {
+		account = "user:" + strconv.FormatInt(userID, 10)
+	}
+	addr = throttleAddr(addr)
+	return []failureKey{
+		{account + " from " + addr, t.limit},
+		{account, t.accountLimit},
+		{"from " + addr, t.addressLimit},
 	}
 }
 
-// enter starts a login attempt for key. It returns 0 when the attempt may go
-// ahead, in which case the caller must end it with failed, succeeded or
-// abandoned; or how long the client must wait. While limit attempts are in
-// flight it waits for one of them to end, or returns ctx's error.
-func (t *passwordThrottle) enter(ctx context.Context, key throttleKey) (time.Duration, error) {
+// currentPasswordKeys are the counts a current_password check is charged
+// to: the user, from any address. A stolen token must not buy unlimited
+// guesses at the password behind it.
+func (t *passwordThrottle) currentPasswordKeys(userID int64) []failureKey {
+	return []failureKey{{"current_password of user:" + strconv.FormatInt(userID, 10), t.limit}}
+}
+
+// throttleAddr is the client address failures are counted by: an IPv4
+// address as it is, an IPv6 address by its /64, which one subscriber
+// usually holds whole.
+func throttleAddr(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	prefix, _ := ip.WithZone("").Prefix(64)
+	return prefix.String()
+}
+
+// passwordThrottle counts failed password checks, logins and confirmations
+// of the current password alike, in the database, and refuses checks for
+// keys that reached their limit.
+//
+// Within this process, checks in flight count towards each key's limit
+// until their outcome is known, so that many guesses sent at once cannot
+// all get through before the first of them fails: those beyond a limit
+// wait for that outcome. (Two processes each let their own through: at
+// worst a limit is passed by the checks in flight elsewhere.)
+type passwordThrottle struct {
+	store                      store
+	limit                      int
+	accountLimit, addressLimit int
+	window                     time.Duration
+	now                        func() time.Time
+
+	mu       sync.Mutex
+	inFlight map[string]*flight // by key name
+	ended    uint64             // checks ended since the start
+}
+
+var closedChannel = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (t *passwordThrottle) endedCount() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ended
+}
+
+type flight struct {
+	attempts int           // begun, outcome not known yet
+	settled  chan struct{} // closed when one of them ends; nil until waited on
+}
+
+func newPasswordThrottle(st store, cfg config) *passwordThrottle {
+	return &passwordThrottle{
+		store:        st,
+		limit:        cfg.throttleLimit,
+		accountLimit: cfg.accountLimit,
+		addressLimit: cfg.addressLimit,
+		window:       cfg.throttleWindow,
+		now:          cfg.now,
+		inFlight:     map[string]*flight{},
+	}
+}
+
+// enter starts a password check charged to keys. It returns 0 when the
+// check may go ahead, in which case the caller must end it with failed,
+// succeeded or abandoned; or how long the client must wait.
+func (t *passwordThrottle) enter(ctx context.Context, keys []failureKey) (time.Duration, error) {
 	for {
-		wait, settled := t.begin(key)
+		now := t.now()
+		ended := t.endedCount()
+		failures := make([]int, len(keys))
+		for i, k := range keys {
+			rec, err := t.store.passwordFailures(ctx, k.name)
+			if err != nil {
+				return 0, err
+			}
+			if rec.lockedUntil.After(now) {
+				return rec.lockedUntil.Sub(now), nil
+			}
+			failures[i] = t.live(rec, now)
+		}
+		settled := t.begin(keys, failures, ended)
 		if settled == nil {
-			return wait, nil
+			return 0, nil
 		}
 		select {
 		case <-settled:
@@ -91,148 +153,117 @@ func (t *passwordThrottle) enter(ctx context.Context, key throttleKey) (time.Dur
 	}
 }
 
-// begin is one try of enter: it returns a wait, or a channel to wait on
-// before trying again, or neither when the attempt has begun.
-func (t *passwordThrottle) begin(key throttleKey) (time.Duration, <-chan struct{}) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	e := t.entries[key]
-	if e != nil && t.stale(e, now) {
-		delete(t.entries, key)
-		e = nil
+// live is the count of failures still in force at now.
+func (t *passwordThrottle) live(rec failureRecord, now time.Time) int {
+	if now.Sub(rec.lastFailure) >= t.window {
+		return 0
 	}
-	if e == nil {
-		if len(t.entries) >= t.maxEntries && !t.makeRoomLocked(now) {
-			return t.window, nil // full of live lockouts: refuse rather than forget one
-		}
-		e = &throttleEntry{}
-		t.entries[key] = e
-	}
-	switch {
-	case now.Before(e.lockedUntil):
-		return e.lockedUntil.Sub(now), nil
-	case e.failures+e.inFlight >= t.limit:
-		if e.settled == nil {
-			e.settled = make(chan struct{})
-		}
-		return 0, e.settled
-	}
-	e.inFlight++
-	e.lastAttempt = now
-	return 0, nil
+	return rec.failures
 }
 
-// failed ends an attempt whose password was wrong.
-func (t *passwordThrottle) failed(key throttleKey) {
+// begin counts a check in flight for every key, unless the failures and
+// checks in flight of one of them already make its limit: then it returns
+// a channel closed when one of that key's checks ends. (Failures alone at
+// the limit are a lockout, which enter answered before.) The failures were
+// read when ended checks numbered ended; if one has ended since, they may
+// be out of date, and begin returns a closed channel to have them read
+// again.
+func (t *passwordThrottle) begin(keys []failureKey, failures []int, ended uint64) <-chan struct{} {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e := t.endLocked(key); e != nil {
-		e.failures++
-		if e.failures >= t.limit && e.lockedUntil.IsZero() {
-			e.lockedUntil = t.now().Add(t.window)
+	if t.ended != ended {
+		return closedChannel
+	}
+	for i, k := range keys {
+		f := t.inFlight[k.name]
+		if f != nil && f.attempts > 0 && failures[i]+f.attempts >= k.limit {
+			if f.settled == nil {
+				f.settled = make(chan struct{})
+			}
+			return f.settled
 		}
 	}
+	for _, k := range keys {
+		f := t.inFlight[k.name]
+		if f == nil {
+			f = &flight{}
+			t.inFlight[k.name] = f
+		}
+		f.attempts++
+	}
+	return nil
 }
 
-// succeeded ends an attempt whose password was right: the failures before it
-// were not consecutive after all.
-func (t *passwordThrottle) succeeded(key throttleKey) {
+// failed ends a check whose password was wrong: every key is charged.
+func (t *passwordThrottle) failed(ctx context.Context, keys []failureKey) error {
+	defer t.end(keys)
+	return t.store.recordPasswordFailure(ctx, keys, t.now(), t.window)
+}
+
+// succeeded ends a check whose password was right. It clears only the
+// count it proves wrong: the first key's, that account from that address.
+// The other counts stand: a right password from here says nothing of the
+// guesses from elsewhere.
+func (t *passwordThrottle) succeeded(ctx context.Context, keys []failureKey) error {
+	defer t.end(keys)
+	return t.store.clearPasswordFailures(ctx, keys[0].name)
+}
+
+// abandoned ends a check whose password was never checked (the server was
+// busy, or the client went away): it counts neither way.
+func (t *passwordThrottle) abandoned(keys []failureKey) {
+	t.end(keys)
+}
+
+// end takes a check out of flight for every key and wakes those waiting
+// for an outcome. An entry with nothing in flight is dropped, so the map
+// holds only what is running now.
+func (t *passwordThrottle) end(keys []failureKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e := t.endLocked(key); e != nil && e.inFlight == 0 {
-		delete(t.entries, key)
-	} else if e != nil {
-		e.failures = 0
-	}
-}
-
-// abandoned ends an attempt whose password was never checked (the server
-// was busy, or the client went away): it counts neither way.
-func (t *passwordThrottle) abandoned(key throttleKey) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if e := t.endLocked(key); e != nil && e.failures == 0 && e.inFlight == 0 && e.lockedUntil.IsZero() {
-		delete(t.entries, key)
-	}
-}
-
-// endLocked takes an attempt of key out of flight and wakes those waiting
-// for an outcome. It returns the entry, or nil if there is none.
-func (t *passwordThrottle) endLocked(key throttleKey) *throttleEntry {
-	e := t.entries[key]
-	if e == nil || e.inFlight == 0 {
-		return nil
-	}
-	e.inFlight--
-	if e.settled != nil {
-		close(e.settled)
-		e.settled = nil
-	}
-	return e
-}
-
-// sweep forgets entries that no longer hold anything back.
-func (t *passwordThrottle) sweep() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.sweepLocked(t.now())
-}
-
-func (t *passwordThrottle) sweepLocked(now time.Time) {
-	for key, e := range t.entries {
-		if t.stale(e, now) {
-			delete(t.entries, key)
+	t.ended++
+	for _, k := range keys {
+		f := t.inFlight[k.name]
+		if f == nil {
+			continue
+		}
+		f.attempts--
+		if f.settled != nil {
+			close(f.settled)
+			f.settled = nil
+		}
+		if f.attempts <= 0 {
+			delete(t.inFlight, k.name)
 		}
 	}
 }
 
-// makeRoomLocked frees space in a full table: first the stale entries, then,
-// if that is not enough, the oldest eighth of those not locked out and with
-// nothing in flight, so that a flood of made-up usernames costs a few
-// counts, never a lockout. It reports whether there is room now.
-func (t *passwordThrottle) makeRoomLocked(now time.Time) bool {
-	t.sweepLocked(now)
-	if len(t.entries) < t.maxEntries {
-		return true
-	}
-	var evictable []throttleKey
-	for key, e := range t.entries {
-		if e.lockedUntil.IsZero() && e.inFlight == 0 {
-			evictable = append(evictable, key)
-		}
-	}
-	if len(evictable) == 0 {
-		return false
-	}
-	slices.SortFunc(evictable, func(a, b throttleKey) int {
-		return t.entries[a].lastAttempt.Compare(t.entries[b].lastAttempt)
-	})
-	for _, key := range evictable[:max(1, len(evictable)/8)] {
-		delete(t.entries, key)
-	}
-	return true
+// waitedOn reports whether a check waits for the outcome of those in
+// flight for the key of that name, for tests.
+func (t *passwordThrottle) waitedOn(name string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.inFlight[name]
+	return f != nil && f.settled != nil
 }
 
-// stale reports whether an entry holds nothing back any more: nothing is in
-// flight, and its lockout has passed, or it was never locked and its last
-// attempt is a window old.
-func (t *passwordThrottle) stale(e *throttleEntry, now time.Time) bool {
-	switch {
-	case e.inFlight > 0:
-		return false
-	case !e.lockedUntil.IsZero():
-		return !now.Before(e.lockedUntil)
+// flying returns how many checks are in flight for all keys, for tests.
+func (t *passwordThrottle) flying() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, f := range t.inFlight {
+		n += f.attempts
 	}
-	return now.Sub(e.lastAttempt) >= t.window
+	return n
 }
 
-// enterThrottle starts a password check for key under the throttle. When
-// key is locked out, or the client goes away while waiting for the outcome
-// of the attempts already in flight, it answers the client itself and
-// returns false.
-func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, key throttleKey) bool {
-	wait, err := s.throttle.enter(r.Context(), key)
+// enterThrottle starts a password check charged to keys. When a key is
+// locked out, or the client goes away while waiting for the outcome of the
+// attempts already in flight, it answers the client itself and returns
+// false.
+func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, keys []failureKey) bool {
+	wait, err := s.throttle.enter(r.Context(), keys)
 	switch {
 	case err != nil:
 		s.handleError(w, r, err)
@@ -242,29 +273,4 @@ func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, key throt
 		return false
 	}
 	return true
-}
-
-// size returns the number of entries in the table, for tests.
-func (t *passwordThrottle) size() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.entries)
-}
-
-// throttleState is what the throttle holds of a key, for tests.
-type throttleState struct {
-	present, waitedOn, lockedOut bool
-	failures, inFlight           int
-}
-
-// state returns what the throttle holds of key, for tests.
-func (t *passwordThrottle) state(key throttleKey) throttleState {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.entries[key]
-	if !ok {
-		return throttleState{}
-	}
-	return throttleState{present: true, waitedOn: e.settled != nil, lockedOut: !e.lockedUntil.IsZero(),
-		failures: e.failures, inFlight: e.inFlight}
 }

@@ -2,295 +2,204 @@ package main
 
 import (
 	"context"
-	"strconv"
+	"errors"
 	"testing"
 	"time"
 )
 
-// Unit tests of the password throttle (throttle.go) on a clock the test
-// moves. The HTTP tests of the endpoints it guards are in
-// throttle_http_test.go.
+// Unit tests of the password throttle (throttle.go), on the store of a
+// test server (a real SQLite file) and a clock the test moves. The HTTP
+// tests of the endpoints it guards are in throttle_http_test.go.
 
-var throttleKeyA = throttleKey{username: "muthoni", addr: "192.0.2.1"}
-
-// newUnitThrottle is a throttle with the default limit and window on a
-// clock the test moves.
-func newUnitThrottle() (*passwordThrottle, *testClock) {
-	clock := &testClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	return newPasswordThrottle(defaultThrottleLimit, defaultThrottleWindow, clock.Now), clock
-}
-
-// outcomePending stands for begin's answer "wait for the outcome of the
-// attempts in flight".
-const outcomePending time.Duration = -1
-
-// tryBegin is begin with its two answers folded into one for tables.
-func tryBegin(th *passwordThrottle, key throttleKey) time.Duration {
-	wait, settled := th.begin(key)
-	if settled != nil {
-		return outcomePending
-	}
-	return wait
-}
-
-// attempts runs n whole attempts for key, each failed or succeeded.
-func attempts(th *passwordThrottle, key throttleKey, n int, failed bool) {
-	for i := 0; i < n; i++ {
-		if tryBegin(th, key) > 0 {
-			return
+// check runs one whole password check charged to keys: it enters the
+// throttle and ends the check as failed or succeeded. It returns the wait
+// enter gave, which is 0 when the check ran.
+func check(t *testing.T, th *passwordThrottle, keys []failureKey, fails bool) time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	wait, err := th.enter(ctx, keys)
+	if err != nil || wait > 0 {
+		if err != nil {
+			t.Fatalf("enter(%v) = %v", keys, err)
 		}
-		if failed {
-			th.failed(key)
-		} else {
-			th.succeeded(key)
+		return wait
+	}
+	if fails {
+		err = th.failed(ctx, keys)
+	} else {
+		err = th.succeeded(ctx, keys)
+	}
+	if err != nil {
+		t.Fatalf("ending a check of %v: %v", keys, err)
+	}
+	return 0
+}
+
+func TestThrottleLocksAfterLimit(t *testing.T) {
+	ts := newTestServer(t)
+	th := ts.srv.throttle
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	for i := range defaultThrottleLimit {
+		if wait := check(t, th, keys, true); wait != 0 {
+			t.Fatalf("failed check %d: refused for %v, want it checked", i+1, wait)
 		}
 	}
-}
-
-func TestLoginThrottleUnit(t *testing.T) {
-	window := defaultThrottleWindow
-	tests := []struct {
-		name string
-		run  func(th *passwordThrottle, clock *testClock)
-		want time.Duration // of the next begin for throttleKeyA
-	}{
-		{name: "first attempt", run: func(*passwordThrottle, *testClock) {}, want: 0},
-		{name: "nine failures", run: func(th *passwordThrottle, _ *testClock) { attempts(th, throttleKeyA, 9, true) }, want: 0},
-		{name: "ten failures", run: func(th *passwordThrottle, _ *testClock) { attempts(th, throttleKeyA, 10, true) }, want: window},
-		{name: "ten failures, a minute ago", run: func(th *passwordThrottle, clock *testClock) {
-			attempts(th, throttleKeyA, 10, true)
-			clock.Advance(time.Minute)
-		}, want: window - time.Minute},
-		{name: "ten failures, a window ago", run: func(th *passwordThrottle, clock *testClock) {
-			attempts(th, throttleKeyA, 10, true)
-			clock.Advance(window)
-		}, want: 0},
-		// An attempt counts from its start: one of ten still running might
-		// succeed, so the eleventh waits for an outcome.
-		{name: "ten in flight", run: func(th *passwordThrottle, _ *testClock) {
-			for i := 0; i < 10; i++ {
-				tryBegin(th, throttleKeyA)
-			}
-		}, want: outcomePending},
-		{name: "ten in flight, then all fail", run: func(th *passwordThrottle, _ *testClock) {
-			for i := 0; i < 10; i++ {
-				tryBegin(th, throttleKeyA)
-			}
-			for i := 0; i < 10; i++ {
-				th.failed(throttleKeyA)
-			}
-		}, want: window},
-		{name: "ten in flight, then one succeeds", run: func(th *passwordThrottle, _ *testClock) {
-			for i := 0; i < 10; i++ {
-				tryBegin(th, throttleKeyA)
-			}
-			th.succeeded(throttleKeyA)
-		}, want: 0},
-		{name: "nine failures, success, nine failures", run: func(th *passwordThrottle, _ *testClock) {
-			attempts(th, throttleKeyA, 9, true)
-			attempts(th, throttleKeyA, 1, false)
-			attempts(th, throttleKeyA, 9, true)
-		}, want: 0},
-		{name: "nine failures, then nine a window later", run: func(th *passwordThrottle, clock *testClock) {
-			attempts(th, throttleKeyA, 9, true)
-			clock.Advance(window)
-			attempts(th, throttleKeyA, 9, true)
-		}, want: 0},
-		{name: "nine failures, then one just within the window", run: func(th *passwordThrottle, clock *testClock) {
-			attempts(th, throttleKeyA, 9, true)
-			clock.Advance(window - time.Second)
-			attempts(th, throttleKeyA, 1, true)
-		}, want: window},
-		{name: "ten failures for another username", run: func(th *passwordThrottle, _ *testClock) {
-			attempts(th, throttleKey{username: "kamau", addr: throttleKeyA.addr}, 10, true)
-		}, want: 0},
-		{name: "ten failures from another address", run: func(th *passwordThrottle, _ *testClock) {
-			attempts(th, throttleKey{username: throttleKeyA.username, addr: "192.0.2.2"}, 10, true)
-		}, want: 0},
+	if wait := check(t, th, keys, false); wait != defaultThrottleWindow {
+		t.Fatalf("a check after %d failures: wait %v, want the window %v", defaultThrottleLimit, wait, defaultThrottleWindow)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			th, clock := newUnitThrottle()
-			tc.run(th, clock)
-			if got := tryBegin(th, throttleKeyA); got != tc.want {
-				t.Errorf("begin = %v, want %v", got, tc.want)
-			}
-		})
+	ts.clock.Advance(defaultThrottleWindow - time.Second)
+	if wait := check(t, th, keys, false); wait != time.Second {
+		t.Fatalf("a check a second before the lockout ends: wait %v, want 1s", wait)
+	}
+	ts.clock.Advance(time.Second)
+	if wait := check(t, th, keys, false); wait != 0 {
+		t.Fatalf("a check once the lockout ended: wait %v, want it checked", wait)
 	}
 }
 
-func TestLoginThrottleSweep(t *testing.T) {
-	th, clock := newUnitThrottle()
-	failedOnce := throttleKey{username: "once", addr: "192.0.2.1"}
-	locked := throttleKey{username: "locked", addr: "192.0.2.1"}
-	later := throttleKey{username: "later", addr: "192.0.2.1"}
-	attempts(th, failedOnce, 1, true)
-	attempts(th, locked, defaultThrottleLimit, true)
-	clock.Advance(5 * time.Minute)
-	attempts(th, later, 1, true)
-
-	steps := []struct {
-		name    string
-		advance time.Duration
-		want    int
-	}{
-		{name: "just under a window", advance: defaultThrottleWindow - 5*time.Minute - time.Nanosecond, want: 3},
-		{name: "a window after the first", advance: time.Nanosecond, want: 1},
-		{name: "a window after the last", advance: 5 * time.Minute, want: 0},
+// Failures count in a row only while each comes within the window of the
+// last; after a quiet window the count starts again.
+func TestThrottleCountRestartsAfterQuietWindow(t *testing.T) {
+	ts := newTestServer(t)
+	th := ts.srv.throttle
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	for range defaultThrottleLimit - 1 {
+		check(t, th, keys, true)
 	}
-	for _, step := range steps {
-		clock.Advance(step.advance)
-		th.sweep()
-		if got := th.size(); got != step.want {
-			t.Errorf("%s: entries after sweep = %d, want %d", step.name, got, step.want)
+	ts.clock.Advance(defaultThrottleWindow)
+	for i := range defaultThrottleLimit - 1 {
+		if wait := check(t, th, keys, true); wait != 0 {
+			t.Fatalf("failure %d after a quiet window: refused for %v, want a fresh count", i+1, wait)
+		}
+	}
+	if wait := check(t, th, keys, true); wait != 0 {
+		t.Fatalf("the 10th failure in a row: refused for %v, want it checked (and then a lockout)", wait)
+	}
+	if wait := check(t, th, keys, false); wait == 0 {
+		t.Fatal("after 10 failures in a row the key is not locked")
+	}
+}
+
+// A success clears only the count it proves wrong, that account from that
+// address; the account's and the address's counts stand.
+func TestThrottleSuccessClearsOnlyThePair(t *testing.T) {
+	ts := newTestServer(t)
+	th := ts.srv.throttle
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	for range 3 {
+		check(t, th, keys, true)
+	}
+	check(t, th, keys, false)
+	for i, want := range []int{0, 3, 3} {
+		rec, err := ts.db.passwordFailures(context.Background(), keys[i].name)
+		if err != nil || rec.failures != want {
+			t.Errorf("after a success, %q: %d failures (%v), want %d", keys[i].name, rec.failures, err, want)
 		}
 	}
 }
 
-// fillThrottle gives n usernames from one address failures failed attempts
-// each.
-func fillThrottle(th *passwordThrottle, n, failures int) {
-	for i := 0; i < n; i++ {
-		attempts(th, throttleKey{username: "user" + strconv.Itoa(i), addr: "198.51.100.1"}, failures, true)
+func TestThrottleAbandonedCountsNeitherWay(t *testing.T) {
+	ts := newTestServer(t)
+	th := ts.srv.throttle
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	if wait, err := th.enter(context.Background(), keys); wait != 0 || err != nil {
+		t.Fatalf("enter = %v, %v", wait, err)
+	}
+	th.abandoned(keys)
+	if n := th.flying(); n != 0 {
+		t.Errorf("checks in flight after an abandoned one = %d, want 0", n)
+	}
+	if n := ts.count(t, "password_failures"); n != 0 {
+		t.Errorf("password_failures holds %d rows after an abandoned check, want 0", n)
 	}
 }
 
-func TestLoginThrottleBounded(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	th := newPasswordThrottle(1, defaultThrottleWindow, clock.Now)
-	fillThrottle(th, maxThrottleEntries, 1) // every entry a live lockout
-	if got := tryBegin(th, throttleKeyA); got <= 0 {
-		t.Errorf("begin with a table full of lockouts = %v, want a wait", got)
-	}
-	if got := th.size(); got != maxThrottleEntries {
-		t.Errorf("entries = %d, want %d", got, maxThrottleEntries)
-	}
-	clock.Advance(defaultThrottleWindow)
-	if got := tryBegin(th, throttleKeyA); got != 0 {
-		t.Errorf("begin a window later = %v, want 0", got)
-	}
-	if got := th.size(); got != 1 {
-		t.Errorf("entries a window later = %d, want 1", got)
-	}
-}
-
-// TestLoginThrottleFullOfSingleFailures: one failed login for each of
-// 100,000 made-up usernames must not lock every other user out; a full
-// table makes room among the entries that are not locked out.
-func TestLoginThrottleFullOfSingleFailures(t *testing.T) {
-	th, _ := newUnitThrottle()
-	fillThrottle(th, maxThrottleEntries, 1)
-	if got := tryBegin(th, throttleKeyA); got != 0 {
-		t.Errorf("begin with a table full of single failures = %v, want 0", got)
-	}
-}
-
-// TestLoginThrottleEvictsOldestUnlocked checks what a full table gives up:
-// the oldest entries that are not locked out, never a lockout, never a
-// recent count.
-func TestLoginThrottleEvictsOldestUnlocked(t *testing.T) {
-	th, clock := newUnitThrottle()
-	th.maxEntries = 16
-	locked := throttleKey{username: "locked", addr: "192.0.2.9"}
-	attempts(th, locked, defaultThrottleLimit, true)
-	for i := range th.maxEntries - 1 {
-		clock.Advance(time.Second)
-		attempts(th, throttleKey{username: "user" + strconv.Itoa(i), addr: "192.0.2.1"}, 1, true)
-	}
-	if got := th.size(); got != th.maxEntries {
-		t.Fatalf("entries = %d, want a full table of %d", got, th.maxEntries)
-	}
-	if got := tryBegin(th, throttleKeyA); got != 0 {
-		t.Fatalf("begin on a full table = %v, want room made", got)
-	}
-	if got := th.size(); got > th.maxEntries {
-		t.Errorf("entries = %d, want at most %d", got, th.maxEntries)
-	}
-	oldestKept := th.state(throttleKey{username: "user0", addr: "192.0.2.1"}).present
-	newestKept := th.state(throttleKey{username: "user14", addr: "192.0.2.1"}).present
-	if oldestKept || !newestKept {
-		t.Errorf("kept oldest = %v, newest = %v; want the oldest evicted and the newest kept", oldestKept, newestKept)
-	}
-	if got := tryBegin(th, locked); got <= 0 {
-		t.Errorf("the lockout was evicted: begin = %v, want a wait", got)
-	}
-}
-
-// TestLoginThrottleAbandoned checks that an attempt whose password was never
-// checked counts neither way and leaves no entry behind.
-func TestLoginThrottleAbandoned(t *testing.T) {
-	th, _ := newUnitThrottle()
-	for range defaultThrottleLimit * 3 {
-		if got := tryBegin(th, throttleKeyA); got != 0 {
-			t.Fatalf("begin after abandoned attempts = %v, want 0", got)
-		}
-		th.abandoned(throttleKeyA)
-	}
-	if got := th.size(); got != 0 {
-		t.Errorf("entries after abandoned attempts = %d, want 0", got)
-	}
-	attempts(th, throttleKeyA, 3, true)
-	tryBegin(th, throttleKeyA)
-	th.abandoned(throttleKeyA)
-	if s := th.state(throttleKeyA); s.failures != 3 || s.inFlight != 0 {
-		t.Errorf("after 3 failures and an abandoned attempt: failures %d, in flight %d; want 3, 0", s.failures, s.inFlight)
-	}
-}
-
-// TestLoginThrottleEnterWaitsForOutcome checks that an attempt beyond the
-// limit of those in flight waits, then goes ahead when one succeeds, or is
-// refused when they all fail.
-func TestLoginThrottleEnterWaitsForOutcome(t *testing.T) {
-	for _, outcome := range []string{"succeeded", "failed"} {
-		t.Run(outcome, func(t *testing.T) {
-			th, _ := newUnitThrottle()
-			for range defaultThrottleLimit {
-				if got := tryBegin(th, throttleKeyA); got != 0 {
-					t.Fatalf("begin = %v, want 0", got)
-				}
-			}
-			type result struct {
-				wait time.Duration
-				err  error
-			}
-			done := make(chan result, 1)
-			go func() {
-				wait, err := th.enter(context.Background(), throttleKeyA)
-				done <- result{wait, err}
-			}()
-			select {
-			case r := <-done:
-				t.Fatalf("enter with the limit in flight = %v, %v; want it to wait", r.wait, r.err)
-			case <-time.After(50 * time.Millisecond):
-			}
-			for range defaultThrottleLimit {
-				if outcome == "succeeded" {
-					th.succeeded(throttleKeyA)
-				} else {
-					th.failed(throttleKeyA)
-				}
-			}
-			r := <-done
-			switch {
-			case r.err != nil:
-				t.Fatalf("enter = %v", r.err)
-			case outcome == "succeeded" && r.wait != 0:
-				t.Errorf("enter after the others succeeded = %v, want 0", r.wait)
-			case outcome == "failed" && r.wait != defaultThrottleWindow:
-				t.Errorf("enter after the others failed = %v, want %v", r.wait, defaultThrottleWindow)
-			}
-		})
-	}
-}
-
-func TestLoginThrottleEnterCanceled(t *testing.T) {
-	th, _ := newUnitThrottle()
+// Checks beyond the limit of those in flight wait for an outcome: they go
+// ahead when one succeeds, and are refused when all fail.
+func TestThrottleEnterWaitsForOutcome(t *testing.T) {
+	ts := newTestServer(t)
+	th := ts.srv.throttle
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	ctx := context.Background()
 	for range defaultThrottleLimit {
-		tryBegin(th, throttleKeyA)
+		if wait, err := th.enter(ctx, keys); wait != 0 || err != nil {
+			t.Fatalf("enter = %v, %v; want the check to start", wait, err)
+		}
+	}
+	type result struct {
+		wait time.Duration
+		err  error
+	}
+	results := make(chan result, 1)
+	go func() {
+		wait, err := th.enter(ctx, keys)
+		results <- result{wait, err}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !th.waitedOn(keys[0].name); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a check beyond the limit in flight does not wait")
+		}
+	}
+	th.succeeded(ctx, keys) // one right password: the one waiting may go
+	if r := <-results; r.wait != 0 || r.err != nil {
+		t.Fatalf("the waiting check after a success = %v, %v; want it to start", r.wait, r.err)
+	}
+	for range defaultThrottleLimit {
+		th.failed(ctx, keys)
+	}
+	if wait, err := th.enter(ctx, keys); wait == 0 || err != nil {
+		t.Fatalf("enter after %d failures = %v, %v; want a lockout", defaultThrottleLimit, wait, err)
+	}
+	if n := th.flying(); n != 0 {
+		t.Errorf("checks in flight at the end = %d, want 0", n)
+	}
+}
+
+func TestThrottleEnterCanceled(t *testing.T) {
+	ts := newTestServer(t)
+	th := ts.srv.throttle
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	for range defaultThrottleLimit {
+		th.enter(context.Background(), keys)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := th.enter(ctx, throttleKeyA); err != context.Canceled {
-		t.Errorf("enter with a canceled context = %v, want context.Canceled", err)
+	go func() {
+		for !th.waitedOn(keys[0].name) {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	if _, err := th.enter(ctx, keys); !errors.Is(err, context.Canceled) {
+		t.Fatalf("enter canceled while waiting = %v, want context.Canceled", err)
+	}
+	for range defaultThrottleLimit {
+		th.abandoned(keys)
+	}
+}
+
+func TestThrottleKeys(t *testing.T) {
+	th := &passwordThrottle{limit: 10, accountLimit: 100, addressLimit: 100}
+	tests := []struct {
+		userID         int64
+		username, addr string
+		want           []string
+	}{
+		{7, "Muthoni", "192.0.2.1", []string{"user:7 from 192.0.2.1", "user:7", "from 192.0.2.1"}},
+		{0, "NoBody", "192.0.2.1", []string{"name:nobody from 192.0.2.1", "name:nobody", "from 192.0.2.1"}},
+		{7, "muthoni", "2001:db8:1:2:3:4:5:6", []string{"user:7 from 2001:db8:1:2::/64", "user:7", "from 2001:db8:1:2::/64"}},
+		{7, "muthoni", "2001:db8:1:2:ffff::1", []string{"user:7 from 2001:db8:1:2::/64", "user:7", "from 2001:db8:1:2::/64"}},
+		{7, "muthoni", "::ffff:192.0.2.1", []string{"user:7 from 192.0.2.1", "user:7", "from 192.0.2.1"}},
+		{7, "muthoni", "fe80::1%eth0", []string{"user:7 from fe80::/64", "user:7", "from fe80::/64"}},
+	}
+	for _, tc := range tests {
+		keys := th.loginKeys(tc.userID, tc.username, tc.addr)
+		for i, k := range keys {
+			if k.name != tc.want[i] {
+				t.Errorf("loginKeys(%d, %q, %q)[%d] = %q, want %q", tc.userID, tc.username, tc.addr, i, k.name, tc.want[i])
+			}
+		}
+		if keys[0].limit != 10 || keys[1].limit != 100 || keys[2].limit != 100 {
+			t.Errorf("loginKeys limits = %d, %d, %d; want 10, 100, 100", keys[0].limit, keys[1].limit, keys[2].limit)
+		}
 	}
 }

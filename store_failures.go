@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+)
+
+// failureRecord is what the database holds of one failure key (see
+// throttle.go): the failed password checks in a row, the last of them, and
+// the end of a lockout if one was reached. A key never seen is the zero
+// record.
+type failureRecord struct {
+	failures    int
+	lastFailure time.Time
+	lockedUntil time.Time
+}
+
+// passwordFailures returns the record of key.
+func (s *sqlStore) passwordFailures(ctx context.Context, key string) (failureRecord, error) {
+	var rec failureRecord
+	var last string
+	var locked sql.NullString
+	err := s.read.QueryRowContext(ctx,
+		`SELECT failures, last_failure, locked_until FROM password_failures WHERE key = ?`, key).
+		Scan(&rec.failures, &last, &locked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return failureRecord{}, nil
+	}
+	if err != nil {
+		return failureRecord{}, err
+	}
+	if rec.lastFailure, err = parseTime(last); err != nil {
+		return failureRecord{}, err
+	}
+	if locked.Valid {
+		if rec.lockedUntil, err = parseTime(locked.String); err != nil {
+			return failureRecord{}, err
+		}
+	}
+	return rec, nil
+}
+
+// recordPasswordFailure counts one failed check at now against every key,
+// in one statement. A count goes on while failures come within window of
+// each other and starts again at 1 after a quiet window; a key that reaches
+// its limit is locked until now + window. An upsert rather than a read and
+// a write, so that two processes failing at once both count.
+func (s *sqlStore) recordPasswordFailure(ctx context.Context, keys []failureKey, now time.Time, window time.Duration) error {
+	rows := make([]string, len(keys))
+	args := make([]any, 0, 4*len(keys)+4)
+	at, until := formatTime(now), formatTime(now.Add(window))
+	for i, k := range keys {
+		rows[i] = `(?, 1, ?, ?, CASE WHEN ? <= 1 THEN ? END)`
+		args = append(args, k.name, k.limit, at, k.limit, until)
+	}
+	cutoff := formatTime(now.Add(-window))
+	args = append(args, cutoff, at, cutoff, until)
+	// In an upsert's SET, a bare column is the row as it was: every
+	// expression below sees the old failures and last_failure.
+	_, err := s.write.ExecContext(ctx,
+		`INSERT INTO password_failures (key, failures, max_failures, last_failure, locked_until)
+		VALUES `+strings.Join(rows, ", ")+`
+		ON CONFLICT (key) DO UPDATE SET
+			failures = CASE WHEN last_failure > ? THEN failures + 1 ELSE 1 END,
+			locked_until = CASE
+				WHEN locked_until > ? THEN locked_until
+				WHEN (CASE WHEN last_failure > ? THEN failures + 1 ELSE 1 END) >= excluded.max_failures THEN ?
+			END,
+			max_failures = excluded.max_failures,
+			last_failure = excluded.last_failure`, args...)
+	return err
+}
+
+// clearPasswordFailures forgets the failures of key, after a success that
+// proves them to have been the owner's typos.
+func (s *sqlStore) clearPasswordFailures(ctx context.Context, key string) error {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM password_failures WHERE key = ?`, key)
+	return err
+}
+
+// deleteStaleFailures deletes the records that hold nothing back at now:
+// no lockout, and no failure within window.
+func (s *sqlStore) deleteStaleFailures(ctx context.Context, now time.Time, window time.Duration) (int64, error) {
+	res, err := s.write.ExecContext(ctx,
+		`DELETE FROM password_failures WHERE last_failure <= ? AND (locked_until IS NULL OR locked_until <= ?)`,
+		formatTime(now.Add(-window)), formatTime(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
