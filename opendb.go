@@ -221,11 +221,82 @@ func migrateStep(ctx context.Context, db *sql.DB) (done bool, err error) {
 	if _, err := tx.ExecContext(ctx, schemaSteps[version]); err != nil {
 		return false, fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
 	}
+	if after := afterSchemaStep[version+1]; after != nil {
+		if err := after(ctx, tx); err != nil {
+			return false, fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
+		}
+	}
 	// PRAGMA takes no placeholders; the value is our own number.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
 		return false, err
 	}
 	return false, tx.Commit()
+}
+
+// afterSchemaStep holds, by the version a step moves to, the part of the
+// step that SQL cannot do: it runs after that version's SQL in the same
+// transaction, so the database moves to the version with all of it or
+// stays where it was.
+var afterSchemaStep = map[int]func(context.Context, *sql.Tx) error{
+	3: recomputeEmailKeys,
+}
+
+// recomputeEmailKeys rewrites every users.email_key with today's emailKey,
+// which joins more addresses than the strings.ToLower of versions 1 and 2
+// ('ſam@' and 'sam@'). Two rows that now share a key are an error naming
+// both, and nothing is written: which account keeps the address is for an
+// operator to decide, not the upgrade.
+//
+// Every row is checked before any is written, so that the UPDATEs cannot
+// trip the UNIQUE constraint half-way through. An old key is
+// strings.ToLower of the address, whose emailKey is the address's own
+// (emailKey keeps the pairs ToLower joined, and a key is its own key): a
+// row whose old key is another row's new key has that new key too, and is
+// its twin.
+func recomputeEmailKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, email, email_key FROM users ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type keyed struct {
+		id         int64
+		email, key string
+	}
+	byKey := map[string]keyed{} // by new key, the first row that has it
+	var changed []keyed
+	var twins []string
+	for rows.Next() {
+		var u keyed
+		var oldKey string
+		if err := rows.Scan(&u.id, &u.email, &oldKey); err != nil {
+			return err
+		}
+		u.key = emailKey(u.email)
+		if first, ok := byKey[u.key]; ok {
+			twins = append(twins, fmt.Sprintf("users %d (%q) and %d (%q)", first.id, first.email, u.id, u.email))
+			continue
+		}
+		byKey[u.key] = u
+		if u.key != oldKey {
+			changed = append(changed, u)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	switch {
+	case len(twins) == 1:
+		return fmt.Errorf("%s have emails that differ only in case; change one before upgrading", twins[0])
+	case len(twins) > 1:
+		return fmt.Errorf("%s have emails that differ only in case; change one of each pair before upgrading", strings.Join(twins, ", "))
+	}
+	for _, u := range changed {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET email_key = ? WHERE id = ?`, u.key, u.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes both pools. Closing the last connection checkpoints the WAL

@@ -9,8 +9,9 @@
 -- Uniqueness is enforced here, by UNIQUE constraints, never by a
 -- check-then-insert in Go. Two accounts cannot differ only in case:
 -- usernames are ASCII, so NOCASE is enough for them; NOCASE folds only ASCII
--- letters, so emails are unique through email_key, the address lower-cased
--- in full Unicode by Go, while email keeps it as the user wrote it.
+-- letters, so emails are unique through email_key, the address case-folded
+-- in full Unicode by Go (emailKey), while email keeps it as the user wrote
+-- it.
 
 -- version 1
 
@@ -62,3 +63,20 @@ END;
 CREATE TRIGGER posts_count_delete AFTER DELETE ON posts BEGIN
     UPDATE users SET post_count = post_count - 1 WHERE id = OLD.user_id;
 END;
+
+-- version 3: failed password checks are counted here rather than in one
+-- process's memory, so that a lockout holds across a restart, a rename and
+-- every process on the file (see throttle.go for the keys). And emails are
+-- unique under Unicode case folding: the binary recomputes every email_key
+-- as it runs this step (see emailKey), and refuses to start if two
+-- addresses fold together.
+
+CREATE TABLE password_failures (
+    key          TEXT PRIMARY KEY,
+    failures     INTEGER NOT NULL, -- in a row, each within the window of the last
+    max_failures INTEGER NOT NULL, -- the count that locks this key
+    last_failure TEXT NOT NULL,
+    locked_until TEXT              -- NULL, or the end of a lockout
+) WITHOUT ROWID;
+
+CREATE INDEX password_failures_by_time ON password_failures (last_failure);

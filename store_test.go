@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A database written by a binary of schema version 1 is upgraded in place:
@@ -66,6 +68,111 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	fresh := newTestServer(t)
 	if got, want := schemaOf(t, ts.db.read), schemaOf(t, fresh.db.read); !slices.Equal(got, want) {
 		t.Errorf("upgraded schema:\n%s\nwant, as a new database has it:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// makeVersion2DB makes a database file as a binary of schema version 2
+// left it, in WAL mode, with a user for each email (ids 1, 2, ...), keyed
+// as version 2 keyed them: by strings.ToLower.
+func makeVersion2DB(t *testing.T, path string, emails ...string) {
+	t.Helper()
+	makeDB(t, path, "PRAGMA journal_mode = WAL;"+schemaSteps[0]+schemaSteps[1]+"PRAGMA user_version = 2;")
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i, email := range emails {
+		if _, err := db.Exec(`INSERT INTO users (username, email, email_key, password_hash, last_seen) VALUES (?, ?, ?, 'x', '2026-11-01T00:00:00.000000Z')`,
+			fmt.Sprintf("user%d", i+1), email, strings.ToLower(email)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Version 3 keys emails by Unicode case folding (emailKey), not
+// strings.ToLower: the upgrade recomputes every stored key, the address
+// itself stays as the user wrote it, and from then on a case twin of an
+// old address is refused.
+func TestUpgradeFromVersion2(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "v2.db")
+	makeVersion2DB(t, dbPath, "ſam@x.org", "Muthoni@Example.com", "ϐa@x.org", "İs@x.org")
+
+	ts := newTestServerAt(t, dbPath)
+	var version int
+	if err := ts.db.read.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(schemaSteps) {
+		t.Fatalf("user_version after upgrade = %d, %v; want %d", version, err, len(schemaSteps))
+	}
+	for i, want := range []struct{ email, key string }{
+		{"ſam@x.org", "sam@x.org"}, // was ſam@x.org
+		{"Muthoni@Example.com", "muthoni@example.com"},
+		{"ϐa@x.org", "βa@x.org"}, // was ϐa@x.org
+		{"İs@x.org", "is@x.org"},
+	} {
+		var email, key string
+		if err := ts.db.read.QueryRow(`SELECT email, email_key FROM users WHERE id = ?`, i+1).Scan(&email, &key); err != nil {
+			t.Fatal(err)
+		}
+		if email != want.email || key != want.key {
+			t.Errorf("user %d after the upgrade: email %q, email_key %q; want %q, %q", i+1, email, key, want.email, want.key)
+		}
+	}
+
+	signUp := func(email string) response {
+		t.Helper()
+		return ts.call(t, "POST", "/api/users", "", jsonText(t, map[string]string{"username": "newcomer", "email": email, "password": "password1"}))
+	}
+	for _, twin := range []string{"sam@x.org", "SAM@x.org", "βa@x.org", "iſ@x.org", "MUTHONI@example.com"} {
+		wantError(t, "POST /api/users with "+twin, signUp(twin), http.StatusBadRequest, "email is already registered")
+	}
+	if n := ts.count(t, "users"); n != 4 {
+		t.Errorf("users = %d rows, want 4", n)
+	}
+	wantStatus(t, "POST /api/users with a new address", signUp("new@x.org"), http.StatusCreated)
+}
+
+// An old database with two addresses that fold together cannot be
+// upgraded: the program refuses to start and names both rows, for an
+// operator to choose which to change, and leaves the file as it was, at
+// version 2. In the second case "iſ@x.org" now folds to "is@x.org", the
+// key "İs@x.org" has held since version 2 (strings.ToLower joins 'İ' and
+// 'i', and emailKey keeps that). Writing keys before checking them all
+// would trip the UNIQUE constraint, in both cases, rather than name the
+// twins.
+func TestUpgradeFromVersion2RefusesCaseTwins(t *testing.T) {
+	tests := []struct {
+		name    string
+		emails  []string
+		wantErr string
+	}{
+		{"one pair", []string{"sam@x.org", "muthoni@example.com", "ſam@x.org"},
+			`upgrade schema to version 3: users 1 ("sam@x.org") and 3 ("ſam@x.org") have emails that differ only in case; change one before upgrading`},
+		{"two pairs, one through the key of İ", []string{"iſ@x.org", "İs@x.org", "ςa@x.org", "σa@x.org"},
+			`upgrade schema to version 3: users 1 ("iſ@x.org") and 2 ("İs@x.org"), users 3 ("ςa@x.org") and 4 ("σa@x.org") have emails that differ only in case; change one of each pair before upgrading`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			makeVersion2DB(t, filepath.Join(dir, "tokenapi.db"), tt.emails...)
+			before := snapshotDir(t, dir)
+
+			args := []string{"-addr", "127.0.0.1:0", "-db", "tokenapi.db"}
+			p := spawnProgram(t, dir, args)
+			if code := p.wait(t, time.Minute); code != 1 {
+				t.Errorf("tokenapi %s: exit code %d, want 1", strings.Join(args, " "), code)
+			}
+			if got, want := p.stderr.String(), "tokenapi: database tokenapi.db: "+tt.wantErr+"\n"; got != want {
+				t.Errorf("tokenapi %s: stderr = %q, want %q", strings.Join(args, " "), got, want)
+			}
+			if after := snapshotDir(t, dir); !maps.Equal(after, before) {
+				t.Errorf("the refused upgrade changed the directory: files %v, were %v", slices.Sorted(maps.Keys(after)), slices.Sorted(maps.Keys(before)))
+			}
+			var version int
+			if err := openReadOnly(t, filepath.Join(dir, "tokenapi.db")).QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != 2 {
+				t.Errorf("user_version after the refused upgrade = %d, %v; want 2", version, err)
+			}
+		})
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 type user struct {
@@ -47,10 +49,44 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
-// emailKey is what makes an email unique (the users.email_key column).
-// SQLite's NOCASE folds only ASCII letters, so Go lower-cases the address in
-// full Unicode, for the UNIQUE constraint to catch "ZOË@" beside "zoë@".
-func emailKey(email string) string { return strings.ToLower(email) }
+// emailKey is what makes an email unique (the users.email_key column): two
+// addresses that differ only in case have one key, and the UNIQUE
+// constraint refuses the second. SQLite's NOCASE folds only ASCII letters,
+// and strings.ToLower is not enough either: it leaves 'ſ' (long s), 'ς'
+// (final sigma) and 'ϐ' (curly beta) as they are, which Unicode case
+// folding (unicode.SimpleFold) holds equal to 's', 'σ' and 'β'. So each
+// character becomes foldRune of it, one form for all its case forms.
+//
+// emailKey runs on every sign-up and change of email, and nearly every
+// address is ASCII: those take a fast path, which allocates nothing when
+// the address is already lower-case.
+func emailKey(email string) string {
+	for i := 0; i < len(email); i++ {
+		if email[i] >= utf8.RuneSelf {
+			return strings.Map(foldRune, email)
+		}
+	}
+	return strings.ToLower(email)
+}
+
+// foldRune is the form of r in an email key: its lower case, or, when that
+// has other forms under Unicode case folding (its unicode.SimpleFold
+// orbit), the one of them that upper-casing and lower-casing gives back:
+// 's' for 'S', 's' and 'ſ'; 'k' for 'K', 'k' and 'K' (the Kelvin sign).
+// Starting from the lower case keeps every pair strings.ToLower joined,
+// such as 'İ' and 'i', so the key refuses all that it refused before; and
+// 'ı' (dotless i), alone in its orbit, stays apart from 'i'. email_test.go
+// checks every rune.
+func foldRune(r rune) rune {
+	r = unicode.ToLower(r)
+	f := r
+	for unicode.ToLower(unicode.ToUpper(f)) != f {
+		if f = unicode.SimpleFold(f); f == r {
+			return r // no form comes back, as for 'ı'
+		}
+	}
+	return f
+}
 
 // createUser inserts a user and returns its id, or errDuplicateUsername or
 // errDuplicateEmail.

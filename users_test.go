@@ -323,6 +323,39 @@ func TestCreateUserDuplicateEmailNonASCIICase(t *testing.T) {
 	}
 }
 
+// caseTwins are addresses that differ only in letters strings.ToLower
+// leaves apart and Unicode case folding joins: long s, final sigma and the
+// beta symbol.
+var caseTwins = [][2]string{
+	{"sam@x.org", "ſam@x.org"},
+	{"σa@x.org", "ςa@x.org"},
+	{"βa@x.org", "ϐa@x.org"},
+}
+
+// TestCreateUserDuplicateEmailCaseFolding: each of two case twins is
+// refused once the other is registered, whichever came first.
+func TestCreateUserDuplicateEmailCaseFolding(t *testing.T) {
+	for _, pair := range caseTwins {
+		for _, order := range [][2]string{{pair[0], pair[1]}, {pair[1], pair[0]}} {
+			first, second := order[0], order[1]
+			t.Run(first+" then "+second, func(t *testing.T) {
+				ts := newTestServer(t)
+				res := ts.call(t, "POST", "/api/users", "", jsonText(t, map[string]string{"username": "first", "email": first, "password": "password1"}))
+				wantStatus(t, "POST /api/users with "+first, res, http.StatusCreated)
+				before := ts.userRow(t, 1)
+				res = ts.call(t, "POST", "/api/users", "", jsonText(t, map[string]string{"username": "second", "email": second, "password": "password1"}))
+				wantError(t, "POST /api/users with "+second+" after "+first, res, http.StatusBadRequest, "email is already registered")
+				if n := ts.count(t, "users"); n != 1 {
+					t.Errorf("users = %d rows, want 1", n)
+				}
+				if got := ts.userRow(t, 1); got != before {
+					t.Errorf("existing user changed: %+v, was %+v", got, before)
+				}
+			})
+		}
+	}
+}
+
 func TestGetUser(t *testing.T) {
 	ts := newTestServer(t)
 	muthoni, token := ts.newUser(t, "muthoni")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"database/sql"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -167,6 +168,36 @@ func TestUpdateUserDuplicate(t *testing.T) {
 		})
 	}
 	ts.login(t, "muthoni", "muthoni-password")
+}
+
+// TestUpdateUserDuplicateEmailCaseFolding: a user cannot change its email
+// to a case twin of another user's (caseTwins, in users_test.go), in
+// either order.
+func TestUpdateUserDuplicateEmailCaseFolding(t *testing.T) {
+	for _, pair := range caseTwins {
+		for _, order := range [][2]string{{pair[0], pair[1]}, {pair[1], pair[0]}} {
+			taken, wanted := order[0], order[1]
+			t.Run(wanted+" when "+taken+" is taken", func(t *testing.T) {
+				ts := newTestServer(t)
+				id, token := ts.newUser(t, "muthoni")
+				res := ts.call(t, "POST", "/api/users", "", jsonText(t, map[string]string{"username": "wanjiru", "email": taken, "password": "password1"}))
+				wantStatus(t, "POST /api/users with "+taken, res, http.StatusCreated)
+				other := int64(res.object(t)["id"].(float64))
+				before, otherBefore := ts.userRow(t, id), ts.userRow(t, other)
+				res = ts.call(t, "PUT", fmt.Sprintf("/api/users/%d", id), token, jsonText(t, map[string]string{"email": wanted}))
+				wantError(t, "PUT /api/users/1 with email "+wanted, res, http.StatusBadRequest, "email is already registered")
+				if n := ts.count(t, "users"); n != 2 {
+					t.Errorf("users = %d rows, want 2", n)
+				}
+				if got := ts.userRow(t, id); got != before {
+					t.Errorf("user %d changed: %+v, was %+v", id, got, before)
+				}
+				if got := ts.userRow(t, other); got != otherBefore {
+					t.Errorf("user %d changed: %+v, was %+v", other, got, otherBefore)
+				}
+			})
+		}
+	}
 }
 
 func TestUpdateUserPassword(t *testing.T) {
