@@ -88,27 +88,31 @@ func TestBodyErrors(t *testing.T) {
 	}
 }
 
-// TestBodyLimit holds every body to 1 MiB however it is framed: with a
+// TestBodyLimit holds every body to its cap however it is framed: with a
 // Content-Length, or chunked with none, where the cap must hold while
-// reading. A body of exactly 1 MiB (JSON padded with spaces) is served; one
-// byte more is a 413 that writes nothing, on each endpoint that writes.
+// reading. An account's body (sign-up, user update) is capped at 64 KiB, a
+// post's at 1 MiB. A body of exactly the cap (JSON padded with spaces) is
+// served; one byte more is a 413 that writes nothing.
 func TestBodyLimit(t *testing.T) {
 	ts := newTestServer(t)
-	_, token := ts.newUser(t, "muthoni")
+	userID, token := ts.newUser(t, "muthoni")
 	postID := ts.createPost(t, token, "Tea", "About tea.")
+	userPath := fmt.Sprintf("/api/users/%d", userID)
 	postPath := fmt.Sprintf("/api/posts/%d", postID)
 	endpoints := []struct {
 		method, path, token, body string
 		status                    int // when the body is within the cap
+		limit                     int
 	}{
-		{"POST", "/api/users", "", `{"username": "big%d", "email": "big%[1]d@example.com", "password": "password1"}`, http.StatusCreated},
-		{"POST", "/api/posts", token, `{"title": "Big %d", "body": "b"}`, http.StatusCreated},
-		{"PUT", postPath, token, `{"title": "Edit %d"}`, http.StatusOK},
+		{"POST", "/api/users", "", `{"username": "big%d", "email": "big%[1]d@example.com", "password": "password1"}`, http.StatusCreated, maxAccountBodyBytes},
+		{"PUT", userPath, token, `{"about_me": "Edit %d"}`, http.StatusOK, maxAccountBodyBytes},
+		{"POST", "/api/posts", token, `{"title": "Big %d", "body": "b"}`, http.StatusCreated, maxBodyBytes},
+		{"PUT", postPath, token, `{"title": "Edit %d"}`, http.StatusOK, maxBodyBytes},
 	}
 	n := 0
 	for _, ep := range endpoints {
 		for _, chunked := range []bool{false, true} {
-			for _, size := range []int{maxBodyBytes, maxBodyBytes + 1} {
+			for _, size := range []int{ep.limit, ep.limit + 1} {
 				n++
 				body := fmt.Sprintf(ep.body, n)
 				body = strings.Repeat(" ", size-len(body)) + body
@@ -116,6 +120,7 @@ func TestBodyLimit(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					before := map[string]int{"users": ts.count(t, "users"), "posts": ts.count(t, "posts")}
 					titleBefore := ts.postRow(t, postID).Title
+					aboutMeBefore := ts.userRow(t, userID).AboutMe
 					hideLength := func(r *http.Request) {
 						if chunked {
 							r.Body = io.NopCloser(r.Body)
@@ -123,11 +128,12 @@ func TestBodyLimit(t *testing.T) {
 						}
 					}
 					res := ts.callWith(t, ep.method, ep.path, body, bearer(ep.token), hideLength)
-					if size <= maxBodyBytes {
+					if size <= ep.limit {
 						wantStatus(t, name, res, ep.status)
 						return
 					}
-					wantError(t, name, res, http.StatusRequestEntityTooLarge, "must not be larger than 1048576 bytes")
+					wantError(t, name, res, http.StatusRequestEntityTooLarge,
+						fmt.Sprintf("must not be larger than %d bytes", ep.limit))
 					for table, rows := range before {
 						if got := ts.count(t, table); got != rows {
 							t.Errorf("%s = %d rows after a 413, want %d", table, got, rows)
@@ -136,10 +142,56 @@ func TestBodyLimit(t *testing.T) {
 					if got := ts.postRow(t, postID).Title; got != titleBefore {
 						t.Errorf("post %d title = %q after a 413, want %q", postID, got, titleBefore)
 					}
+					if got := ts.userRow(t, userID).AboutMe; got != aboutMeBefore {
+						t.Errorf("user %d about_me = %v after a 413, want %v", userID, got, aboutMeBefore)
+					}
 				})
 			}
 		}
 	}
+}
+
+// TestBodyLimitReadsNoFurther sends the headers of a body far over the cap
+// and only the cap and one byte of it, then waits: the 413 must come
+// without the server waiting for the rest.
+func TestBodyLimitReadsNoFurther(t *testing.T) {
+	ts := newTestServer(t)
+	userID, token := ts.newUser(t, "muthoni")
+	endpoints := []struct {
+		method, path, token string
+		limit               int
+	}{
+		{"POST", "/api/users", "", maxAccountBodyBytes},
+		{"PUT", fmt.Sprintf("/api/users/%d", userID), token, maxAccountBodyBytes},
+		{"POST", "/api/posts", token, maxBodyBytes},
+	}
+	for _, ep := range endpoints {
+		what := ep.method + " " + ep.path
+		t.Run(what, func(t *testing.T) {
+			declared := ep.limit + 1<<20 // a MiB more than is sent
+			header := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: tokenapi\r\nContent-Type: application/json\r\nContent-Length: %d\r\n",
+				ep.method, ep.path, declared)
+			if ep.token != "" {
+				header += "Authorization: Bearer " + ep.token + "\r\n"
+			}
+			conn := dialRaw(t, ts)
+			conn.send(t, header+"\r\n"+strings.Repeat(" ", ep.limit+1))
+			res := conn.response(t, what+" with a body cut short")
+			wantError(t, what, res, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("must not be larger than %d bytes", ep.limit))
+		})
+	}
+}
+
+// TestCreateTokenIgnoresBody: POST /api/tokens reads no body, so one of any
+// size is not refused, only ignored (net/http throws away what is left of
+// it, or closes the connection when that is much).
+func TestCreateTokenIgnoresBody(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "muthoni", "muthoni-password")
+	body := `{"username": "someone-else"}` + strings.Repeat(" ", maxAccountBodyBytes)
+	res := ts.callWith(t, "POST", "/api/tokens", body, basic("muthoni", "muthoni-password"))
+	wantStatus(t, "POST /api/tokens with a body", res, http.StatusOK)
 }
 
 func TestHealth(t *testing.T) {

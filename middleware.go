@@ -55,6 +55,58 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// safetyHeaders sets, before anything else can answer, the headers every
+// response carries: none may be shown in a frame, which stops clickjacking
+// of a browser client, and none answering a request with credentials may
+// be kept by a cache, which could hand a token, or what a token let its
+// holder see, to the next client. A response that shows an email without
+// credentials (sign-up) calls noStore itself.
+func safetyHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["X-Frame-Options"] = frameDeny
+		h["Content-Security-Policy"] = noFrameAncestors
+		if _, ok := r.Header["Authorization"]; ok {
+			noStore(w)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noStore asks every cache on the way to keep no copy of the response.
+func noStore(w http.ResponseWriter) { w.Header()["Cache-Control"] = cacheNoStore }
+
+// closeOnUnsureFraming closes the connection after a request whose body a
+// proxy in front of us may have framed otherwise than we did: one sent
+// with both Content-Length and Transfer-Encoding, or an HTTP/1.0 request
+// with Transfer-Encoding (RFC 9112 §6.1 says to close after either). Were
+// the connection kept, the bytes the two disagree on could be read as a
+// second request the proxy never saw: request smuggling.
+//
+// net/http hides both from a handler: it drops Content-Length when the body
+// is chunked, and drops Transfer-Encoding from an HTTP/1.0 request, framing
+// its body by Content-Length or as empty. So this closes after every
+// chunked request and every HTTP/1.0 request: rare from API clients, and
+// neither costs more than a new connection. (Any other Transfer-Encoding
+// net/http refuses with its own 501, and closes.)
+func closeOnUnsureFraming(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && (r.ProtoMinor == 0 || r.TransferEncoding != nil) {
+			w.Header()["Connection"] = connectionClose
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// The values of the headers above, shared rather than allocated per
+// response, as writeJSON's are: net/http only reads them.
+var (
+	frameDeny        = []string{"DENY"}
+	noFrameAncestors = []string{"frame-ancestors 'none'"}
+	cacheNoStore     = []string{"no-store"}
+	connectionClose  = []string{"close"}
+)
+
 // requestLog is what the log line of a request learns while it is served:
 // the status sent (it wraps the ResponseWriter to see it) and the
 // authenticated user. One allocation per request serves both.

@@ -17,30 +17,46 @@ import (
 	"unicode/utf8"
 )
 
-// maxBodyBytes caps every request body.
-const maxBodyBytes = 1 << 20
+// The caps on a request body. A post's text may be long; an account's
+// fields are all short, so its body is held to far less.
+const (
+	maxBodyBytes        = 1 << 20  // a post
+	maxAccountBodyBytes = 64 << 10 // a sign-up or a change to an account
+)
 
 const (
 	defaultPerPage = 10
 	maxPerPage     = 100
 )
 
-// readJSON is the one reader of request bodies. It decodes a single JSON
-// object into dst, ignoring unknown fields. When the body is not that, it
-// answers the client itself (415, 413 or 400, naming the field at fault) and
-// returns false.
+// readJSON reads a body of at most maxBodyBytes, a post's; see readJSONUpTo.
 func readJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
+	return readJSONUpTo(w, r, dst, maxBodyBytes)
+}
+
+// readAccountJSON reads a body of at most maxAccountBodyBytes, a sign-up's
+// or an account change's; see readJSONUpTo.
+func readAccountJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
+	return readJSONUpTo(w, r, dst, maxAccountBodyBytes)
+}
+
+// readJSONUpTo is the one reader of request bodies. It decodes a single JSON
+// object of at most limit bytes into dst, ignoring unknown fields. When the
+// body is not that, it answers the client itself (415, 413 or 400, naming
+// the field at fault) and returns false. A body over the limit is refused
+// once limit+1 bytes have come, however many more the client means to send.
+func readJSONUpTo(w http.ResponseWriter, r *http.Request, dst any, limit int64) bool {
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" ||
 		(params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return false
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if maxErr := (*http.MaxBytesError)(nil); errors.As(err, &maxErr) {
 			writeError(w, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body must not be larger than %d bytes", maxBodyBytes))
+				fmt.Sprintf("request body must not be larger than %d bytes", limit))
 			return false
 		}
 		badRequest(w, "request body could not be read")

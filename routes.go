@@ -75,7 +75,8 @@ func newServer(st store, log *slog.Logger, cfg config) *server {
 		now:       cfg.now,
 	}
 	s.mux = s.routes()
-	s.handler = s.logRequests(s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch))))
+	routed := s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch)))
+	s.handler = s.logRequests(closeOnUnsureFraming(safetyHeaders(routed)))
 	return s
 }
 

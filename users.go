@@ -75,7 +75,7 @@ func (s *server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		Password string `json:"password"`
 		AboutMe  string `json:"about_me"`
 	}
-	if !readJSON(w, r, &req) {
+	if !readAccountJSON(w, r, &req) {
 		return
 	}
 	if msg := firstProblem(
@@ -177,7 +177,7 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req userUpdate
-	if !readJSON(w, r, &req) {
+	if !readAccountJSON(w, r, &req) {
 		return
 	}
 	if msg := req.problem(); msg != "" {
@@ -254,6 +254,11 @@ func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, i
 	}
 	if status == http.StatusCreated {
 		w.Header().Set("Location", userPath(id))
+	}
+	if withEmail {
+		// An email is no cache's to keep, even from a sign-up, which
+		// carries no credentials (safetyHeaders covers the rest).
+		noStore(w)
 	}
 	writeJSON(w, status, userView(u, withEmail))
 }
