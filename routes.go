@@ -49,7 +49,9 @@ type server struct {
 type config struct {
 	tokenTTL           time.Duration
 	passwordIterations int
-	throttleLimit      int
+	throttleLimit      int // one account from one address
+	accountLimit       int // one account from every address
+	addressLimit       int // one address across accounts
 	throttleWindow     time.Duration
 	now                func() time.Time
 }
@@ -59,6 +61,8 @@ func defaultConfig() config {
 		tokenTTL:           defaultTokenTTL,
 		passwordIterations: defaultPasswordIterations,
 		throttleLimit:      defaultThrottleLimit,
+		accountLimit:       defaultAccountLimit,
+		addressLimit:       defaultAddressLimit,
 		throttleWindow:     defaultThrottleWindow,
 		now:                time.Now,
 	}
@@ -70,7 +74,7 @@ func newServer(st store, log *slog.Logger, cfg config) *server {
 		store:     st,
 		log:       log,
 		passwords: newPasswordHasher(cfg.passwordIterations, slots),
-		throttle:  newPasswordThrottle(cfg.throttleLimit, cfg.throttleWindow, cfg.now),
+		throttle:  newPasswordThrottle(st, cfg),
 		tokenTTL:  cfg.tokenTTL,
 		now:       cfg.now,
 	}

@@ -215,33 +215,37 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	s.writeUser(w, r, http.StatusOK, id, true)
 }
 
-// confirmPassword checks a user's current password under the login
-// throttle, so a stolen token cannot be used to guess the password behind
-// it. The throttle counts per user id from any address: a username can be
-// changed with the token alone, and would reset the count. On a wrong
-// password it answers the client itself and returns false.
+// confirmPassword checks a user's current password under the throttle, so
+// a stolen token cannot be used to guess the password behind it. On a
+// wrong password it answers the client itself and returns false.
 func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID int64, password string) bool {
 	hash, err := s.store.passwordHashByID(r.Context(), userID)
 	if err != nil {
 		s.handleError(w, r, err)
 		return false
 	}
-	key := currentPasswordKey(userID)
-	if !s.enterThrottle(w, r, key) {
+	keys := s.throttle.currentPasswordKeys(userID)
+	if !s.enterThrottle(w, r, keys) {
 		return false
 	}
-	ok, err := s.passwords.matches(r.Context(), hash, password)
+	matched, err := s.passwords.matches(r.Context(), hash, password)
 	switch {
 	case err != nil:
-		s.throttle.abandoned(key)
+		s.throttle.abandoned(keys)
 		s.handleError(w, r, err)
 		return false
-	case !ok:
-		s.throttle.failed(key)
+	case !matched:
+		if err := s.throttle.failed(r.Context(), keys); err != nil {
+			s.handleError(w, r, err)
+			return false
+		}
 		badRequest(w, "field current_password is wrong")
 		return false
 	}
-	s.throttle.succeeded(key)
+	if err := s.throttle.succeeded(r.Context(), keys); err != nil {
+		s.handleError(w, r, err)
+		return false
+	}
 	return true
 }
 
