@@ -16,7 +16,7 @@ func TestPasswordSlotsBusy(t *testing.T) {
 	ts := newTestServer(t)
 	ts.createUser(t, "muthoni", "muthoni123")
 	ts.srv.passwords.slots.maxWait = 50 * time.Millisecond
-	free := takeAllSlots(ts.srv.passwords.slots)
+	free := takeAllSlots(t, ts.srv.passwords.slots)
 	for range defaultThrottleLimit + 1 {
 		res := ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password")
 		wantError(t, "POST /api/tokens with every slot busy", res, http.StatusServiceUnavailable, "try again")
@@ -36,7 +36,7 @@ func TestPasswordSlotsBusy(t *testing.T) {
 // for a slot is let go at once.
 func TestDerivePassesCancellation(t *testing.T) {
 	h := newPasswordHasher(testPasswordIterations, newHashSlots(1))
-	h.slots.regular <- struct{}{}
+	defer takeAllSlots(t, h.slots)()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := h.hash(ctx, "password1"); err != context.Canceled {
@@ -50,7 +50,7 @@ func TestDerivePassesCancellation(t *testing.T) {
 func TestUnknownUserCostsAHash(t *testing.T) {
 	ts := newTestServer(t)
 	ts.srv.passwords.slots.maxWait = 50 * time.Millisecond
-	defer takeAllSlots(ts.srv.passwords.slots)()
+	defer takeAllSlots(t, ts.srv.passwords.slots)()
 	res := ts.callBasic(t, "POST", "/api/tokens", "nobody", "some-password")
 	wantError(t, "POST /api/tokens for an unknown user with every slot busy", res, http.StatusServiceUnavailable, "")
 }
@@ -66,12 +66,7 @@ func TestUnknownUserTakesAsLong(t *testing.T) {
 	// A cost at which a hash takes about 15 ms here, with or without the
 	// race detector (which slows PBKDF2 tenfold): well above the rest of a
 	// request, well below a slow test.
-	const sample = 10_000
-	start := time.Now()
-	if _, err := newPasswordHasher(sample, newHashSlots(1)).hash(context.Background(), "password"); err != nil {
-		t.Fatal(err)
-	}
-	iterations := min(max(int(15*time.Millisecond*sample/time.Since(start)), 5_000), defaultPasswordIterations)
+	iterations := iterationsTaking(t, 15*time.Millisecond)
 	ts := newTestServer(t, func(c *config) {
 		c.passwordIterations = iterations
 		c.throttleLimit = 1 << 30 // every try is a password check, never a 429

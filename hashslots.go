@@ -3,28 +3,82 @@ package main
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// hashSlots bound how many password hashes run at once, so that a burst of
-// logins waits its turn instead of starving every other request of CPU.
+// hashSlots bound how many password hashes run at once, and choose which
+// waiting hash runs next, so that a burst of logins or sign-ups waits its
+// turn instead of starving every other request of CPU, and a login is not
+// stuck behind a flood of sign-ups.
 //
-// The rule, in full: there is one regular slot per core but one, always
-// open, and one spare slot for the last core, open only while no request
-// with a bearer token has come in for otherWorkQuiet. Logins alone so use
-// every core; logins beside the API's other calls leave those a core. One
-// slot per core would take every core from the other requests, which Go's
-// scheduler gets back to only every 10 ms or so: measured, reads then ran
-// at 0.18 of their unloaded rate while logins saturated the slots.
+// The rule, in full:
+//
+//   - How many run: one regular slot per core but one, always open, and one
+//     spare slot for the last core, open only while no request with a bearer
+//     token has come in for otherWorkQuiet. Logins alone so use every core;
+//     logins beside the API's other calls leave those a core. One slot per
+//     core would take every core from the other requests, which Go's
+//     scheduler gets back to only every 10 ms or so: measured, reads then
+//     ran at 0.18 of their unloaded rate while logins saturated the slots.
+//   - Who runs next: a hash that finds no open slot joins one of two queues,
+//     first come, first served: checks (a login, for an unknown username
+//     too, or a current_password) and new hashes (a sign-up, or the new
+//     password of a password change). A freed slot goes straight to the
+//     oldest check; to the oldest new hash only when no check waits, or
+//     when checksPerNewHash checks in a row have gone ahead of it. So a
+//     login waits for the hashes already running and at most one new hash
+//     more, however many sign-ups came first, and sign-ups still get one
+//     slot in five while logins keep every slot busy. Before, waiters raced
+//     for each freed slot: with 8 clients logging in, logins took 0.48 s ±
+//     0.3 s, up to 2 s (now 0.43 s ± 0.04 s), and one during a flood of
+//     sign-ups took up to 7 s (now 0.2 s).
+//   - How long: no more new hashes wait than the open slots get through in
+//     newHashWait at the pace of the last few hashes (five times that should
+//     logins keep every slot busy meanwhile); one more is refused at once
+//     with errPasswordBusy, a 503 with Retry-After, rather than hold its
+//     connection longer than its client would wait to try again. Counted
+//     in time, the bound means the same at any password cost and on any
+//     machine: about 20 on two cores at the default cost, hundreds in the
+//     tests, whose hashes are cheap. Before the first hash has ended the
+//     pace is unknown, and any number may wait. Every other wait ends after
+//     maxWait with errPasswordBusy.
 type hashSlots struct {
-	regular chan struct{}
-	spare   chan struct{} // nil on one core
-	maxWait time.Duration // for a free slot
+	regular int           // slots, always open
+	spare   bool          // whether there is a spare slot: not on one core
+	maxWait time.Duration // in a queue
+
+	mu           sync.Mutex
+	regularTaken int
+	spareTaken   bool
+	pace         time.Duration // a hash's time in its slot lately; 0 before the first
+	checksInARow int           // given a slot while new hashes waited
+	// queues are the waiting hashes by class, oldest first.
+	queues [2][]*hashWaiter
+	waking bool // a timer will hand out the spare slot once quiet
+
 	// otherWork is when, in Unix nanoseconds, a request with a bearer token
 	// last came in.
 	otherWork atomic.Int64
+}
+
+// hashClass is what a hash is for, which says where it waits.
+type hashClass int
+
+const (
+	hashCheck hashClass = iota // checks a password: a login or current_password
+	hashNew                    // hashes a new password: a sign-up or a change
+)
+
+// hashWaiter is a hash waiting in a queue for a slot.
+type hashWaiter struct {
+	class   hashClass
+	granted chan struct{} // closed once handOut has given it a slot
+	spare   bool          // the slot given is the spare one
 }
 
 // otherWorkQuiet is how long after the last other request the spare slot
@@ -35,16 +89,28 @@ const otherWorkQuiet = 100 * time.Millisecond
 // logins a client hears "busy, come back" instead of waiting for minutes.
 const maxHashWait = 10 * time.Second
 
-// errPasswordBusy means every hash slot stayed taken for maxHashWait.
+// checksPerNewHash is how many checks in a row may go ahead of a waiting
+// new hash. Checks first keeps logins fast under a flood of sign-ups; the
+// share kept for new hashes keeps sign-ups possible while logins saturate
+// the slots, where they would otherwise all wait maxWait for a 503 (as the
+// load tool's own sign-ups did, measuring reads beside saturating logins).
+const checksPerNewHash = 4
+
+// newHashWait bounds how long the new hashes waiting would take, at the
+// recent pace, before the last of them gets a slot. It is the Retry-After
+// that errors.go gives a refused client: waiting longer would gain it
+// nothing over coming back then. A few sign-ups at once still queue; a
+// flood of them is refused at once, and costs the logins nothing either
+// way.
+const newHashWait = time.Second
+
+// errPasswordBusy means every hash slot stayed taken for maxHashWait, or
+// too many new passwords wait already.
 var errPasswordBusy = errors.New("too many password checks at once")
 
 // newHashSlots makes the slots for a machine with cores cores.
 func newHashSlots(cores int) *hashSlots {
-	h := &hashSlots{regular: make(chan struct{}, max(1, cores-1)), maxWait: maxHashWait}
-	if cores > 1 {
-		h.spare = make(chan struct{}, 1)
-	}
-	return h
+	return &hashSlots{regular: max(1, cores-1), spare: cores > 1, maxWait: maxHashWait}
 }
 
 // shareCores wraps the whole server: every request that carries a bearer
@@ -70,43 +136,177 @@ func (h *hashSlots) noteOtherWork() {
 }
 
 func (h *hashSlots) quiet() bool {
-	return time.Now().UnixNano()-h.otherWork.Load() > int64(otherWorkQuiet)
+	return h.untilQuiet() < 0
 }
 
-// acquire waits for a free slot, no longer than maxWait or ctx allows, and
-// returns the function that frees it. It takes a regular slot when one is
-// free, keeping the spare for when it is needed; the spare slot is a
-// candidate only while quiet, which it looks at again every so often while
-// it waits.
-func (h *hashSlots) acquire(ctx context.Context) (release func(), err error) {
+// untilQuiet is how long the spare slot stays closed; negative once open.
+func (h *hashSlots) untilQuiet() time.Duration {
+	return time.Duration(h.otherWork.Load() + int64(otherWorkQuiet) - time.Now().UnixNano())
+}
+
+// acquire waits in class's queue for a slot, no longer than maxWait or ctx
+// allows, and returns the function that frees it.
+func (h *hashSlots) acquire(ctx context.Context, class hashClass) (release func(), err error) {
+	w := &hashWaiter{class: class, granted: make(chan struct{})}
+	h.mu.Lock()
+	if class == hashNew && len(h.queues[hashNew]) >= h.maxNewWaiting() {
+		h.mu.Unlock()
+		return nil, errPasswordBusy
+	}
+	h.queues[class] = append(h.queues[class], w)
+	h.handOut()
+	h.mu.Unlock()
+
 	select {
-	case h.regular <- struct{}{}:
-		return func() { <-h.regular }, nil
+	case <-w.granted: // at once, without a timer
+		return h.releaser(w.spare), nil
 	default:
 	}
 	deadline := time.NewTimer(h.maxWait)
 	defer deadline.Stop()
-	var recheck <-chan time.Time // nil, which never receives, without a spare slot
-	if h.spare != nil {
-		ticker := time.NewTicker(otherWorkQuiet / 4)
-		defer ticker.Stop()
-		recheck = ticker.C
+	select {
+	case <-w.granted:
+		return h.releaser(w.spare), nil
+	case <-deadline.C:
+		err = errPasswordBusy
+	case <-ctx.Done():
+		err = ctx.Err()
 	}
-	for {
-		var spare chan struct{} // nil, which never receives, unless quiet
-		if h.quiet() {
-			spare = h.spare
-		}
-		select {
-		case h.regular <- struct{}{}:
-			return func() { <-h.regular }, nil
-		case spare <- struct{}{}:
-			return func() { <-h.spare }, nil
-		case <-recheck:
-		case <-deadline.C:
-			return nil, errPasswordBusy
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if i := slices.Index(h.queues[class], w); i >= 0 {
+		h.queues[class] = slices.Delete(h.queues[class], i, i+1)
+		return nil, err
 	}
+	// handOut gave it a slot just as it gave up: the slot goes on to the
+	// next waiter.
+	h.free(w.spare)
+	return nil, err
+}
+
+// releaser is the function that frees a slot just taken, noting how long
+// its hash took.
+func (h *hashSlots) releaser(spare bool) func() {
+	start := time.Now()
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.notePace(time.Since(start))
+		h.free(spare)
+	}
+}
+
+// notePace takes a hash's time into the pace, a moving average that
+// follows the last eight or so. h.mu is held.
+func (h *hashSlots) notePace(d time.Duration) {
+	if h.pace == 0 {
+		h.pace = d
+		return
+	}
+	h.pace += (d - h.pace) / 8
+}
+
+// maxNewWaiting is how many new hashes may wait: as many as the open slots
+// get through in newHashWait at the recent pace, and at least one. h.mu is
+// held.
+func (h *hashSlots) maxNewWaiting() int {
+	if h.pace <= 0 {
+		return math.MaxInt
+	}
+	open := h.regular
+	if h.spare && h.quiet() {
+		open++
+	}
+	return max(1, int(newHashWait*time.Duration(open)/h.pace))
+}
+
+// free gives a slot back, to the next waiter if there is one. h.mu is
+// held.
+func (h *hashSlots) free(spare bool) {
+	if spare {
+		h.spareTaken = false
+	} else {
+		h.regularTaken--
+	}
+	h.handOut()
+}
+
+// handOut gives open slots to the oldest waiters, checks before new
+// hashes but for one in checksPerNewHash+1, a regular slot before the spare
+// one. h.mu is held.
+func (h *hashSlots) handOut() {
+	for len(h.queues[hashCheck])+len(h.queues[hashNew]) > 0 {
+		spare := false
+		switch {
+		case h.regularTaken < h.regular:
+			h.regularTaken++
+		case h.spare && !h.spareTaken && h.quiet():
+			h.spareTaken, spare = true, true
+		default:
+			h.wakeWhenQuiet()
+			return
+		}
+		queue := &h.queues[hashCheck]
+		switch {
+		case len(h.queues[hashNew]) == 0:
+			h.checksInARow = 0
+		case len(*queue) == 0 || h.checksInARow >= checksPerNewHash:
+			queue = &h.queues[hashNew]
+			h.checksInARow = 0
+		default:
+			h.checksInARow++
+		}
+		w := (*queue)[0]
+		*queue = (*queue)[1:]
+		w.spare = spare
+		close(w.granted)
+	}
+}
+
+// wakeWhenQuiet has handOut look again once the spare slot opens, should
+// it be free but closed: nothing else would, were no slot freed meanwhile.
+// h.mu is held.
+func (h *hashSlots) wakeWhenQuiet() {
+	if !h.spare || h.spareTaken || h.waking {
+		return
+	}
+	h.waking = true
+	// A bearer request meanwhile moves the time on: this looks again then.
+	time.AfterFunc(h.untilQuiet()+time.Millisecond, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.waking = false
+		h.handOut()
+	})
+}
+
+// slots is how many hashes run at once, at most.
+func (h *hashSlots) slots() int {
+	if h.spare {
+		return h.regular + 1
+	}
+	return h.regular
+}
+
+// taken is how many slots run a hash, waiting how many hashes wait for
+// one, and newWaitingBound how many new hashes may: for tests.
+func (h *hashSlots) taken() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.spareTaken {
+		return h.regularTaken + 1
+	}
+	return h.regularTaken
+}
+
+func (h *hashSlots) waiting(class hashClass) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.queues[class])
+}
+
+func (h *hashSlots) newWaitingBound() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.maxNewWaiting()
 }

@@ -3,29 +3,244 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // takeAllSlots occupies every slot of h, the spare one too, until the
-// function it returns frees them.
-func takeAllSlots(h *hashSlots) (free func()) {
-	for range cap(h.regular) {
-		h.regular <- struct{}{}
-	}
-	if h.spare != nil {
-		h.spare <- struct{}{}
+// function it returns frees them. h must be quiet, as a new one is.
+func takeAllSlots(t testing.TB, h *hashSlots) (free func()) {
+	t.Helper()
+	var releases []func()
+	for range h.slots() {
+		release, err := h.acquire(context.Background(), hashCheck)
+		if err != nil {
+			t.Fatalf("taking every slot: %v", err)
+		}
+		releases = append(releases, release)
 	}
 	return func() {
-		for range cap(h.regular) {
-			<-h.regular
-		}
-		if h.spare != nil {
-			<-h.spare
+		for _, release := range releases {
+			release()
 		}
 	}
+}
+
+// waitFor polls until cond holds, failing the test after a generous bound.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 5s for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// startWaiting has a hash of class wait for a slot of h in a goroutine of
+// its own, and returns once it is in the queue. Given a slot, the hash
+// sends name to order and frees the slot at once; the channel returned
+// gets acquire's error.
+func startWaiting(t *testing.T, ctx context.Context, h *hashSlots, class hashClass, name string, order chan<- string) <-chan error {
+	t.Helper()
+	before := h.waiting(class)
+	done := make(chan error, 1)
+	go func() {
+		release, err := h.acquire(ctx, class)
+		if err == nil {
+			order <- name
+			release()
+		}
+		done <- err
+	}()
+	waitFor(t, name+" to queue", func() bool { return h.waiting(class) > before })
+	return done
+}
+
+// receive takes n names from order, failing the test if they are slow.
+func receive(t *testing.T, order <-chan string, n int) []string {
+	t.Helper()
+	var got []string
+	for range n {
+		select {
+		case name := <-order:
+			got = append(got, name)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("after %v, no slot for another waiter within 5s", got)
+		}
+	}
+	return got
+}
+
+// Hashes that wait get the slots in the order they came, in each queue.
+func TestHashSlotsFirstComeFirstServed(t *testing.T) {
+	for _, class := range []hashClass{hashCheck, hashNew} {
+		h := newHashSlots(1) // before any hash has ended, any number may wait
+		free := takeAllSlots(t, h)
+		order := make(chan string, 10)
+		want := []string{"first", "second", "third", "fourth", "fifth"}
+		for _, name := range want {
+			startWaiting(t, context.Background(), h, class, name, order)
+		}
+		free()
+		if got := receive(t, order, len(want)); !slices.Equal(got, want) {
+			t.Errorf("class %d: slots went to %v, want %v", class, got, want)
+		}
+	}
+}
+
+// A login that comes after sign-ups still gets the next free slot.
+func TestHashSlotsChecksFirst(t *testing.T) {
+	h := newHashSlots(1)
+	free := takeAllSlots(t, h)
+	order := make(chan string, 3)
+	startWaiting(t, context.Background(), h, hashNew, "sign-up 1", order)
+	startWaiting(t, context.Background(), h, hashNew, "sign-up 2", order)
+	startWaiting(t, context.Background(), h, hashCheck, "login", order)
+	free()
+	want := []string{"login", "sign-up 1", "sign-up 2"}
+	if got := receive(t, order, len(want)); !slices.Equal(got, want) {
+		t.Errorf("slots went to %v, want %v", got, want)
+	}
+}
+
+// While checks keep coming, a waiting new hash still gets a slot once
+// checksPerNewHash checks in a row have gone ahead of it.
+func TestHashSlotsNewHashesGetTheirShare(t *testing.T) {
+	h := newHashSlots(1)
+	free := takeAllSlots(t, h)
+	order := make(chan string, 2*checksPerNewHash+2)
+	startWaiting(t, context.Background(), h, hashNew, "sign-up 1", order)
+	startWaiting(t, context.Background(), h, hashNew, "sign-up 2", order)
+	var want []string
+	for i := range 2 * checksPerNewHash {
+		name := fmt.Sprintf("login %d", i+1)
+		startWaiting(t, context.Background(), h, hashCheck, name, order)
+		want = append(want, name)
+		if (i+1)%checksPerNewHash == 0 {
+			want = append(want, fmt.Sprintf("sign-up %d", (i+1)/checksPerNewHash))
+		}
+	}
+	free()
+	if got := receive(t, order, len(want)); !slices.Equal(got, want) {
+		t.Errorf("slots went to %v, want %v", got, want)
+	}
+}
+
+// withPace makes h's recent hashes have taken d each, which sets how many
+// new hashes may wait.
+func withPace(h *hashSlots, d time.Duration) *hashSlots {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pace = d
+	return h
+}
+
+// As many new hashes may wait as the open slots get through in
+// newHashWait, at the pace of the last hashes.
+func TestHashSlotsNewHashBound(t *testing.T) {
+	if got := newHashSlots(2).newWaitingBound(); got != math.MaxInt {
+		t.Errorf("before any hash has ended, %d new hashes may wait, want any number", got)
+	}
+	tests := []struct {
+		cores int
+		quiet bool
+		pace  time.Duration
+		want  int
+	}{
+		{cores: 1, quiet: true, pace: 100 * time.Millisecond, want: 10},
+		{cores: 2, quiet: true, pace: 100 * time.Millisecond, want: 20},
+		{cores: 2, quiet: false, pace: 100 * time.Millisecond, want: 10}, // the spare slot closed
+		{cores: 4, quiet: true, pace: 100 * time.Millisecond, want: 40},
+		{cores: 2, quiet: true, pace: time.Millisecond, want: 2000},
+		{cores: 2, quiet: true, pace: 3 * time.Second, want: 1},
+	}
+	for _, tc := range tests {
+		h := withPace(newHashSlots(tc.cores), tc.pace)
+		if !tc.quiet {
+			h.noteOtherWork()
+		}
+		if got := h.newWaitingBound(); got != tc.want {
+			t.Errorf("%d cores, quiet %v, hashes of %v: %d new hashes may wait, want %d", tc.cores, tc.quiet, tc.pace, got, tc.want)
+		}
+	}
+
+	// The pace is the hashes' own time in their slots.
+	h := newHashSlots(1)
+	release, err := h.acquire(context.Background(), hashNew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	release()
+	if got := h.newWaitingBound(); got < 5 || got > 20 {
+		t.Errorf("after a hash of 50 ms on one slot, %d new hashes may wait, want about 20", got)
+	}
+}
+
+// Past the bound, a new hash is refused at once rather than after maxWait;
+// a check still waits its turn, ahead of the new hashes.
+func TestHashSlotsNewHashesBounded(t *testing.T) {
+	h := withPace(newHashSlots(1), 100*time.Millisecond)
+	free := takeAllSlots(t, h)
+	bound := h.newWaitingBound()
+	order := make(chan string, bound+1)
+	var want []string
+	for i := range bound {
+		want = append(want, fmt.Sprintf("sign-up %d", i+1))
+		startWaiting(t, context.Background(), h, hashNew, want[i], order)
+	}
+
+	start := time.Now()
+	_, err := h.acquire(context.Background(), hashNew)
+	if elapsed := time.Since(start); !errors.Is(err, errPasswordBusy) || elapsed > h.maxWait/10 {
+		t.Errorf("new hash with %d waiting = %v after %v, want errPasswordBusy at once", bound, err, elapsed)
+	}
+	startWaiting(t, context.Background(), h, hashCheck, "login", order)
+
+	free()
+	want = append([]string{"login"}, want...)
+	if got := receive(t, order, len(want)); !slices.Equal(got, want) {
+		t.Errorf("slots went to %v, want %v", got, want)
+	}
+}
+
+// A hash that gives up waiting leaves its place in the queue: it takes no
+// slot, and no longer counts against the bound on new hashes.
+func TestHashSlotsCancelLeavesQueue(t *testing.T) {
+	h := withPace(newHashSlots(1), 500*time.Millisecond) // two new hashes may wait
+	free := takeAllSlots(t, h)
+	order := make(chan string, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := startWaiting(t, ctx, h, hashNew, "gives up", order)
+	startWaiting(t, context.Background(), h, hashNew, "stays", order)
+	if _, err := h.acquire(context.Background(), hashNew); !errors.Is(err, errPasswordBusy) {
+		t.Fatalf("new hash with two waiting = %v, want errPasswordBusy", err)
+	}
+
+	cancel()
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled wait = %v, want context.Canceled", err)
+	}
+	if n := h.waiting(hashNew); n != 1 {
+		t.Errorf("after one of two gave up, %d new hashes wait, want 1", n)
+	}
+	startWaiting(t, context.Background(), h, hashNew, "comes later", order)
+
+	free()
+	want := []string{"stays", "comes later"}
+	if got := receive(t, order, len(want)); !slices.Equal(got, want) {
+		t.Errorf("slots went to %v, want %v", got, want)
+	}
+	waitFor(t, "every slot to be free", func() bool { return h.taken() == 0 })
 }
 
 // Hashes get every core while nothing else runs, and leave one core to the
@@ -35,36 +250,87 @@ func TestPasswordSpareSlot(t *testing.T) {
 	h.maxWait = 20 * time.Millisecond
 	ctx := context.Background()
 
-	first, err := h.acquire(ctx)
+	first, err := h.acquire(ctx, hashCheck)
 	if err != nil {
 		t.Fatalf("first slot: %v", err)
 	}
-	second, err := h.acquire(ctx)
+	second, err := h.acquire(ctx, hashCheck)
 	if err != nil {
 		t.Fatalf("second slot while nothing else runs: %v, want the spare slot", err)
 	}
 	second()
 
 	h.noteOtherWork()
-	if _, err := h.acquire(ctx); !errors.Is(err, errPasswordBusy) {
+	if _, err := h.acquire(ctx, hashCheck); !errors.Is(err, errPasswordBusy) {
 		t.Fatalf("second slot right after another request = %v, want errPasswordBusy", err)
-	}
-	// Once the other requests have stopped for a while, the spare slot opens
-	// for a hash that is already waiting.
-	h.maxWait = 10 * time.Second
-	if err := returnsWithin(t, "acquire once quiet", func() error {
-		release, err := h.acquire(ctx)
-		if err == nil {
-			release()
-		}
-		return err
-	}); err != nil {
-		t.Errorf("second slot once quiet = %v, want it", err)
 	}
 	first()
 
-	if one := newHashSlots(1); one.spare != nil || cap(one.regular) != 1 {
-		t.Errorf("on one core: %d slots and spare %v, want 1 and none", cap(one.regular), one.spare)
+	if one := newHashSlots(1); one.spare || one.regular != 1 {
+		t.Errorf("on one core: %d slots and spare %v, want 1 and none", one.regular, one.spare)
+	}
+}
+
+// A hash that queued while the spare slot was closed gets it once the
+// other requests have stopped for otherWorkQuiet, and not before.
+func TestHashSlotsSpareOpensForWaiter(t *testing.T) {
+	h := newHashSlots(2)
+	release, err := h.acquire(context.Background(), hashCheck) // the regular slot, for the whole test
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	h.noteOtherWork()
+	order := make(chan string, 1)
+	startWaiting(t, context.Background(), h, hashCheck, "login", order)
+	// Another request with a token keeps the spare slot closed longer.
+	time.Sleep(otherWorkQuiet / 2)
+	h.noteOtherWork()
+	lastOther := time.Now()
+
+	receive(t, order, 1)
+	waited := time.Since(lastOther)
+	if waited < otherWorkQuiet*9/10 || waited > otherWorkQuiet+500*time.Millisecond {
+		t.Errorf("the spare slot opened %v after the last other request, want about %v", waited, otherWorkQuiet)
+	}
+}
+
+// Hashes that come and go, some giving up, never hold more than the slots
+// and leave none taken.
+func TestHashSlotsChurn(t *testing.T) {
+	h := newHashSlots(3)
+	h.maxWait = 3 * time.Millisecond
+	var running, most atomic.Int64
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(3000))*time.Microsecond)
+				release, err := h.acquire(ctx, hashClass(rand.IntN(2)))
+				cancel()
+				if err != nil {
+					if !errors.Is(err, errPasswordBusy) && !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("acquire = %v", err)
+					}
+					continue
+				}
+				n := running.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				time.Sleep(100 * time.Microsecond)
+				running.Add(-1)
+				release()
+			}
+		}()
+	}
+	wg.Wait()
+	if m := most.Load(); m > int64(h.slots()) {
+		t.Errorf("%d hashes ran at once, want at most %d", m, h.slots())
+	}
+	if n, checks, news := h.taken(), h.waiting(hashCheck), h.waiting(hashNew); n+checks+news != 0 {
+		t.Errorf("after every hash: %d slots taken, %d checks and %d new hashes waiting; want none", n, checks, news)
 	}
 }
 

@@ -52,11 +52,13 @@ func encodeHash(iterations int, salt, key []byte) string {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
-// hash returns the encoded hash of a password with a new random salt.
+// hash returns the encoded hash of a password with a new random salt. It
+// waits as a new hash: behind every password check, and refused at once
+// when too many wait already.
 func (h *passwordHasher) hash(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, passwordSaltLen)
 	rand.Read(salt)
-	key, err := h.derive(ctx, password, salt, h.iterations)
+	key, err := h.derive(ctx, hashNew, password, salt, h.iterations)
 	if err != nil {
 		return "", err
 	}
@@ -65,6 +67,7 @@ func (h *passwordHasher) hash(ctx context.Context, password string) (string, err
 
 // matches reports whether password matches an encoded hash, comparing in
 // constant time. An error means the hash is not one of ours or ctx ended.
+// It waits as a check, which goes before every new hash.
 func (h *passwordHasher) matches(ctx context.Context, encoded, password string) (bool, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 4 || parts[0] != passwordScheme {
@@ -83,16 +86,17 @@ func (h *passwordHasher) matches(ctx context.Context, encoded, password string) 
 	if err != nil || len(want) != passwordKeyLen {
 		return false, errors.New("password hash: bad key")
 	}
-	got, err := h.derive(ctx, password, salt, iterations)
+	got, err := h.derive(ctx, hashCheck, password, salt, iterations)
 	if err != nil {
 		return false, err
 	}
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// derive runs PBKDF2 in one of the hasher's slots.
-func (h *passwordHasher) derive(ctx context.Context, password string, salt []byte, iterations int) ([]byte, error) {
-	release, err := h.slots.acquire(ctx)
+// derive runs PBKDF2 in one of the hasher's slots, waiting for it as a
+// hash of class.
+func (h *passwordHasher) derive(ctx context.Context, class hashClass, password string, salt []byte, iterations int) ([]byte, error) {
+	release, err := h.slots.acquire(ctx, class)
 	if err != nil {
 		return nil, err
 	}

@@ -240,7 +240,7 @@ func returnsWithin(t *testing.T, what string, f func() error) error {
 // With every slot taken, a hash waits no longer than its context allows.
 func TestPasswordDeriveCanceled(t *testing.T) {
 	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
-	free := takeAllSlots(h.slots)
+	free := takeAllSlots(t, h.slots)
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	expired, cancelExpired := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
@@ -253,11 +253,11 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 		want error
 	}{
 		{name: "derive, canceled", want: context.Canceled, call: func() error {
-			_, err := h.derive(canceled, "pw", []byte("salt"), 1)
+			_, err := h.derive(canceled, hashCheck, "pw", []byte("salt"), 1)
 			return err
 		}},
 		{name: "derive, past the deadline", want: context.DeadlineExceeded, call: func() error {
-			_, err := h.derive(expired, "pw", []byte("salt"), 1)
+			_, err := h.derive(expired, hashNew, "pw", []byte("salt"), 1)
 			return err
 		}},
 		{name: "hash, canceled", want: context.Canceled, call: func() error {
@@ -274,7 +274,7 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 		{name: "derive, canceled while waiting", want: context.Canceled, call: func() error {
 			// The context ends while derive may already be waiting.
 			go cancelWaiting()
-			_, err := h.derive(waiting, "pw", []byte("salt"), 1)
+			_, err := h.derive(waiting, hashCheck, "pw", []byte("salt"), 1)
 			return err
 		}},
 	}
@@ -289,7 +289,10 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 	if _, err := h.hash(context.Background(), "pw"); err != nil {
 		t.Errorf("hash with free slots = %v, want nil", err)
 	}
-	if n := len(h.slots.regular) + len(h.slots.spare); n != 0 {
+	if n := h.slots.taken(); n != 0 {
 		t.Errorf("slots taken after a hash = %d, want 0", n)
+	}
+	if checks, news := h.slots.waiting(hashCheck), h.slots.waiting(hashNew); checks+news != 0 {
+		t.Errorf("after the canceled calls, %d checks and %d new hashes wait, want none", checks, news)
 	}
 }
