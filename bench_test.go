@@ -124,7 +124,8 @@ func BenchmarkCreateToken(b *testing.B) {
 }
 
 // BenchmarkPasswordHash is one PBKDF2 hash at the real cost, from parallel
-// goroutines: cores ÷ its time per hash is the ceiling on token issuance.
+// goroutines: one second ÷ its time per operation is the ceiling on token
+// issuance.
 func BenchmarkPasswordHash(b *testing.B) {
 	hasher := newPasswordHasher(defaultPasswordIterations, newHashSlots(runtime.GOMAXPROCS(0)))
 	b.RunParallel(func(pb *testing.PB) {

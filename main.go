@@ -21,10 +21,12 @@
 //   - cachingstore.go and cache.go: the store the server really uses, which
 //     answers the hot reads from memory and forgets what its writes change;
 //   - lastseen.go: last_seen noted in memory, written once a second;
-//   - throttle.go: failed password checks lock a login out for a while;
+//   - throttle.go and store_failures.go: failed password checks, counted in
+//     the database, lock a login out for a while;
 //   - passwords.go and hashslots.go: PBKDF2, and how many hashes run at once;
 //   - middleware.go and logwriter.go: JSON for the mux's own errors, panics,
-//     and the request log, written in batches;
+//     safety headers, connections closed after unsure framing, and the
+//     request log, written in batches;
 //   - sweeper.go: expired tokens cleared away.
 //
 // main.go and options.go start it all: run is the whole program.
