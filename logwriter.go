@@ -140,3 +140,10 @@ func (lw *logWriter) flush(atLeast int) {
 		lw.spare = full[:0]
 	}
 }
+
+// buffered returns how many bytes wait for the next flush, for tests.
+func (lw *logWriter) buffered() int {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return len(lw.buf)
+}

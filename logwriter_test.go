@@ -221,11 +221,7 @@ func TestLogWriterBoundedWhileWriting(t *testing.T) {
 	}
 	// The first full buffer is stuck in the underlying writer; wait until the
 	// next one is full too, then give the writers time to overfill it.
-	buffered := func() int {
-		lw.mu.Lock()
-		defer lw.mu.Unlock()
-		return len(lw.buf)
-	}
+	buffered := lw.buffered
 	waitForLog(t, "a second full buffer", func() bool { return buffered() >= logBufferSize })
 	time.Sleep(50 * time.Millisecond)
 	if got, limit := buffered(), logBufferSize+writers*len(line); got > limit {
