@@ -92,14 +92,18 @@ func bearerToken(r *http.Request) (string, error) {
 
 // parseBearer reads the token of a Bearer Authorization header (RFC 6750
 // §2.1). The token must have the b64token syntax and be of a sane length;
-// surrounding spaces are tolerated.
+// surrounding spaces are tolerated. A token with the prefix of today's
+// tokens must also have their length, characters and checksum
+// (tokenformat.go); one without it, from before the prefix, is looked up
+// as ever until it expires.
 func parseBearer(header string) (string, error) {
 	token, ok := cutScheme(header, "Bearer")
 	if !ok || strings.TrimSpace(token) == "" {
 		return "", errNoToken
 	}
 	token = strings.TrimRight(token, " ")
-	if len(token) > maxTokenLen || !isB64Token(token) {
+	if len(token) > maxTokenLen || !isB64Token(token) ||
+		strings.HasPrefix(token, tokenPrefix) && !wellFormedToken(token) {
 		return "", errMalformedToken
 	}
 	return token, nil

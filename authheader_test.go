@@ -142,6 +142,25 @@ func bearerCases() []bearerCase {
 	for _, c := range `!"#$%&'(),:;<>?@[\]^{|}*` + "`" {
 		cases = append(cases, bearerCase{name: "forbidden " + string(c), header: "Bearer abc" + string(c) + "def"})
 	}
+	// A token with the prefix must have the format of newToken's; one
+	// without it may be from before the prefix.
+	old := base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat("\xfb", 32)))
+	unprefixed := "TAPI_" + token[len(tokenPrefix):]
+	randomEnd := tokenLen - tokenChecksumLen
+	cases = append(cases, []bearerCase{
+		{name: "new format with trailing spaces", header: "Bearer " + token + "  ", wantToken: token, wantOK: true},
+		{name: "new format, random part changed", header: "Bearer " + changeChar(token, len(tokenPrefix)+1)},
+		{name: "new format, checksum changed", header: "Bearer " + changeChar(token, tokenLen-1)},
+		{name: "new format, checksum of another token", header: "Bearer " + token[:randomEnd] + newToken()[randomEnd:]},
+		{name: "new format, one short", header: "Bearer " + token[:tokenLen-1]},
+		{name: "new format, one long", header: "Bearer " + token + "0"},
+		{name: "new format, padded", header: "Bearer " + token + "="},
+		{name: "new format, URL-safe character with its checksum", header: "Bearer " + withChecksum(token[:randomEnd-1]+"_")},
+		{name: "prefix only", header: "Bearer " + tokenPrefix},
+		{name: "prefix and a short token", header: "Bearer " + tokenPrefix + "abc"},
+		{name: "old format", header: "Bearer " + old, wantToken: old, wantOK: true},
+		{name: "prefix in other case", header: "Bearer " + unprefixed, wantToken: unprefixed, wantOK: true},
+	}...)
 	return cases
 }
 
@@ -224,6 +243,7 @@ func FuzzParseBearer(f *testing.F) {
 	f.Add("Bearer " + strings.Repeat("t", maxTokenLen+1))
 	f.Add("Bearer " + strings.Repeat("=", maxTokenLen+1))
 	f.Add("Bearer  \u00a0abc")
+	f.Add("Bearer " + tokenPrefix + strings.Repeat("0", tokenLen-len(tokenPrefix)))
 	f.Fuzz(func(t *testing.T, header string) {
 		token, err := parseBearer(header)
 		if err != nil {
@@ -239,6 +259,8 @@ func FuzzParseBearer(f *testing.F) {
 			t.Errorf("parseBearer(%q) = %q, want b64token syntax", header, token)
 		case !strings.Contains(header, token):
 			t.Errorf("parseBearer(%q) = %q, which is not in the header", header, token)
+		case strings.HasPrefix(token, tokenPrefix) && (!tokenPattern.MatchString(token) || !checksumOK(token)):
+			t.Errorf("parseBearer(%q) = %q, which has the prefix but not the format or the checksum", header, token)
 		}
 		// requireToken asks cutScheme first; a header it refused would get
 		// a challenge without invalid_token though its token parses.

@@ -57,6 +57,8 @@ func FuzzAuthorization(f *testing.F) {
 		"Authorization: Basic " + b64("nobody:muthoni-password"),
 		"Authorization: Bearer " + token + "\x00",
 		"Authorization: Bearer " + token + "\xff",
+		"Authorization: Bearer " + changeChar(token, len(tokenPrefix)),
+		"Authorization: Bearer " + token[:tokenLen-1],
 		"Authorization: Bearer " + strings.Repeat("t", maxTokenLen+1),
 		"Authorization: Basic\r\n " + b64("muthoni:muthoni-password"), // obsolete line folding
 		"Authorization : " + token,

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -13,11 +12,12 @@ import (
 // but not yet swept; a new token beyond it retires the oldest.
 const maxTokensPerUser = 100
 
-// newToken returns 256 random bits as URL-safe text (43 characters).
+// newToken returns 256 random bits as a token that says what it is:
+// "tapi_", the bits in base62 and a checksum (tokenformat.go).
 func newToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return formatToken(b)
 }
 
 // tokenHash is the SHA-256 of a token, the only form in which a token is
