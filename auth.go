@@ -15,6 +15,10 @@ import (
 // caller is the authenticated client of a request.
 type caller struct {
 	userID int64
+	// sessionID and scope are those of the token the request came with;
+	// zero when it came with a username and password.
+	sessionID int64
+	scope     string
 	// tokenHash is the hash of the token the request came with; zero when
 	// it came with a username and password.
 	tokenHash tokenHash
@@ -52,7 +56,7 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 		}
 		hash := hashToken(token)
 		now := s.now()
-		userID, _, err := s.store.tokenOwner(r.Context(), hash, now)
+		ses, err := s.store.liveSession(r.Context(), hash, now)
 		if errors.Is(err, errNotFound) {
 			bearerChallenge(w, true, "the token is unknown, expired or revoked")
 			return
@@ -61,8 +65,9 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 			s.handleError(w, r, err)
 			return
 		}
-		s.seen(r, userID, now)
-		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: userID, tokenHash: hash})))
+		s.sessionUsed(r, ses, now)
+		next(w, r.WithContext(withCaller(r.Context(),
+			&caller{userID: ses.UserID, tokenHash: hash, sessionID: ses.ID, scope: ses.Scope})))
 	})
 }
 
@@ -118,6 +123,19 @@ func (s *server) loginAccount(ctx context.Context, username string) (int64, stri
 		return 0, s.passwords.unknownUserHash, nil
 	}
 	return id, hash, err
+}
+
+// sessionUsed records a use of a session: it slides the session's expiry
+// to now + the token lifetime, never past its cap, and the user is seen.
+func (s *server) sessionUsed(r *http.Request, ses session, now time.Time) {
+	expires := now.Add(s.tokenTTL)
+	if expires.After(ses.MaxExpiresAt) {
+		expires = ses.MaxExpiresAt
+	}
+	if err := s.store.sessionUsed(r.Context(), ses.ID, now, expires); err != nil {
+		s.log.WarnContext(r.Context(), "record a session's use", "session_id", ses.ID, "error", err)
+	}
+	s.seen(r, ses.UserID, now)
 }
 
 // seen records an authenticated request: the user's last_seen, and the

@@ -84,8 +84,8 @@ func TestCreateToken(t *testing.T) {
 		t.Errorf("Content-Type = %q, want application/json", got)
 	}
 	m := res.object(t)
-	if len(m) != 2 {
-		t.Errorf("body = %s, want only token and expires_at", res.body)
+	if len(m) != 5 || m["id"] != float64(1) || m["name"] != nil || m["scope"] != "write" {
+		t.Errorf("body = %s, want token, expires_at, id 1, name null and scope write", res.body)
 	}
 	token, _ := m["token"].(string)
 	if len(token) < 43 || !regexp.MustCompile(`^[A-Za-z0-9_-]+$`).MatchString(token) {
@@ -189,14 +189,18 @@ func TestRequireTokenRefused(t *testing.T) {
 	}
 }
 
+// A token lives the token lifetime after its last use: each use moves its
+// expiry on, and a token left idle that long is dead.
 func TestTokenExpires(t *testing.T) {
 	ts := newTestServer(t, func(c *config) { c.tokenTTL = time.Minute })
 	_, token := ts.newUser(t, "muthoni")
 	ts.clock.Advance(time.Minute - time.Second)
 	wantStatus(t, "GET /api/users a second before expiry", ts.call(t, "GET", "/api/users", token, ""), http.StatusOK)
-	ts.clock.Advance(time.Second)
+	ts.clock.Advance(time.Minute - time.Second)
+	wantStatus(t, "GET /api/users, kept alive by the last use", ts.call(t, "GET", "/api/users", token, ""), http.StatusOK)
+	ts.clock.Advance(time.Minute)
 	res := ts.call(t, "GET", "/api/users", token, "")
-	wantBearerChallenge(t, "GET /api/users at expiry", res, true)
+	wantBearerChallenge(t, "GET /api/users a lifetime after the last use", res, true)
 	ts.clock.Advance(time.Hour)
 	res = ts.call(t, "GET", "/api/users", token, "")
 	wantBearerChallenge(t, "GET /api/users an hour after expiry", res, true)

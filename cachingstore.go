@@ -27,12 +27,14 @@ type cachingStore struct {
 	log *slog.Logger
 	now func() time.Time
 
-	tokens    *cache[tokenHash, cachedToken]
+	tokens    *cache[tokenHash, cachedSession]
 	users     *cache[int64, user]
 	userPages *cache[pageKey, userPage]
 	postPages *cache[pageKey, postPage]
 	failures  *cache[string, failureRecord]
-	lastSeen  *lastSeenRecorder
+
+	lastSeen    *useRecorder[time.Time]
+	sessionUses *useRecorder[sessionUse]
 }
 
 // Bounds on the caches. A token entry is under 100 bytes, so 100,000 cost
@@ -49,25 +51,31 @@ const (
 	maxCachedFailures  = 10_000
 )
 
-func newCachingStore(db *sqlStore, log *slog.Logger, now func() time.Time) *cachingStore {
+// newCachingStore wraps db. tokenTTL, the idle lifetime of a session,
+// sets how far its stored last use may lag (maxSessionLag).
+func newCachingStore(db *sqlStore, log *slog.Logger, now func() time.Time, tokenTTL time.Duration) *cachingStore {
 	return &cachingStore{
 		db:        db,
 		log:       log,
 		now:       now,
-		tokens:    newCache[tokenHash, cachedToken](maxCachedTokens, nil),
+		tokens:    newCache[tokenHash, cachedSession](maxCachedTokens, nil),
 		users:     newCache[int64, user](maxCachedUsers, nil),
 		userPages: newCache[pageKey, userPage](maxCachedPages, userPage.fits),
 		postPages: newCache[pageKey, postPage](maxCachedPages, postPage.fits),
 		failures:  newCache[string, failureRecord](maxCachedFailures, nil),
-		lastSeen:  newLastSeenRecorder(),
+		lastSeen:  newUseRecorder(lastSeenInterval, func(t time.Time) time.Time { return t }),
+		sessionUses: newUseRecorder(maxSessionLag(tokenTTL)/2,
+			func(u sessionUse) time.Time { return u.at }),
 	}
 }
 
-// cachedToken is a live token as the database had it. It holds no
-// pointers, so the garbage collector need not scan the cache.
-type cachedToken struct {
-	userID  int64
-	expires int64 // Unix microseconds
+// cachedSession is what a request needs of a token's session, as the
+// database had it. It holds no pointers, so the garbage collector need not
+// scan the cache.
+type cachedSession struct {
+	id, userID          int64
+	write               bool  // scope
+	expires, maxExpires int64 // Unix microseconds
 }
 
 // pageKey names a page of users, or of posts by one author (0 for all).
@@ -112,20 +120,56 @@ func pageFits[T any](items []T, text func(T) int) bool {
 
 // ---- reads: from the caches ----
 
-// tokenOwner caches only tokens the database holds, so unknown tokens
-// cannot fill the cache. The expiry is checked on every hit.
-func (c *cachingStore) tokenOwner(ctx context.Context, hash tokenHash, now time.Time) (int64, time.Time, error) {
-	t, err := c.tokens.lookup(hash, now, func() (cachedToken, error) {
-		id, expires, err := c.db.tokenOwner(ctx, hash, now)
-		return cachedToken{userID: id, expires: expires.UnixMicro()}, err
+// liveSession caches only tokens the database holds, so unknown tokens
+// cannot fill the cache; its stored expiry may lag the uses noted here,
+// so it reads the session whatever that says and decides with the newest
+// use. The session it returns has the fields a request needs: ID, UserID,
+// Scope, ExpiresAt and MaxExpiresAt.
+func (c *cachingStore) liveSession(ctx context.Context, hash tokenHash, now time.Time) (session, error) {
+	cs, err := c.tokens.lookup(hash, now, func() (cachedSession, error) {
+		s, err := c.db.sessionByHash(ctx, hash)
+		return cachedSession{id: s.ID, userID: s.UserID, write: s.Scope == scopeWrite,
+			expires: s.ExpiresAt.UnixMicro(), maxExpires: s.MaxExpiresAt.UnixMicro()}, err
 	})
 	if err != nil {
-		return 0, time.Time{}, err
+		return session{}, err
 	}
-	if t.expires <= now.UnixMicro() {
-		return 0, time.Time{}, errNotFound
+	s := session{ID: cs.id, UserID: cs.userID, Scope: scopeRead,
+		ExpiresAt: time.UnixMicro(cs.expires).UTC(), MaxExpiresAt: time.UnixMicro(cs.maxExpires).UTC()}
+	if cs.write {
+		s.Scope = scopeWrite
 	}
-	return t.userID, time.UnixMicro(t.expires), nil
+	c.withNotedUse(&s)
+	if !s.ExpiresAt.After(now) {
+		return session{}, errNotFound
+	}
+	return s, nil
+}
+
+// withNotedUse moves a session's last use and expiry to the newest use
+// noted here, if that is newer than what the database said.
+func (c *cachingStore) withNotedUse(s *session) {
+	if u, ok := c.sessionUses.latest(s.ID); ok && u.at.After(s.LastUsedAt) {
+		s.LastUsedAt = u.at
+		if u.expires.After(s.ExpiresAt) {
+			s.ExpiresAt = u.expires
+		}
+	}
+}
+
+// sessionsOf shows each session's newest use, written or not.
+func (c *cachingStore) sessionsOf(ctx context.Context, userID int64) ([]session, error) {
+	sessions, err := c.db.sessionsOf(ctx, userID)
+	for i := range sessions {
+		c.withNotedUse(&sessions[i])
+	}
+	return sessions, err
+}
+
+// sessionUsed only notes the use in memory; the last-seen writer stores it.
+func (c *cachingStore) sessionUsed(_ context.Context, id int64, at, expires time.Time) error {
+	c.sessionUses.note(id, sessionUse{at: at, expires: expires})
+	return nil
 }
 
 // userByID shows last_seen as fresh as the newest note, written or not.
@@ -134,7 +178,7 @@ func (c *cachingStore) userByID(ctx context.Context, id int64) (user, error) {
 	if err != nil {
 		return user{}, err
 	}
-	u.LastSeen = c.lastSeen.latest(u.ID, u.LastSeen)
+	u.LastSeen = c.lastSeenOf(u)
 	return u, nil
 }
 
@@ -149,7 +193,7 @@ func (c *cachingStore) listUsers(ctx context.Context, limit, offset int) ([]user
 	// A copy with fresh last_seen times: the cached page is shared.
 	users := make([]user, len(p.users))
 	for i, u := range p.users {
-		u.LastSeen = c.lastSeen.latest(u.ID, u.LastSeen)
+		u.LastSeen = c.lastSeenOf(u)
 		users[i] = u
 	}
 	return users, p.total, nil
@@ -168,6 +212,14 @@ func (c *cachingStore) listPosts(ctx context.Context, authorID int64, limit, off
 // in another process is seen within cacheTrust.
 func (c *cachingStore) passwordFailures(ctx context.Context, key string) (failureRecord, error) {
 	return c.failures.lookup(key, c.now(), func() (failureRecord, error) { return c.db.passwordFailures(ctx, key) })
+}
+
+// lastSeenOf is a user's last_seen: the stored one or a newer noted one.
+func (c *cachingStore) lastSeenOf(u user) time.Time {
+	if t, ok := c.lastSeen.latest(u.ID); ok && t.After(u.LastSeen) {
+		return t
+	}
+	return u.LastSeen
 }
 
 // userSeen only notes the time in memory; the last-seen writer stores it.
@@ -211,9 +263,21 @@ func (c *cachingStore) updateUser(ctx context.Context, id int64, changes userCha
 	return err
 }
 
-// insertToken needs no forget: only tokens found live are ever cached.
-func (c *cachingStore) insertToken(ctx context.Context, hash tokenHash, userID int64, passwordHash string, created, expires time.Time) error {
-	return c.db.insertToken(ctx, hash, userID, passwordHash, created, expires)
+// insertToken needs no forget: only tokens the database holds are cached.
+func (c *cachingStore) insertToken(ctx context.Context, hash tokenHash, passwordHash string, s session) (int64, error) {
+	return c.db.insertToken(ctx, hash, passwordHash, s)
+}
+
+func (c *cachingStore) deleteSession(ctx context.Context, userID, id int64) error {
+	err := c.db.deleteSession(ctx, userID, id)
+	c.tokens.forgetWhere(func(s cachedSession) bool { return s.id == id })
+	return err
+}
+
+func (c *cachingStore) deleteTokensOf(ctx context.Context, userID int64) (int64, error) {
+	n, err := c.db.deleteTokensOf(ctx, userID)
+	c.forgetTokensOf(userID)
+	return n, err
 }
 
 func (c *cachingStore) deleteToken(ctx context.Context, hash tokenHash) error {
@@ -238,12 +302,13 @@ func (c *cachingStore) retireOldTokens(ctx context.Context, userID int64, keep i
 
 // deleteExpiredTokens needs no forget (expiry is checked on every hit); it
 // is the sweeper's call, so the caches drop what they no longer trust too.
-func (c *cachingStore) deleteExpiredTokens(ctx context.Context, now time.Time) (int64, error) {
+func (c *cachingStore) deleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
+	now := c.now()
 	c.tokens.sweep(now)
 	c.users.sweep(now)
 	c.userPages.sweep(now)
 	c.postPages.sweep(now)
-	return c.db.deleteExpiredTokens(ctx, now)
+	return c.db.deleteExpiredTokens(ctx, before)
 }
 
 func (c *cachingStore) recordPasswordFailure(ctx context.Context, keys []failureKey, now time.Time, window time.Duration) error {
@@ -294,7 +359,7 @@ func (c *cachingStore) changedUser(id int64) {
 }
 
 func (c *cachingStore) forgetTokensOf(userID int64) {
-	c.tokens.forgetWhere(func(t cachedToken) bool { return t.userID == userID })
+	c.tokens.forgetWhere(func(s cachedSession) bool { return s.userID == userID })
 }
 
 // Close writes the last_seen notes not yet written, then closes the

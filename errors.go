@@ -55,6 +55,13 @@ func bearerChallenge(w http.ResponseWriter, invalidToken bool, message string) {
 	writeError(w, http.StatusUnauthorized, message)
 }
 
+// insufficientScope answers 403 to a read session that tried to write,
+// with the challenge RFC 6750 §3.1 gives for it.
+func insufficientScope(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="Authentication Required", error="insufficient_scope", scope="write"`)
+	writeError(w, http.StatusForbidden, "this token may only read; log in for a write token")
+}
+
 // tooManyRequests tells a throttled client when to come back, in whole
 // seconds rounded up.
 func tooManyRequests(w http.ResponseWriter, wait time.Duration) {

@@ -23,7 +23,7 @@ func TestUnknownPathsAndMethodsAnswerJSON(t *testing.T) {
 		{"GET", "/api/users/", 404, ""},
 		{"PATCH", "/api/posts/1", 405, "DELETE, GET, HEAD, PUT"},
 		{"DELETE", "/api/users", 405, "GET, HEAD, POST"},
-		{"GET", "/api/tokens", 405, "DELETE, POST"},
+		{"PUT", "/api/tokens", 405, "DELETE, GET, HEAD, POST"},
 		{"PUT", "/healthz", 405, "GET, HEAD"},
 	}
 	for _, tt := range tests {
@@ -183,15 +183,28 @@ func TestBodyLimitReadsNoFurther(t *testing.T) {
 	}
 }
 
-// TestCreateTokenIgnoresBody: POST /api/tokens reads no body, so one of any
-// size is not refused, only ignored (net/http throws away what is left of
-// it, or closes the connection when that is much).
-func TestCreateTokenIgnoresBody(t *testing.T) {
+// TestCreateTokenBody: the body of POST /api/tokens is optional, and one
+// that is sent is checked like any other: a bad one is refused with its
+// reason, and no token is issued.
+func TestCreateTokenBody(t *testing.T) {
 	ts := newTestServer(t)
 	ts.createUser(t, "muthoni", "muthoni-password")
-	body := `{"username": "someone-else"}` + strings.Repeat(" ", maxAccountBodyBytes)
-	res := ts.callWith(t, "POST", "/api/tokens", body, basic("muthoni", "muthoni-password"))
-	wantStatus(t, "POST /api/tokens with a body", res, http.StatusOK)
+	for _, bc := range []bodyCase{
+		{name: "not JSON", contentType: "text/plain", body: "name=laptop", status: 415},
+		{name: "malformed", body: `{"name": `, status: 400, message: "request body is malformed JSON"},
+		{name: "name not text", body: `{"name": 7}`, status: 400, message: "field name must be a string"},
+		{name: "empty name", body: `{"name": ""}`, status: 400, message: "field name is required"},
+		{name: "long name", body: `{"name": "` + strings.Repeat("n", 65) + `"}`, status: 400, message: "field name must be 1 to 64 characters"},
+		{name: "control character", body: `{"name": "a\u0007b"}`, status: 400, message: "field name must not contain control characters"},
+		{name: "unknown scope", body: `{"scope": "admin"}`, status: 400, message: `field scope must be "read" or "write"`},
+		{name: "too large", body: `{"name": "x"}` + strings.Repeat(" ", maxAccountBodyBytes), status: 413},
+	} {
+		res := bc.sendWith(t, ts, "POST", "/api/tokens", basic("muthoni", "muthoni-password"))
+		wantError(t, "POST /api/tokens, "+bc.name, res, bc.status, bc.message)
+	}
+	if n := ts.count(t, "tokens"); n != 0 {
+		t.Errorf("tokens = %d rows after refused bodies, want 0", n)
+	}
 }
 
 func TestHealth(t *testing.T) {

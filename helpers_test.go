@@ -73,7 +73,7 @@ func newTestServerAt(t testing.TB, dbPath string, options ...func(*config)) *tes
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	st := newCachingStore(db, log, cfg.now)
+	st := newCachingStore(db, log, cfg.now, cfg.tokenTTL)
 	srv := newServer(st, log, cfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
@@ -602,6 +602,12 @@ type bodyCase struct {
 // token is not "".
 func (bc bodyCase) send(t testing.TB, ts *testServer, method, path, token string) response {
 	t.Helper()
+	return bc.sendWith(t, ts, method, path, bearer(token))
+}
+
+// sendWith sends the case's body with its Content-Type and auth.
+func (bc bodyCase) sendWith(t testing.TB, ts *testServer, method, path string, auth func(*http.Request)) response {
+	t.Helper()
 	contentType := withHeader("Content-Type", "application/json")
 	switch bc.contentType {
 	case "":
@@ -610,5 +616,23 @@ func (bc bodyCase) send(t testing.TB, ts *testServer, method, path, token string
 	default:
 		contentType = withHeader("Content-Type", bc.contentType)
 	}
-	return ts.callWith(t, method, path, bc.body, contentType, bearer(token))
+	return ts.callWith(t, method, path, bc.body, contentType, auth)
+}
+
+// routePattern finds the patterns of routes() in routes.go.
+var routePattern = regexp.MustCompile(`mux\.Handle(?:Func)?\("([^"]+)"`)
+
+// routePatterns returns the patterns of routes(), read from routes.go, for
+// tests that must try every route.
+func routePatterns(t testing.TB) []string {
+	t.Helper()
+	source, err := os.ReadFile("routes.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, m := range routePattern.FindAllSubmatch(source, -1) {
+		patterns = append(patterns, string(m[1]))
+	}
+	return patterns
 }

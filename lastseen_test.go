@@ -30,8 +30,8 @@ func (ts *testServer) storedLastSeen(t testing.TB, id int64) time.Time {
 }
 
 // Authenticated reads are never database writes: last_seen is noted in
-// memory and written by the background writer, one row per user however
-// many requests there were.
+// memory and written by the background writer, as are the sessions' last
+// uses: one row per user and per session however many requests there were.
 func TestReadsDoNotWrite(t *testing.T) {
 	ts := newTestServer(t)
 	start := ts.clock.Now()
@@ -55,8 +55,8 @@ func TestReadsDoNotWrite(t *testing.T) {
 	}
 
 	ts.cache.flushLastSeen(context.Background())
-	if got := ts.writes(t); got != before+2 {
-		t.Errorf("the flush changed %d rows, want 2 (one per user)", got-before)
+	if got := ts.writes(t); got != before+4 {
+		t.Errorf("the flush changed %d rows, want 4 (one per user, one per session)", got-before)
 	}
 	// muthoni called at 0:10, 0:30, ... 4:50, and was noted at most once a
 	// minute: at 0:00 (login), 1:10, 2:10, 3:10 and 4:10.

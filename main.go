@@ -91,11 +91,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	st := newCachingStore(db, log, time.Now) // the hot reads from memory: see cachingstore.go
+	st := newCachingStore(db, log, time.Now, opts.tokenTTL) // the hot reads from memory: see cachingstore.go
 	defer st.Close()
 
 	cfg := defaultConfig()
 	cfg.tokenTTL = opts.tokenTTL
+	cfg.tokenMaxAge = opts.tokenMaxAge
 	cfg.passwordIterations = opts.passwordIterations
 	srv := newServer(st, log, cfg)
 	stopSweeper := srv.startSweeper(sweepInterval)

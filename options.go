@@ -10,8 +10,13 @@ import (
 	"time"
 )
 
-// defaultTokenTTL is how long a token lives unless -token-ttl says otherwise.
-const defaultTokenTTL = time.Hour
+// defaultTokenTTL is how long a session lives unused unless -token-ttl says
+// otherwise; each use moves its expiry on. defaultTokenMaxAge caps its
+// whole life.
+const (
+	defaultTokenTTL    = time.Hour
+	defaultTokenMaxAge = 30 * 24 * time.Hour
+)
 
 // minPasswordIterations keeps -password-iterations from switching hashing
 // off; anything below the default is for tests.
@@ -23,6 +28,7 @@ type options struct {
 	addr               string
 	db                 string
 	tokenTTL           time.Duration
+	tokenMaxAge        time.Duration
 	passwordIterations int
 	tlsCert            string
 	tlsKey             string
@@ -33,6 +39,7 @@ var envNames = []struct{ flag, env string }{
 	{"addr", "TOKENAPI_ADDR"},
 	{"db", "TOKENAPI_DB"},
 	{"token-ttl", "TOKENAPI_TOKEN_TTL"},
+	{"token-max-age", "TOKENAPI_TOKEN_MAX_AGE"},
 	{"password-iterations", "TOKENAPI_PASSWORD_ITERATIONS"},
 }
 
@@ -40,7 +47,8 @@ var envNames = []struct{ flag, env string }{
 // usage to usage and returns flag.ErrHelp. A bad value is reported the same
 // way from a flag and from a variable, naming the one it came from.
 func parseOptions(args []string, getenv func(string) string, usage io.Writer) (options, error) {
-	o := options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: defaultTokenTTL, passwordIterations: defaultPasswordIterations}
+	o := options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: defaultTokenTTL, tokenMaxAge: defaultTokenMaxAge,
+		passwordIterations: defaultPasswordIterations}
 	fs := flag.NewFlagSet("tokenapi", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned as one line; -h prints usage below
 	var badValue error       // the message of a flag whose value was refused
@@ -52,8 +60,10 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	}
 	fs.StringVar(&o.addr, "addr", o.addr, "address to listen on (TOKENAPI_ADDR)")
 	fs.StringVar(&o.db, "db", o.db, "SQLite database file, created on first start (TOKENAPI_DB)")
-	fs.Func("token-ttl", "how long a token lives, e.g. 1h or 30m (TOKENAPI_TOKEN_TTL; default 1h)",
+	fs.Func("token-ttl", "how long a session lives unused, e.g. 1h or 30m (TOKENAPI_TOKEN_TTL; default 1h)",
 		value(func(s string) error { return parseTTL(s, &o.tokenTTL) }))
+	fs.Func("token-max-age", "how long a session lives at most, however used (TOKENAPI_TOKEN_MAX_AGE; default 720h)",
+		value(func(s string) error { return parseTTL(s, &o.tokenMaxAge) }))
 	fs.Func("password-iterations", fmt.Sprintf("PBKDF2 iterations for new password hashes (TOKENAPI_PASSWORD_ITERATIONS; default %d); lower only for tests", defaultPasswordIterations),
 		value(func(s string) error { return parseIterations(s, &o.passwordIterations) }))
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file; serve HTTPS with -tls-key")
@@ -81,6 +91,9 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 				return options{}, fmt.Errorf("%s: %w", e.env, err)
 			}
 		}
+	}
+	if o.tokenMaxAge < o.tokenTTL {
+		return options{}, fmt.Errorf("-token-max-age %v is shorter than -token-ttl %v", o.tokenMaxAge, o.tokenTTL)
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return options{}, errors.New("-tls-cert and -tls-key must be given together")

@@ -18,28 +18,32 @@ func TestParseOptions(t *testing.T) {
 		want    options
 		wantErr string
 	}{
-		{name: "defaults", want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, passwordIterations: 600_000}},
+		{name: "defaults", want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000}},
 		{
 			name: "environment",
 			env: map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "30m",
 				"TOKENAPI_PASSWORD_ITERATIONS": "1000"},
-			want: options{addr: ":8080", db: "/tmp/x.db", tokenTTL: 30 * time.Minute, passwordIterations: 1000},
+			want: options{addr: ":8080", db: "/tmp/x.db", tokenTTL: 30 * time.Minute, tokenMaxAge: 720 * time.Hour, passwordIterations: 1000},
 		},
 		{
 			name: "flags win over the environment",
 			args: []string{"-addr", "127.0.0.1:9", "-db", "a.db", "-token-ttl", "90s", "-password-iterations", "2000"},
 			env: map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "bad",
 				"TOKENAPI_PASSWORD_ITERATIONS": "bad"},
-			want: options{addr: "127.0.0.1:9", db: "a.db", tokenTTL: 90 * time.Second, passwordIterations: 2000},
+			want: options{addr: "127.0.0.1:9", db: "a.db", tokenTTL: 90 * time.Second, tokenMaxAge: 720 * time.Hour, passwordIterations: 2000},
 		},
 		{name: "TLS pair", args: []string{"-tls-cert", "c.pem", "-tls-key", "k.pem"},
-			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, passwordIterations: 600_000, tlsCert: "c.pem", tlsKey: "k.pem"}},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000, tlsCert: "c.pem", tlsKey: "k.pem"}},
 		{name: "bad duration flag", args: []string{"-token-ttl", "soon"}, wantErr: `-token-ttl: "soon" is not a duration such as 1h or 30m`},
 		{name: "bad duration variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "1 hour"}, wantErr: `TOKENAPI_TOKEN_TTL: "1 hour" is not a duration such as 1h or 30m`},
 		// The same mistake, a number without a unit, gets the same words
 		// from the flag and from the variable, each naming its source.
 		{name: "number without unit, flag", args: []string{"-token-ttl", "5"}, wantErr: `-token-ttl: "5" is not a duration such as 1h or 30m (a number needs a unit)`},
 		{name: "number without unit, variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "5"}, wantErr: `TOKENAPI_TOKEN_TTL: "5" is not a duration such as 1h or 30m (a number needs a unit)`},
+		{name: "max age from the environment", env: map[string]string{"TOKENAPI_TOKEN_MAX_AGE": "2h"},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 2 * time.Hour, passwordIterations: 600_000}},
+		{name: "max age below the lifetime", args: []string{"-token-ttl", "2h", "-token-max-age", "1h"}, wantErr: "-token-max-age 1h0m0s is shorter than -token-ttl 2h0m0s"},
+		{name: "bad max age variable", env: map[string]string{"TOKENAPI_TOKEN_MAX_AGE": "forever"}, wantErr: `TOKENAPI_TOKEN_MAX_AGE: "forever" is not a duration`},
 		{name: "zero TTL variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "0s"}, wantErr: "TOKENAPI_TOKEN_TTL: must be positive"},
 		{name: "too few iterations", args: []string{"-password-iterations", "999"}, wantErr: `-password-iterations: "999" is not a whole number from 1000 to`},
 		{name: "iterations variable", env: map[string]string{"TOKENAPI_PASSWORD_ITERATIONS": "lots"}, wantErr: `TOKENAPI_PASSWORD_ITERATIONS: "lots" is not a whole number`},

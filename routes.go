@@ -9,24 +9,27 @@ import (
 )
 
 // routes is the map of the whole API: one line per endpoint, with its
-// method, path and the authentication it needs.
+// method, path and the authentication it needs: Basic credentials, a
+// token, or a token whose session may write.
 func (s *server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/tokens", s.requireBasic(s.handleCreateToken))
-	mux.Handle("DELETE /api/tokens", s.requireToken(s.handleRevokeToken))
+	mux.Handle("GET /api/tokens", s.requireToken(s.handleListSessions))
+	mux.Handle("DELETE /api/tokens", s.requireToken(s.handleRevokeToken)) // a read token may log itself out
+	mux.Handle("DELETE /api/tokens/{id}", s.requireToken(requireWrite(s.handleRevokeSession)))
 
 	mux.HandleFunc("POST /api/users", s.handleCreateUser)
 	mux.Handle("GET /api/users", s.requireToken(s.handleListUsers))
 	mux.Handle("GET /api/users/{id}", s.requireToken(s.handleGetUser))
-	mux.Handle("PUT /api/users/{id}", s.requireToken(s.handleUpdateUser))
+	mux.Handle("PUT /api/users/{id}", s.requireToken(requireWrite(s.handleUpdateUser)))
 	mux.Handle("GET /api/users/{id}/my-posts", s.requireToken(s.handleListUserPosts))
 
 	mux.Handle("GET /api/posts", s.requireToken(s.handleListPosts))
 	mux.Handle("GET /api/posts/{id}", s.requireToken(s.handleGetPost))
-	mux.Handle("POST /api/posts", s.requireToken(s.handleCreatePost))
-	mux.Handle("POST /api/posts/user/{id}", s.requireToken(s.handleCreatePostForUser))
-	mux.Handle("PUT /api/posts/{id}", s.requireToken(s.handleUpdatePost))
-	mux.Handle("DELETE /api/posts/{id}", s.requireToken(s.handleDeletePost))
+	mux.Handle("POST /api/posts", s.requireToken(requireWrite(s.handleCreatePost)))
+	mux.Handle("POST /api/posts/user/{id}", s.requireToken(requireWrite(s.handleCreatePostForUser)))
+	mux.Handle("PUT /api/posts/{id}", s.requireToken(requireWrite(s.handleUpdatePost)))
+	mux.Handle("DELETE /api/posts/{id}", s.requireToken(requireWrite(s.handleDeletePost)))
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	return mux
@@ -34,20 +37,22 @@ func (s *server) routes() *http.ServeMux {
 
 // server is the API: its state and its handlers.
 type server struct {
-	store     store
-	log       *slog.Logger
-	passwords *passwordHasher
-	throttle  *passwordThrottle
-	tokenTTL  time.Duration
-	now       func() time.Time
-	mux       *http.ServeMux
-	handler   http.Handler
+	store       store
+	log         *slog.Logger
+	passwords   *passwordHasher
+	throttle    *passwordThrottle
+	tokenTTL    time.Duration // a session's idle lifetime
+	tokenMaxAge time.Duration // a session's whole lifetime
+	now         func() time.Time
+	mux         *http.ServeMux
+	handler     http.Handler
 }
 
 // config holds what a server needs besides its store and logger. Tests
 // lower the password cost and move the clock.
 type config struct {
 	tokenTTL           time.Duration
+	tokenMaxAge        time.Duration
 	passwordIterations int
 	throttleLimit      int // one account from one address
 	accountLimit       int // one account from every address
@@ -59,6 +64,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		tokenTTL:           defaultTokenTTL,
+		tokenMaxAge:        defaultTokenMaxAge,
 		passwordIterations: defaultPasswordIterations,
 		throttleLimit:      defaultThrottleLimit,
 		accountLimit:       defaultAccountLimit,
@@ -71,12 +77,13 @@ func defaultConfig() config {
 func newServer(st store, log *slog.Logger, cfg config) *server {
 	slots := newHashSlots(runtime.GOMAXPROCS(0))
 	s := &server{
-		store:     st,
-		log:       log,
-		passwords: newPasswordHasher(cfg.passwordIterations, slots),
-		throttle:  newPasswordThrottle(st, cfg),
-		tokenTTL:  cfg.tokenTTL,
-		now:       cfg.now,
+		store:       st,
+		log:         log,
+		passwords:   newPasswordHasher(cfg.passwordIterations, slots),
+		throttle:    newPasswordThrottle(st, cfg),
+		tokenTTL:    cfg.tokenTTL,
+		tokenMaxAge: cfg.tokenMaxAge,
+		now:         cfg.now,
 	}
 	s.mux = s.routes()
 	routed := s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch)))

@@ -80,3 +80,21 @@ CREATE TABLE password_failures (
 ) WITHOUT ROWID;
 
 CREATE INDEX password_failures_by_time ON password_failures (last_failure);
+
+-- version 4: a token is a session its user can see and end. name and scope
+-- are the client's choice when it logs in, user_agent is the User-Agent of
+-- that login; last_used_at and the sliding expires_at are written in
+-- batches (see sessionuse.go), and max_expires_at caps a session's life
+-- from its creation whatever its use. Tokens from before keep working: no
+-- name, scope write, no last use, their old expiry kept as their cap.
+-- users.created_at is NULL for users from before.
+
+ALTER TABLE tokens ADD COLUMN name TEXT;
+ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';
+ALTER TABLE tokens ADD COLUMN user_agent TEXT;
+ALTER TABLE tokens ADD COLUMN last_used_at TEXT;
+ALTER TABLE tokens ADD COLUMN max_expires_at TEXT;
+
+UPDATE tokens SET max_expires_at = expires_at;
+
+ALTER TABLE users ADD COLUMN created_at TEXT;

@@ -27,12 +27,17 @@ type store interface {
 	userSeen(ctx context.Context, id int64, at time.Time) error
 
 	// Tokens, by the SHA-256 of the token: the token itself is never stored.
-	insertToken(ctx context.Context, hash tokenHash, userID int64, passwordHash string, created, expires time.Time) error
-	tokenOwner(ctx context.Context, hash tokenHash, now time.Time) (userID int64, expires time.Time, err error)
+	// Each token is a session its user can see and end.
+	insertToken(ctx context.Context, hash tokenHash, passwordHash string, s session) (int64, error)
+	liveSession(ctx context.Context, hash tokenHash, now time.Time) (session, error)
+	sessionUsed(ctx context.Context, id int64, at, expires time.Time) error
+	sessionsOf(ctx context.Context, userID int64) ([]session, error)
 	deleteToken(ctx context.Context, hash tokenHash) error
+	deleteSession(ctx context.Context, userID, id int64) error
 	deleteOtherTokens(ctx context.Context, userID int64, keep tokenHash) error
+	deleteTokensOf(ctx context.Context, userID int64) (int64, error)
 	retireOldTokens(ctx context.Context, userID int64, keep int) (int64, error)
-	deleteExpiredTokens(ctx context.Context, now time.Time) (int64, error)
+	deleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
 
 	// Failed password checks, by failure key (throttle.go).
 	passwordFailures(ctx context.Context, key string) (failureRecord, error)

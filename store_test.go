@@ -263,3 +263,43 @@ func TestOpenErrorSaysPermissionDenied(t *testing.T) {
 		t.Errorf("openError(ENOENT) = %q, want no word of permission", got)
 	}
 }
+
+// Version 4 makes tokens sessions. Tokens from before keep working after
+// the upgrade: no name, scope write, and their old expiry kept as their
+// cap, so no use makes them live longer than they were issued for.
+func TestUpgradeFromVersion3(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "v3.db")
+	hash, err := newPasswordHasher(testPasswordIterations, newHashSlots(1)).hash(context.Background(), "muthoni-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := "Kq3uTqZQ1kq1cH0Zb8M3o0l6kDFSlj1vq8d9eZC3w9E" // an old-format token: 43 URL-safe characters
+	// The clock of the test server starts at 2026-11-29 12:00.
+	makeDB(t, dbPath, "PRAGMA journal_mode = WAL;"+schemaSteps[0]+schemaSteps[1]+schemaSteps[2]+fmt.Sprintf(`
+		PRAGMA user_version = 3;
+		INSERT INTO users (username, email, email_key, password_hash, last_seen) VALUES
+			('muthoni', 'muthoni@example.com', 'muthoni@example.com', '%s', '2026-11-01T00:00:00.000000Z');
+		INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES
+			('%s', 1, '2026-11-29T11:30:00.000000Z', '2026-11-29T12:30:00.000000Z');`,
+		hash, hashToken(old)))
+
+	ts := newTestServerAt(t, dbPath)
+	var version int
+	if err := ts.db.read.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(schemaSteps) {
+		t.Fatalf("user_version after upgrade = %d, %v; want %d", version, err, len(schemaSteps))
+	}
+	items := ts.sessions(t, old)
+	if len(items) != 1 {
+		t.Fatalf("sessions of the old token = %d, want 1", len(items))
+	}
+	s := items[0]
+	if s["name"] != nil || s["scope"] != "write" || s["user_agent"] != nil || s["current"] != true {
+		t.Errorf("the old token's session = %v, want no name, scope write, no user agent, current", s)
+	}
+	oldExpiry := time.Date(2026, 11, 29, 12, 30, 0, 0, time.UTC)
+	wantTimestamp(t, "expires_at of the old token, used now", s["expires_at"], oldExpiry)
+	ts.clock.Advance(29 * time.Minute)
+	wantStatus(t, "POST /api/posts with the old token", ts.call(t, "POST", "/api/posts", old, `{"title": "t", "body": "b"}`), http.StatusCreated)
+	ts.clock.Advance(time.Minute)
+	wantBearerChallenge(t, "GET /api/users at the old token's old expiry", ts.call(t, "GET", "/api/users", old, ""), true)
+}

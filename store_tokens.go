@@ -4,19 +4,79 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
-// insertToken stores the hash of a new token for a user whose password
-// hash is still passwordHash, the one the login was checked against. If the
-// password changed while the login was being checked, it stores nothing and
-// returns errNotFound: the check and the insert are one statement, so no
-// token issued on an old password outlives a password change.
-func (s *sqlStore) insertToken(ctx context.Context, hash tokenHash, userID int64, passwordHash string, created, expires time.Time) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
-		`INSERT INTO tokens (hash, user_id, created_at, expires_at)
-		SELECT ?, id, ?, ? FROM users WHERE id = ? AND password_hash = ?`,
-		hash.String(), formatTime(created), formatTime(expires), userID, passwordHash))
+// session is a token as its user may see it: never the token, never its
+// hash. ExpiresAt is the earlier of last use + the token lifetime and
+// MaxExpiresAt, the cap on the session's life from its creation.
+type session struct {
+	ID           int64
+	UserID       int64
+	Name         string // "" when unnamed
+	Scope        string // scopeRead or scopeWrite
+	UserAgent    string
+	CreatedAt    time.Time
+	LastUsedAt   time.Time // zero until first use
+	ExpiresAt    time.Time
+	MaxExpiresAt time.Time
+}
+
+// The scopes of a session: a write session may do everything, a read
+// session every GET, and log itself out.
+const (
+	scopeRead  = "read"
+	scopeWrite = "write"
+)
+
+const sessionColumns = `id, user_id, name, scope, user_agent, created_at, last_used_at, expires_at, max_expires_at`
+
+func scanSession(row scanner) (session, error) {
+	var s session
+	var name, agent, lastUsed, maxExpires sql.NullString
+	var created, expires string
+	if err := row.Scan(&s.ID, &s.UserID, &name, &s.Scope, &agent, &created, &lastUsed, &expires, &maxExpires); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return session{}, errNotFound
+		}
+		return session{}, err
+	}
+	s.Name, s.UserAgent = name.String, agent.String
+	var err error
+	for _, t := range []struct {
+		text string
+		dst  *time.Time
+	}{{created, &s.CreatedAt}, {lastUsed.String, &s.LastUsedAt}, {expires, &s.ExpiresAt}, {maxExpires.String, &s.MaxExpiresAt}} {
+		if t.text == "" {
+			continue
+		}
+		if *t.dst, err = parseTime(t.text); err != nil {
+			return session{}, fmt.Errorf("token %d: %w", s.ID, err)
+		}
+	}
+	if s.MaxExpiresAt.IsZero() {
+		s.MaxExpiresAt = s.ExpiresAt
+	}
+	return s, nil
+}
+
+// insertToken stores the hash of a new token, with its session, for a user
+// whose password hash is still passwordHash, the one the login was checked
+// against, and returns the session's id. If the password changed while the
+// login was being checked, it stores nothing and returns errNotFound: the
+// check and the insert are one statement, so no token issued on an old
+// password outlives a password change.
+func (s *sqlStore) insertToken(ctx context.Context, hash tokenHash, passwordHash string, ses session) (int64, error) {
+	res, err := s.write.ExecContext(ctx,
+		`INSERT INTO tokens (hash, user_id, name, scope, user_agent, created_at, expires_at, max_expires_at)
+		SELECT ?, id, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?`,
+		hash.String(), nullIfEmpty(ses.Name), ses.Scope, nullIfEmpty(ses.UserAgent), formatTime(ses.CreatedAt),
+		formatTime(ses.ExpiresAt), formatTime(ses.MaxExpiresAt), ses.UserID, passwordHash)
+	if err := rowsAffectedOrNotFound(res, err); err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // retireOldTokens deletes a user's tokens beyond the newest keep and
@@ -32,25 +92,74 @@ func (s *sqlStore) retireOldTokens(ctx context.Context, userID int64, keep int) 
 	return res.RowsAffected()
 }
 
-// tokenOwner returns the id of the user that holds the live token with
-// this hash, and when the token expires, or errNotFound when the token is
-// unknown, revoked or expired at now. The hash is looked up through an
-// index: comparing hashes of random tokens leaks nothing useful about the
-// token through timing.
-func (s *sqlStore) tokenOwner(ctx context.Context, hash tokenHash, now time.Time) (int64, time.Time, error) {
-	var id int64
-	var expires string
-	err := s.read.QueryRowContext(ctx,
-		`SELECT user_id, expires_at FROM tokens WHERE hash = ? AND expires_at > ?`,
-		hash.String(), formatTime(now)).Scan(&id, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, errNotFound
-	}
+// liveSession returns the session of the live token with this hash, or
+// errNotFound when the token is unknown, revoked or expired at now. The
+// hash is looked up through an index: comparing hashes of random tokens
+// leaks nothing useful about the token through timing.
+func (s *sqlStore) liveSession(ctx context.Context, hash tokenHash, now time.Time) (session, error) {
+	return scanSession(s.read.QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM tokens WHERE hash = ? AND expires_at > ?`, hash.String(), formatTime(now)))
+}
+
+// sessionByHash is liveSession whatever the stored expiry says, for
+// cachingStore, which knows of uses not written yet.
+func (s *sqlStore) sessionByHash(ctx context.Context, hash tokenHash) (session, error) {
+	return scanSession(s.read.QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM tokens WHERE hash = ?`, hash.String()))
+}
+
+// sessionsOf returns every stored session of a user, newest first, expired
+// or not: whoever lists them decides which are live.
+func (s *sqlStore) sessionsOf(ctx context.Context, userID int64) ([]session, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT `+sessionColumns+` FROM tokens WHERE user_id = ? ORDER BY id DESC`, userID)
 	if err != nil {
-		return 0, time.Time{}, err
+		return nil, err
 	}
-	t, err := parseTime(expires)
-	return id, t, err
+	return scanAll(rows, scanSession)
+}
+
+// sessionUsed records a use of a session at at, and moves its expiry to
+// expires (no later than its cap).
+func (s *sqlStore) sessionUsed(ctx context.Context, id int64, at, expires time.Time) error {
+	_, err := s.write.ExecContext(ctx,
+		`UPDATE tokens SET last_used_at = ?, expires_at = MIN(?, max_expires_at)
+		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+		formatTime(at), formatTime(expires), id, formatTime(at))
+	return err
+}
+
+// writeSessionUses stores many uses in one transaction.
+func (s *sqlStore) writeSessionUses(ctx context.Context, uses map[int64]sessionUse) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for id, u := range uses {
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE tokens SET last_used_at = ?, expires_at = MIN(?, max_expires_at)
+			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+			formatTime(u.at), formatTime(u.expires), id, formatTime(u.at)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// deleteSession ends one session of a user, or returns errNotFound.
+func (s *sqlStore) deleteSession(ctx context.Context, userID, id int64) error {
+	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+		`DELETE FROM tokens WHERE id = ? AND user_id = ?`, id, userID))
+}
+
+// deleteTokensOf ends every session of a user and returns how many.
+func (s *sqlStore) deleteTokensOf(ctx context.Context, userID int64) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // deleteToken revokes a token.
@@ -66,9 +175,11 @@ func (s *sqlStore) deleteOtherTokens(ctx context.Context, userID int64, keep tok
 	return err
 }
 
-// deleteExpiredTokens removes tokens that expired at or before now.
-func (s *sqlStore) deleteExpiredTokens(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at <= ?`, formatTime(now))
+// deleteExpiredTokens removes tokens whose stored expiry is at or before
+// before. (The sweeper passes a time a little before now: a session's
+// stored expiry may lag the uses noted in memory.)
+func (s *sqlStore) deleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at <= ?`, formatTime(before))
 	if err != nil {
 		return 0, err
 	}

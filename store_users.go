@@ -92,8 +92,8 @@ func foldRune(r rune) rune {
 // errDuplicateEmail.
 func (s *sqlStore) createUser(ctx context.Context, u user, passwordHash string) (int64, error) {
 	res, err := s.write.ExecContext(ctx,
-		`INSERT INTO users (username, email, email_key, password_hash, about_me, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.Username, u.Email, emailKey(u.Email), passwordHash, nullIfEmpty(u.AboutMe), formatTime(u.LastSeen))
+		`INSERT INTO users (username, email, email_key, password_hash, about_me, last_seen, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.Username, u.Email, emailKey(u.Email), passwordHash, nullIfEmpty(u.AboutMe), formatTime(u.LastSeen), formatTime(u.LastSeen))
 	if err != nil {
 		return 0, uniqueViolation(err)
 	}

@@ -46,7 +46,8 @@ func runEvery(interval time.Duration, f func(ctx context.Context)) (stop func())
 // sweep deletes expired tokens and the records of failed password checks
 // that no longer hold anything back.
 func (s *server) sweep(ctx context.Context) {
-	n, err := s.store.deleteExpiredTokens(ctx, s.now())
+	// A session's stored expiry may lag its uses by maxSessionLag.
+	n, err := s.store.deleteExpiredTokens(ctx, s.now().Add(-maxSessionLag(s.tokenTTL)))
 	switch {
 	case err != nil && ctx.Err() == nil:
 		s.log.Error("delete expired tokens", "error", err)

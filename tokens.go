@@ -33,21 +33,58 @@ func hashToken(token string) tokenHash { return sha256.Sum256([]byte(token)) }
 func (h tokenHash) String() string { return hex.EncodeToString(h[:]) }
 
 type tokenResponse struct {
-	Token     string `json:"token"`
-	ExpiresAt string `json:"expires_at"`
+	Token     string  `json:"token"`
+	ExpiresAt string  `json:"expires_at"`
+	ID        int64   `json:"id"` // the session's, never the token
+	Name      *string `json:"name"`
+	Scope     string  `json:"scope"`
+}
+
+// tokenRequest is the optional body of POST /api/tokens.
+type tokenRequest struct {
+	Name  *string `json:"name"`
+	Scope *string `json:"scope"`
+}
+
+func (req tokenRequest) problem() string {
+	if req.Name != nil {
+		if msg := checkText("name", *req.Name, 1, maxSessionNameLen, false); msg != "" {
+			return msg
+		}
+	}
+	if req.Scope != nil && *req.Scope != scopeRead && *req.Scope != scopeWrite {
+		return `field scope must be "read" or "write"`
+	}
+	return ""
 }
 
 // handleCreateToken issues a new token to a caller who gave a right
 // username and password (requireBasic checked them). Unlike the tutorial,
 // which reuses one token column per user, every login gets its own token,
-// so one device logging out does not log out the others. Only the token's
-// hash is stored; the token itself is in this response and nowhere else.
+// a session of its own, so one device logging out does not log out the
+// others. Only the token's hash is stored; the token itself is in this
+// response and nowhere else.
 func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
+	var req tokenRequest
+	if r.ContentLength != 0 && !readAccountJSON(w, r, &req) { // the body is optional
+		return
+	}
+	if msg := req.problem(); msg != "" {
+		badRequest(w, msg)
+		return
+	}
 	me := callerFrom(r.Context())
 	token := newToken()
 	now := s.now()
-	expires := now.Add(s.tokenTTL)
-	err := s.store.insertToken(r.Context(), hashToken(token), me.userID, me.passwordHash, now, expires)
+	ses := session{UserID: me.userID, Scope: scopeWrite, UserAgent: cutRunes(r.UserAgent(), maxUserAgentLen),
+		CreatedAt: now, ExpiresAt: now.Add(s.tokenTTL), MaxExpiresAt: now.Add(s.tokenMaxAge)}
+	if req.Name != nil {
+		ses.Name = *req.Name
+	}
+	if req.Scope != nil {
+		ses.Scope = *req.Scope
+	}
+	id, err := s.store.insertToken(r.Context(), hashToken(token), me.passwordHash, ses)
 	if errors.Is(err, errNotFound) {
 		basicChallenge(w, "the password changed while it was being checked")
 		return
@@ -60,14 +97,34 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		s.handleError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, tokenResponse{Token: token, ExpiresAt: formatTime(expires)})
+	writeJSON(w, http.StatusOK, tokenResponse{Token: token, ExpiresAt: formatTime(ses.ExpiresAt),
+		ID: id, Name: optional(ses.Name), Scope: ses.Scope})
 }
 
-// handleRevokeToken kills the token the request came with. The caller's
-// other tokens live on.
+// handleRevokeToken ends the session the request came with, or with
+// ?others=true every other session of the caller, or with ?all=true every
+// one. A read session may end itself, and only itself.
 func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.deleteToken(r.Context(), callerFrom(r.Context()).tokenHash); err != nil {
+	me := callerFrom(r.Context())
+	var err error
+	switch query := r.URL.RawQuery; {
+	case query == "":
+		err = s.store.deleteToken(r.Context(), me.tokenHash)
+	case query == "others=true" || query == "all=true":
+		if me.scope != scopeWrite {
+			insufficientScope(w)
+			return
+		}
+		if query == "others=true" {
+			err = s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash)
+		} else {
+			_, err = s.store.deleteTokensOf(r.Context(), me.userID)
+		}
+	default:
+		badRequest(w, "the query may be others=true or all=true, or nothing")
+		return
+	}
+	if err != nil {
 		s.handleError(w, r, err)
 		return
 	}

@@ -274,9 +274,10 @@ func TestTokenDeletedOutsideStopsWorking(t *testing.T) {
 	wantBearerChallenge(t, "GET /api/users/2 after the tokens were deleted by hand", ts.call(t, "GET", "/api/users/2", token, ""), true)
 }
 
-// A token the server has cached still stops working at its expiry.
+// A token the server has cached still stops working at its expiry: here
+// the cap on its life, which no use moves.
 func TestTokenExpiresWhileCached(t *testing.T) {
-	ts := newTestServer(t)
+	ts := newTestServer(t, func(c *config) { c.tokenMaxAge = c.tokenTTL })
 	_, token := ts.newUser(t, "muthoni")
 	ts.clock.Advance(defaultTokenTTL - cacheTrust/2)
 	wantStatus(t, "GET /api/users/1 just before expiry", ts.call(t, "GET", "/api/users/1", token, ""), http.StatusOK)
