@@ -17,7 +17,7 @@ import (
 )
 
 // Fuzz targets for what a hostile client controls beyond the Authorization
-// parsers (FuzzParseBasic and FuzzParseBearer in auth_test.go): the header
+// parsers (FuzzParseBasic and FuzzParseBearer in authheader_test.go): the header
 // lines as a whole, the request body, the query and the path. The seeds run
 // in every go test; CI fuzzes each target for a few seconds.
 
