@@ -29,7 +29,9 @@
 //     request log, written in batches;
 //   - sweeper.go: expired tokens cleared away.
 //
-// main.go and options.go start it all: run is the whole program.
+// main.go and options.go start it all: run is the whole program. admin.go
+// is the operator's side of the same binary: tokenapi users, sessions,
+// revoke, passwd and prune, on the database file a server may be using.
 package main
 
 import (
@@ -54,10 +56,14 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal during the shutdown wait then ends the process at once
 	}()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tokenapi: %v\n", err)
+		if errors.As(err, new(usageError)) {
+			fmt.Fprintln(os.Stderr, "Run 'tokenapi help' for usage.")
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -66,15 +72,20 @@ func main() {
 // once a signal asks the server to stop.
 const shutdownTimeout = 10 * time.Second
 
-// run is the whole program: it serves until ctx ends, then shuts down.
-// The request log goes to stderr; -h prints the usage to stdout.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	opts, err := parseOptions(args, getenv, stdout)
+// run is the whole program: it serves until ctx ends, then shuts down,
+// or it runs the command args name (admin.go), which may read stdin. The
+// request log goes to stderr; -h prints the usage to stdout. A command
+// line it cannot run is a usageError.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	opts, command, err := parseOptions(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if len(command) > 0 {
+		return runCommand(ctx, opts, command, stdin, stdout, stderr)
 	}
 	logOut := newLogWriter(stderr, logFlushInterval)
 	defer logOut.Close()

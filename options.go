@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -43,10 +44,13 @@ var envNames = []struct{ flag, env string }{
 	{"password-iterations", "TOKENAPI_PASSWORD_ITERATIONS"},
 }
 
-// parseOptions reads the environment and then args. For -h it prints the
-// usage to usage and returns flag.ErrHelp. A bad value is reported the same
-// way from a flag and from a variable, naming the one it came from.
-func parseOptions(args []string, getenv func(string) string, usage io.Writer) (options, error) {
+// parseOptions reads the environment and then args: the flags, then the
+// command, if any, with what follows it, which it returns for runCommand
+// (admin.go). No command, or serve, returns none: serve takes the same
+// flags after its name, and nothing else. For -h or help it prints the
+// usage to usage and returns flag.ErrHelp. A bad value is reported the
+// same way from a flag and from a variable, naming the one it came from.
+func parseOptions(args []string, getenv func(string) string, usage io.Writer) (options, []string, error) {
 	o := options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: defaultTokenTTL, tokenMaxAge: defaultTokenMaxAge,
 		passwordIterations: defaultPasswordIterations}
 	fs := flag.NewFlagSet("tokenapi", flag.ContinueOnError)
@@ -70,35 +74,64 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file; serve HTTPS with -tls-cert")
 
 	err := fs.Parse(args)
+	command := fs.Args()
+	switch {
+	case err != nil || len(command) == 0:
+		command = nil
+	case command[0] == "serve":
+		if err = fs.Parse(command[1:]); err == nil && fs.NArg() > 0 {
+			return options{}, nil, usageErrorf("unexpected argument %q after serve", fs.Arg(0))
+		}
+		command = nil
+	case command[0] == "help" && (len(command) == 1 || command[1] == "serve"):
+		err = flag.ErrHelp
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fs.SetOutput(usage)
-		fmt.Fprintln(usage, "usage: tokenapi [flags]")
-		fs.PrintDefaults()
-		return options{}, err
+		printUsage(usage, fs)
+		return options{}, nil, err
 	case badValue != nil:
-		return options{}, fmt.Errorf("-%s: %w", flagName(err), badValue)
+		return options{}, nil, fmt.Errorf("-%s: %w", flagName(err), badValue)
 	case err != nil:
-		return options{}, unknownFlag(err, fs)
-	case fs.NArg() > 0:
-		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return options{}, nil, unknownFlag(err, fs)
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	for _, e := range envNames {
 		if v := getenv(e.env); v != "" && !given[e.flag] {
 			if err := fs.Set(e.flag, v); err != nil {
-				return options{}, fmt.Errorf("%s: %w", e.env, err)
+				return options{}, nil, fmt.Errorf("%s: %w", e.env, err)
 			}
 		}
 	}
 	if o.tokenMaxAge < o.tokenTTL {
-		return options{}, fmt.Errorf("-token-max-age %v is shorter than -token-ttl %v", o.tokenMaxAge, o.tokenTTL)
+		return options{}, nil, fmt.Errorf("-token-max-age %v is shorter than -token-ttl %v", o.tokenMaxAge, o.tokenTTL)
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
-		return options{}, errors.New("-tls-cert and -tls-key must be given together")
+		return options{}, nil, errors.New("-tls-cert and -tls-key must be given together")
 	}
-	return o, nil
+	return o, command, nil
+}
+
+// printUsage prints the command line: the commands, then the flags of fs.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, "usage: tokenapi [flags] [command [args]]\n\nCommands:\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  serve\tserve the API (the default)")
+	for _, c := range adminCommands() {
+		fmt.Fprintf(tw, "  %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+	}
+	fmt.Fprintln(tw, "  help [command]\tshow this, or a command's flags")
+	tw.Flush()
+	fmt.Fprint(w, `
+The commands but serve work on the -db file, also while a server runs on
+it, which honours a change within a second. They print text, or JSON with
+-json.
+
+Flags, before the command (serve takes them after its name too):
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }
 
 func parseTTL(s string, dst *time.Duration) error {

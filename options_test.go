@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ func TestParseOptions(t *testing.T) {
 		args    []string
 		env     map[string]string
 		want    options
+		command []string // what parseOptions leaves for runCommand
 		wantErr string
 	}{
 		{name: "defaults", want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000}},
@@ -54,11 +56,21 @@ func TestParseOptions(t *testing.T) {
 		{name: "unknown flag, a name from elsewhere", args: []string{"-port", "80"}, wantErr: "unknown flag -port; did you mean -addr?"},
 		{name: "unknown flag, a typo", args: []string{"-tokn-ttl", "1h"}, wantErr: "unknown flag -tokn-ttl; did you mean -token-ttl?"},
 		{name: "unknown flag, nothing near", args: []string{"-verbose"}, wantErr: "unknown flag -verbose (tokenapi -h lists the flags)"},
-		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+		// The first argument is the command; all that follows it is the
+		// command's, but serve's flags are the program's.
+		{name: "serve and its flags", args: []string{"-db", "a.db", "serve", "-addr", ":1"},
+			want: options{addr: ":1", db: "a.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000}},
+		{name: "stray argument after serve", args: []string{"serve", "-addr", ":1", "x"}, wantErr: `unexpected argument "x" after serve`},
+		{name: "a command", args: []string{"-db", "a.db", "revoke", "-session", "7"},
+			want:    options{addr: "localhost:5000", db: "a.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000},
+			command: []string{"revoke", "-session", "7"}},
+		{name: "flags after a command are the command's", args: []string{"users", "-db", "b.db"}, env: map[string]string{"TOKENAPI_DB": "c.db"},
+			want:    options{addr: "localhost:5000", db: "c.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000},
+			command: []string{"users", "-db", "b.db"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseOptions(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			got, command, err := parseOptions(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("parseOptions(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
@@ -68,22 +80,25 @@ func TestParseOptions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseOptions(%q) error = %v", tt.args, err)
 			}
-			if got != tt.want {
-				t.Errorf("parseOptions(%q) = %+v, want %+v", tt.args, got, tt.want)
+			if got != tt.want || !slices.Equal(command, tt.command) {
+				t.Errorf("parseOptions(%q) = %+v, %q; want %+v, %q", tt.args, got, command, tt.want, tt.command)
 			}
 		})
 	}
 }
 
 func TestHelpIsNotAnError(t *testing.T) {
-	var stdout, stderr syncBuffer
-	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
-		t.Fatalf("run -h = %v, want nil", err)
+	for _, args := range [][]string{{"-h"}, {"help"}, {"-db", "x.db", "help", "serve"}} {
+		var stdout, stderr syncBuffer
+		if err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr); err != nil {
+			t.Fatalf("run %q = %v, want nil", args, err)
+		}
+		if !strings.Contains(stdout.String(), "-token-ttl") || !strings.Contains(stdout.String(), "revoke USERNAME | -session ID") ||
+			stderr.String() != "" {
+			t.Errorf("run %q printed %q to stdout and %q to stderr, want the commands and flags on stdout", args, stdout.String(), stderr.String())
+		}
 	}
-	if !strings.Contains(stdout.String(), "-token-ttl") || stderr.String() != "" {
-		t.Errorf("run -h printed %q to stdout and %q to stderr, want the flags on stdout", stdout.String(), stderr.String())
-	}
-	if _, err := parseOptions([]string{"-help"}, func(string) string { return "" }, io.Discard); !errors.Is(err, flag.ErrHelp) {
+	if _, _, err := parseOptions([]string{"-help"}, func(string) string { return "" }, io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("parseOptions -help = %v, want flag.ErrHelp", err)
 	}
 }

@@ -1,0 +1,388 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The operator's commands, each run as a process of its own against the
+// database of a server that is running, as an operator runs them.
+
+// startAdminServer starts the program on a fresh database in a new
+// directory, and returns the program and the directory.
+func startAdminServer(t *testing.T) (*program, string) {
+	t.Helper()
+	dir := t.TempDir()
+	return startProgram(t, dir, []string{"-addr", "127.0.0.1:0", "-db", "tokenapi.db"}, cheapPasswords), dir
+}
+
+// runProgram runs the program once with args in dir, with stdin as its
+// standard input, and returns what it printed and its exit code. Like
+// startProgram, it passes on none of the test's own TOKENAPI_* variables,
+// and lowers the password cost.
+func runProgram(t *testing.T, dir, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TOKENAPI_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, childEnv+"=1", cheapPasswords)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil && !errors.As(err, new(*exec.ExitError)) {
+		t.Fatalf("tokenapi %s: %v", strings.Join(args, " "), err)
+	}
+	if strings.Contains(errOut.String(), "WARNING: DATA RACE") {
+		t.Errorf("tokenapi %s reported a data race:\n%s", strings.Join(args, " "), errOut.String())
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// runOK runs a command on dir's tokenapi.db that must succeed, and
+// returns its output.
+func runOK(t *testing.T, dir, stdin string, args ...string) string {
+	t.Helper()
+	args = append([]string{"-db", "tokenapi.db"}, args...)
+	stdout, stderr, code := runProgram(t, dir, stdin, args...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("tokenapi %s: exit code %d, stderr %q; want 0 and nothing", strings.Join(args, " "), code, stderr)
+	}
+	return stdout
+}
+
+// loginSession logs a user in with a body (a session's name and scope)
+// and a User-Agent, and returns the token and its session's id.
+func loginSession(t *testing.T, p *program, username, password, body, agent string) (string, int64) {
+	t.Helper()
+	res := p.callWith(t, "POST", "/api/tokens", body, basic(username, password), withHeader("User-Agent", agent))
+	wantStatus(t, "POST /api/tokens as "+username, res, http.StatusOK)
+	m := res.object(t)
+	return m["token"].(string), int64(m["id"].(float64))
+}
+
+// insertSession stores a session of a user that expired ago, straight
+// into the database the server is using.
+func insertSession(t *testing.T, dir string, userID int64, ago time.Duration) {
+	t.Helper()
+	st, err := openStore(context.Background(), filepath.Join(dir, "tokenapi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	expired := time.Now().Add(-ago)
+	if _, err := st.write.Exec(
+		`INSERT INTO tokens (hash, user_id, created_at, expires_at, max_expires_at) VALUES (?, ?, ?, ?, ?)`,
+		hashToken(newToken()).String(), userID, formatTime(expired.Add(-time.Hour)), formatTime(expired), formatTime(expired)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitRefused waits for the server to refuse token, which it must within
+// cacheTrust of a change made by another process; it allows twice that.
+func waitRefused(t *testing.T, p *program, token, what string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * cacheTrust)
+	for {
+		res := p.call(t, "GET", "/api/tokens", token, "")
+		if res.status == http.StatusUnauthorized {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: GET /api/tokens still %d after %v, want 401", what, res.status, 2*cacheTrust)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// wantWorks checks that the server still takes token.
+func wantWorks(t *testing.T, p *program, token, what string) {
+	t.Helper()
+	wantStatus(t, what+": GET /api/tokens", p.call(t, "GET", "/api/tokens", token, ""), http.StatusOK)
+}
+
+// tableRows returns the rows of a table the commands print, each cut into
+// fields, after checking its header.
+func tableRows(t *testing.T, out, header string) [][]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if got := strings.Join(strings.Fields(lines[0]), " "); got != header {
+		t.Fatalf("output %q has the header %q, want %q", out, got, header)
+	}
+	var rows [][]string
+	for _, line := range lines[1:] {
+		rows = append(rows, strings.Fields(line))
+	}
+	return rows
+}
+
+func TestAdminUsersAndSessions(t *testing.T) {
+	t.Parallel()
+	p, dir := startAdminServer(t)
+	amara := p.createUser(t, "amara", "amara-password")
+	kofi := p.createUser(t, "kofi", "kofi-password")
+	_, laptop := loginSession(t, p, "amara", "amara-password", `{"name": "laptop"}`, "curl/8.5.0")
+	_, phone := loginSession(t, p, "amara", "amara-password", `{"name": "phone", "scope": "read"}`, "TokenApp/2.1 (Android 14)")
+	p.login(t, "kofi", "kofi-password")
+	insertSession(t, dir, amara, time.Hour) // expired: neither counted nor listed
+
+	rows := tableRows(t, runOK(t, dir, "", "users"), "ID USERNAME CREATED LAST SEEN LIVE SESSIONS")
+	want := [][]string{{strconv.FormatInt(amara, 10), "amara", "2"}, {strconv.FormatInt(kofi, 10), "kofi", "1"}}
+	if len(rows) != len(want) {
+		t.Fatalf("users printed rows %q, want %d", rows, len(want))
+	}
+	for i, row := range rows {
+		if got := []string{row[0], row[1], row[len(row)-1]}; !slices.Equal(got, want[i]) {
+			t.Errorf("users row %d = %q; want id, username and live sessions %q", i, row, want[i])
+		}
+	}
+
+	var users []struct {
+		ID           int64   `json:"id"`
+		Username     string  `json:"username"`
+		CreatedAt    *string `json:"created_at"`
+		LiveSessions int     `json:"live_sessions"`
+	}
+	if err := json.Unmarshal([]byte(runOK(t, dir, "", "users", "-json")), &users); err != nil {
+		t.Fatalf("users -json: %v", err)
+	}
+	if len(users) != 2 || users[0].Username != "amara" || users[0].LiveSessions != 2 || users[0].CreatedAt == nil ||
+		users[1].Username != "kofi" || users[1].LiveSessions != 1 {
+		t.Errorf("users -json = %+v, want amara with 2 live sessions and kofi with 1, both with created_at", users)
+	}
+
+	// Newest first, whatever the case of the name.
+	rows = tableRows(t, runOK(t, dir, "", "sessions", "AMARA"), "ID NAME SCOPE CREATED LAST USED EXPIRES USER AGENT")
+	if len(rows) != 2 || rows[0][0] != strconv.FormatInt(phone, 10) || rows[0][1] != "phone" || rows[0][2] != "read" ||
+		strings.Join(rows[0][6:], " ") != "TokenApp/2.1 (Android 14)" ||
+		rows[1][0] != strconv.FormatInt(laptop, 10) || rows[1][1] != "laptop" || strings.Join(rows[1][6:], " ") != "curl/8.5.0" {
+		t.Errorf("sessions amara printed %q, want phone (%d) then laptop (%d)", rows, phone, laptop)
+	}
+	var sessions []struct {
+		ID         int64   `json:"id"`
+		Name       string  `json:"name"`
+		Scope      string  `json:"scope"`
+		LastUsedAt *string `json:"last_used_at"`
+		UserAgent  string  `json:"user_agent"`
+	}
+	if err := json.Unmarshal([]byte(runOK(t, dir, "", "sessions", "amara", "-json")), &sessions); err != nil {
+		t.Fatalf("sessions -json: %v", err)
+	}
+	if len(sessions) != 2 || sessions[0].ID != phone || sessions[0].Scope != "read" || sessions[0].UserAgent != "TokenApp/2.1 (Android 14)" ||
+		sessions[1].ID != laptop || sessions[1].Name != "laptop" {
+		t.Errorf("sessions amara -json = %+v, want phone (%d) then laptop (%d)", sessions, phone, laptop)
+	}
+}
+
+func TestAdminRevokeSession(t *testing.T) {
+	t.Parallel()
+	p, dir := startAdminServer(t)
+	p.createUser(t, "amara", "amara-password")
+	laptopToken, laptop := loginSession(t, p, "amara", "amara-password", `{"name": "laptop"}`, "curl/8.5.0")
+	phoneToken, _ := loginSession(t, p, "amara", "amara-password", `{"name": "phone"}`, "curl/8.5.0")
+	wantWorks(t, p, laptopToken, "before the revoke") // now in the server's cache
+
+	if out := runOK(t, dir, "", "revoke", "-session", strconv.FormatInt(laptop, 10)); out != fmt.Sprintf("ended session %d\n", laptop) {
+		t.Errorf("revoke -session %d printed %q", laptop, out)
+	}
+	waitRefused(t, p, laptopToken, "the revoked session")
+	wantWorks(t, p, phoneToken, "the other session of the same user")
+
+	_, stderr, code := runProgram(t, dir, "", "-db", "tokenapi.db", "revoke", "-session", strconv.FormatInt(laptop, 10))
+	if want := fmt.Sprintf("tokenapi: no session with id %d\n", laptop); code != 1 || stderr != want {
+		t.Errorf("revoke -session %d again: exit code %d, stderr %q; want 1 and %q", laptop, code, stderr, want)
+	}
+}
+
+func TestAdminRevokeUser(t *testing.T) {
+	t.Parallel()
+	p, dir := startAdminServer(t)
+	p.createUser(t, "amara", "amara-password")
+	p.createUser(t, "kofi", "kofi-password")
+	first, second := p.login(t, "amara", "amara-password"), p.login(t, "amara", "amara-password")
+	other := p.login(t, "kofi", "kofi-password")
+	wantWorks(t, p, first, "before the revoke")
+	wantWorks(t, p, second, "before the revoke")
+
+	if out := runOK(t, dir, "", "revoke", "amara"); out != "ended 2 sessions of amara\n" {
+		t.Errorf("revoke amara printed %q, want \"ended 2 sessions of amara\\n\"", out)
+	}
+	waitRefused(t, p, first, "amara's first session")
+	waitRefused(t, p, second, "amara's second session")
+	wantWorks(t, p, other, "kofi's session")
+
+	if out := runOK(t, dir, "", "revoke", "-json", "amara"); out != "{\n  \"username\": \"amara\",\n  \"ended\": 0\n}\n" {
+		t.Errorf("revoke -json amara again printed %q, want 0 ended", out)
+	}
+}
+
+func TestAdminPasswd(t *testing.T) {
+	t.Parallel()
+	p, dir := startAdminServer(t)
+	id := p.createUser(t, "amara", "amara-password")
+	token := p.login(t, "amara", "amara-password")
+
+	// A password the API would refuse changes nothing.
+	_, stderr, code := runProgram(t, dir, "short\n", "-db", "tokenapi.db", "passwd", "amara")
+	if want := "tokenapi: field password must be 8 to 1024 characters\n"; code != 1 || stderr != want {
+		t.Errorf("passwd amara with a short password: exit code %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+	wantWorks(t, p, token, "after a refused change")
+	p.login(t, "amara", "amara-password")
+
+	// One line is read, and the old password and sessions end with it.
+	if out := runOK(t, dir, "a much longer passphrase\nignored\n", "passwd", "amara"); out != "changed the password of amara and ended 2 sessions\n" {
+		t.Errorf("passwd amara printed %q", out)
+	}
+	wantError(t, "POST /api/tokens with the old password", p.callBasic(t, "POST", "/api/tokens", "amara", "amara-password"),
+		http.StatusUnauthorized, "")
+	waitRefused(t, p, token, "a session from before the change")
+	wantWorks(t, p, p.login(t, "amara", "a much longer passphrase"), "a session with the new password")
+
+	// The hash has the cost of TOKENAPI_PASSWORD_ITERATIONS, as the API's.
+	st, err := openStore(context.Background(), filepath.Join(dir, "tokenapi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hash, err := st.passwordHashByID(context.Background(), id)
+	if want := fmt.Sprintf("%s$%d$", passwordScheme, testPasswordIterations); err != nil || !strings.HasPrefix(hash, want) {
+		t.Errorf("stored hash = %q, %v; want one starting %q", hash, err, want)
+	}
+}
+
+func TestAdminPrune(t *testing.T) {
+	t.Parallel()
+	p, dir := startAdminServer(t)
+	id := p.createUser(t, "amara", "amara-password")
+	token := p.login(t, "amara", "amara-password")
+	insertSession(t, dir, id, time.Hour)
+	insertSession(t, dir, id, 2*time.Hour)
+	// Expired only just: a running server may still be about to write a
+	// later use of it, so prune leaves it for now.
+	insertSession(t, dir, id, time.Second)
+
+	if out := runOK(t, dir, "", "prune"); out != "deleted 2 expired sessions\n" {
+		t.Errorf("prune printed %q, want \"deleted 2 expired sessions\\n\"", out)
+	}
+	if out := runOK(t, dir, "", "prune", "-json"); out != "{\n  \"deleted\": 0\n}\n" {
+		t.Errorf("prune -json again printed %q, want 0 deleted", out)
+	}
+	wantWorks(t, p, token, "the live session")
+	st, err := openStore(context.Background(), filepath.Join(dir, "tokenapi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var left int
+	if err := st.read.QueryRow(`SELECT COUNT(*) FROM tokens`).Scan(&left); err != nil || left != 2 {
+		t.Errorf("tokens left after prune = %d, %v; want 2, the live one and the one just expired", left, err)
+	}
+}
+
+// TestAdminFailures checks how each command fails: exit code 1 and one
+// line for a fault, 2 and a hint to run tokenapi help for a command line
+// it cannot run; and that help succeeds.
+func TestAdminFailures(t *testing.T) {
+	t.Parallel()
+	p, dir := startAdminServer(t)
+	p.createUser(t, "amara", "amara-password")
+	tests := []struct {
+		args     []string
+		stdin    string
+		code     int
+		stderr   string // the first line, without "tokenapi: "
+		stdout   []string
+		noDBFile string // a file the command must not create
+	}{
+		{args: []string{"-db", "tokenapi.db", "sessions", "kamau"}, code: 1, stderr: `no user named "kamau"`},
+		{args: []string{"-db", "tokenapi.db", "revoke", "kamau"}, code: 1, stderr: `no user named "kamau"`},
+		{args: []string{"-db", "tokenapi.db", "passwd", "kamau"}, stdin: "a long enough one\n", code: 1, stderr: `no user named "kamau"`},
+		{args: []string{"-db", "tokenapi.db", "passwd", "amara"}, code: 1, stderr: "no password on standard input"},
+		{args: []string{"-db", "missing.db", "users"}, code: 1, stderr: "database missing.db does not exist", noDBFile: "missing.db"},
+		{args: []string{"-db", "tokenapi.db", "frobnicate"}, code: 2,
+			stderr: `unknown command "frobnicate"; the commands are serve, users, sessions, revoke, passwd, prune and help`},
+		{args: []string{"-db", "tokenapi.db", "sessions"}, code: 2, stderr: "sessions needs a USERNAME"},
+		{args: []string{"-db", "tokenapi.db", "users", "amara"}, code: 2, stderr: `users takes no arguments, but got "amara"`},
+		{args: []string{"-db", "tokenapi.db", "revoke", "amara", "-session", "1"}, code: 2, stderr: "revoke takes a USERNAME or -session ID, not both"},
+		{args: []string{"-db", "tokenapi.db", "revoke", "-session", "one"}, code: 2, stderr: `revoke: invalid value "one" for flag -session`},
+		{args: []string{"-db", "tokenapi.db", "users", "-jsn"}, code: 2, stderr: "users: unknown flag -jsn; did you mean -json?"},
+		{args: []string{"users", "-db", "tokenapi.db"}, code: 2, stderr: "-db belongs before the command"},
+		{args: []string{"serve", "now"}, code: 2, stderr: `unexpected argument "now" after serve`},
+		{args: []string{"help"}, stdout: []string{"serve", "users", "sessions USERNAME", "revoke USERNAME | -session ID",
+			"passwd USERNAME", "prune", "-db string", "-addr string"}},
+		{args: []string{"-h"}, stdout: []string{"revoke USERNAME | -session ID", "-token-ttl"}},
+		{args: []string{"help", "revoke"}, stdout: []string{"usage: tokenapi [flags] revoke", "-session ID", "-json"}},
+		{args: []string{"sessions", "-h"}, stdout: []string{"usage: tokenapi [flags] sessions [-json] USERNAME"}},
+	}
+	for _, tt := range tests {
+		stdout, stderr, code := runProgram(t, dir, tt.stdin, tt.args...)
+		what := "tokenapi " + strings.Join(tt.args, " ")
+		if code != tt.code {
+			t.Errorf("%s: exit code %d, want %d (stderr %q)", what, code, tt.code, stderr)
+		}
+		switch lines := strings.SplitAfter(stderr, "\n"); tt.code {
+		case 0:
+			if stderr != "" {
+				t.Errorf("%s: stderr %q, want nothing", what, stderr)
+			}
+		case 1:
+			if want := "tokenapi: " + tt.stderr + "\n"; stderr != want {
+				t.Errorf("%s: stderr %q, want %q", what, stderr, want)
+			}
+		case 2:
+			if len(lines) != 3 || !strings.HasPrefix(lines[0], "tokenapi: "+tt.stderr) || lines[1] != "Run 'tokenapi help' for usage.\n" {
+				t.Errorf("%s: stderr %q, want \"tokenapi: %s...\" and a line pointing to tokenapi help", what, stderr, tt.stderr)
+			}
+		}
+		for _, want := range tt.stdout {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("%s: stdout lacks %q:\n%s", what, want, stdout)
+			}
+		}
+		if tt.code != 0 && stdout != "" {
+			t.Errorf("%s: stdout %q, want nothing", what, stdout)
+		}
+		if tt.noDBFile != "" {
+			if _, err := os.Stat(filepath.Join(dir, tt.noDBFile)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s: %s exists (%v), want no file made", what, tt.noDBFile, err)
+			}
+		}
+	}
+}
+
+// TestAdminServeStillServes starts the server through serve, with the
+// flags before it and after it.
+func TestAdminServeStillServes(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-db", "x.db", "serve", "-addr", "127.0.0.1:0"},
+		{"-addr", "127.0.0.1:0", "-db", "x.db", "serve"},
+	} {
+		p := startProgram(t, t.TempDir(), args, cheapPasswords)
+		p.createUser(t, "amara", "amara-password")
+		wantWorks(t, p, p.login(t, "amara", "amara-password"), "tokenapi "+strings.Join(args, " "))
+		p.stop(t)
+	}
+}

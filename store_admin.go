@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// The queries only the operator's commands make (admin.go). They are
+// methods of the plain sqlStore, not of store: the server never makes
+// them, and a command has no cache to keep in step.
+
+// userSummary is a user as tokenapi users lists it.
+type userSummary struct {
+	ID           int64
+	Username     string
+	CreatedAt    time.Time // zero for users from before schema version 4
+	LastSeen     time.Time
+	LiveSessions int // sessions whose stored expiry is after the time asked
+}
+
+// adminUsers returns every user in id order, each with the number of its
+// sessions that expire after now.
+func (s *sqlStore) adminUsers(ctx context.Context, now time.Time) ([]userSummary, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT u.id, u.username, u.created_at, u.last_seen,
+			(SELECT COUNT(*) FROM tokens t WHERE t.user_id = u.id AND t.expires_at > ?)
+		FROM users u ORDER BY u.id`, formatTime(now))
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, func(row scanner) (userSummary, error) {
+		var u userSummary
+		var created sql.NullString
+		var lastSeen string
+		if err := row.Scan(&u.ID, &u.Username, &created, &lastSeen, &u.LiveSessions); err != nil {
+			return userSummary{}, err
+		}
+		var err error
+		if created.Valid {
+			if u.CreatedAt, err = parseTime(created.String); err != nil {
+				return userSummary{}, fmt.Errorf("user %d: created_at: %w", u.ID, err)
+			}
+		}
+		if u.LastSeen, err = parseTime(lastSeen); err != nil {
+			return userSummary{}, fmt.Errorf("user %d: last_seen: %w", u.ID, err)
+		}
+		return u, nil
+	})
+}
+
+// deleteSessionByID ends the session with this id, whoever's it is, or
+// returns errNotFound.
+func (s *sqlStore) deleteSessionByID(ctx context.Context, id int64) error {
+	return rowsAffectedOrNotFound(s.write.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id))
+}
