@@ -65,7 +65,7 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 			s.handleError(w, r, err)
 			return
 		}
-		s.sessionUsed(r, ses, now)
+		s.sessionUsed(w, r, ses, now)
 		next(w, r.WithContext(withCaller(r.Context(),
 			&caller{userID: ses.UserID, tokenHash: hash, sessionID: ses.ID, scope: ses.Scope})))
 	})
@@ -108,7 +108,7 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			s.handleError(w, r, err)
 			return
 		}
-		s.seen(r, userID, s.now())
+		s.seen(w, r, userID, s.now())
 		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: userID, passwordHash: passwordHash})))
 	})
 }
@@ -127,7 +127,7 @@ func (s *server) loginAccount(ctx context.Context, username string) (int64, stri
 
 // sessionUsed records a use of a session: it slides the session's expiry
 // to now + the token lifetime, never past its cap, and the user is seen.
-func (s *server) sessionUsed(r *http.Request, ses session, now time.Time) {
+func (s *server) sessionUsed(w http.ResponseWriter, r *http.Request, ses session, now time.Time) {
 	expires := now.Add(s.tokenTTL)
 	if expires.After(ses.MaxExpiresAt) {
 		expires = ses.MaxExpiresAt
@@ -135,14 +135,14 @@ func (s *server) sessionUsed(r *http.Request, ses session, now time.Time) {
 	if err := s.store.sessionUsed(r.Context(), ses.ID, now, expires); err != nil {
 		s.log.WarnContext(r.Context(), "record a session's use", "session_id", ses.ID, "error", err)
 	}
-	s.seen(r, ses.UserID, now)
+	s.seen(w, r, ses.UserID, now)
 }
 
 // seen records an authenticated request: the user's last_seen, and the
 // user id on the request's log line. last_seen is a hint, so a failure to
 // record it is logged, not answered.
-func (s *server) seen(r *http.Request, userID int64, now time.Time) {
-	setLogUser(r.Context(), userID)
+func (s *server) seen(w http.ResponseWriter, r *http.Request, userID int64, now time.Time) {
+	setLogUser(w, userID)
 	if err := s.store.userSeen(r.Context(), userID, now); err != nil {
 		s.log.WarnContext(r.Context(), "record last_seen", "user_id", userID, "error", err)
 	}

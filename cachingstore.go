@@ -124,7 +124,8 @@ func pageFits[T any](items []T, text func(T) int) bool {
 // cannot fill the cache; its stored expiry may lag the uses noted here,
 // so it reads the session whatever that says and decides with the newest
 // use. The session it returns has the fields a request needs: ID, UserID,
-// Scope, ExpiresAt and MaxExpiresAt.
+// Scope and MaxExpiresAt; its ExpiresAt may be the stored one, earlier
+// than the real one, while that is still to come.
 func (c *cachingStore) liveSession(ctx context.Context, hash tokenHash, now time.Time) (session, error) {
 	cs, err := c.tokens.lookup(hash, now, func() (cachedSession, error) {
 		s, err := c.db.sessionByHash(ctx, hash)
@@ -139,9 +140,13 @@ func (c *cachingStore) liveSession(ctx context.Context, hash tokenHash, now time
 	if cs.write {
 		s.Scope = scopeWrite
 	}
-	c.withNotedUse(&s)
-	if !s.ExpiresAt.After(now) {
-		return session{}, errNotFound
+	// Only a session the database says has expired can have been kept
+	// alive by uses not written yet: the others need no look at the notes.
+	if cs.expires <= now.UnixMicro() {
+		c.withNotedUse(&s)
+		if !s.ExpiresAt.After(now) {
+			return session{}, errNotFound
+		}
 	}
 	return s, nil
 }

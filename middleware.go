@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -116,11 +115,11 @@ type requestLog struct {
 	userID int64
 }
 
-type logKey struct{}
-
-// setLogUser records the authenticated user for the request's log line.
-func setLogUser(ctx context.Context, userID int64) {
-	if l, ok := ctx.Value(logKey{}).(*requestLog); ok {
+// setLogUser records the authenticated user for the request's log line,
+// through the ResponseWriter that logRequests handed down: a context value
+// would cost every request a copy of itself.
+func setLogUser(w http.ResponseWriter, userID int64) {
+	if l, ok := w.(*requestLog); ok {
 		l.userID = userID
 	}
 }
@@ -131,7 +130,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		l := &requestLog{ResponseWriter: w}
-		next.ServeHTTP(l, r.WithContext(context.WithValue(r.Context(), logKey{}, l)))
+		next.ServeHTTP(l, r)
 		attrs := [6]slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),

@@ -49,14 +49,20 @@ func wellFormedToken(token string) bool {
 		}
 	}
 	var sum [tokenChecksumLen]byte
-	putTokenChecksum(sum[:], []byte(token[:tokenLen-tokenChecksumLen]))
+	putTokenChecksum(sum[:], token[:tokenLen-tokenChecksumLen])
 	return string(sum[:]) == token[tokenLen-tokenChecksumLen:]
 }
 
 // putTokenChecksum writes the CRC32 (IEEE) of text into all of dst in
-// base 62, left-padded with zeros.
-func putTokenChecksum(dst, text []byte) {
-	sum := crc32.ChecksumIEEE(text)
+// base 62, left-padded with zeros. It runs the table itself over the
+// string, rather than crc32.ChecksumIEEE over a copy of it as bytes: this
+// runs on every request, and the copy would be an allocation.
+func putTokenChecksum[T string | []byte](dst []byte, text T) {
+	crc := ^uint32(0)
+	for i := 0; i < len(text); i++ {
+		crc = crc32.IEEETable[byte(crc)^text[i]] ^ (crc >> 8)
+	}
+	sum := ^crc
 	for i := len(dst) - 1; i >= 0; i-- {
 		dst[i] = base62Digits[sum%62]
 		sum /= 62
