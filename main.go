@@ -9,7 +9,10 @@
 //   - auth.go: requireBasic and requireToken, the two ways in
 //     (authheader.go reads the Authorization header they share);
 //   - tokens.go: a new random token, its SHA-256 the only form stored, and
-//     the handlers that issue and revoke tokens;
+//     the handlers that issue and revoke tokens (tokenformat.go: the tapi_
+//     format, whose checksum refuses a mistyped token before any lookup);
+//   - sessions.go: every token is a session its user can list and end, and
+//     a read session may only read;
 //   - users.go and posts.go: the handlers, with request.go, response.go,
 //     errors.go and validate.go for what they share;
 //   - store.go: what the handlers need of the database, and store_*.go:
@@ -20,7 +23,8 @@
 // does not see:
 //   - cachingstore.go and cache.go: the store the server really uses, which
 //     answers the hot reads from memory and forgets what its writes change;
-//   - lastseen.go: last_seen noted in memory, written once a second;
+//   - lastseen.go: last_seen and each session's last use (which slides its
+//     expiry) noted in memory, written once a second;
 //   - throttle.go and store_failures.go: failed password checks, counted in
 //     the database, lock a login out for a while;
 //   - passwords.go and hashslots.go: PBKDF2, and how many hashes run at once;
