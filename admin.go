@@ -9,7 +9,6 @@ package main
 // within a second.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,7 +17,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -167,326 +165,22 @@ func (a *admin) open(ctx context.Context) (*sqlStore, error) {
 	return openStore(ctx, a.opts.db)
 }
 
-// userID returns the id of the user with this name, in any case.
-func userID(ctx context.Context, st *sqlStore, username string) (int64, error) {
+// openUser opens the database and finds the user with this name, in any
+// case. The caller closes the store.
+func (a *admin) openUser(ctx context.Context, username string) (*sqlStore, int64, error) {
+	st, err := a.open(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
 	id, _, err := st.passwordHashByUsername(ctx, username)
 	if errors.Is(err, errNotFound) {
-		return 0, fmt.Errorf("no user named %q", username)
+		err = fmt.Errorf("no user named %q", username)
 	}
-	return id, err
-}
-
-// users lists the users.
-func (a *admin) users(ctx context.Context, args []string) error {
-	if _, err := a.parse(args); err != nil {
-		return err
-	}
-	st, err := a.open(ctx)
 	if err != nil {
-		return err
+		st.Close()
+		return nil, 0, err
 	}
-	defer st.Close()
-	users, err := st.adminUsers(ctx, time.Now())
-	if err != nil {
-		return err
-	}
-	if a.json {
-		type userJSON struct {
-			ID           int64   `json:"id"`
-			Username     string  `json:"username"`
-			CreatedAt    *string `json:"created_at"`
-			LastSeen     string  `json:"last_seen"`
-			LiveSessions int     `json:"live_sessions"`
-		}
-		items := make([]userJSON, len(users))
-		for i, u := range users {
-			items[i] = userJSON{ID: u.ID, Username: u.Username, CreatedAt: optionalTime(u.CreatedAt),
-				LastSeen: formatTime(u.LastSeen), LiveSessions: u.LiveSessions}
-		}
-		return a.writeJSON(items)
-	}
-	t := a.table("ID", "USERNAME", "CREATED", "LAST SEEN", "LIVE SESSIONS")
-	for _, u := range users {
-		t.row(u.ID, u.Username, textTime(u.CreatedAt), textTime(u.LastSeen), u.LiveSessions)
-	}
-	return t.flush()
-}
-
-// sessions lists a user's live sessions, newest first. It shows the
-// stored last use and expiry, which a running server writes in batches:
-// they may lag the real ones by up to maxSessionLag.
-func (a *admin) sessions(ctx context.Context, args []string) error {
-	args, err := a.parse(args, "USERNAME")
-	if err != nil {
-		return err
-	}
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	id, err := userID(ctx, st, args[0])
-	if err != nil {
-		return err
-	}
-	all, err := st.sessionsOf(ctx, id)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	live := all[:0]
-	for _, s := range all {
-		if s.ExpiresAt.After(now) {
-			live = append(live, s)
-		}
-	}
-	if a.json {
-		type sessionJSON struct {
-			ID         int64   `json:"id"`
-			Name       *string `json:"name"`
-			Scope      string  `json:"scope"`
-			CreatedAt  string  `json:"created_at"`
-			LastUsedAt *string `json:"last_used_at"`
-			ExpiresAt  string  `json:"expires_at"`
-			UserAgent  *string `json:"user_agent"`
-		}
-		items := make([]sessionJSON, len(live))
-		for i, s := range live {
-			items[i] = sessionJSON{ID: s.ID, Name: optional(s.Name), Scope: s.Scope, CreatedAt: formatTime(s.CreatedAt),
-				LastUsedAt: optionalTime(s.LastUsedAt), ExpiresAt: formatTime(s.ExpiresAt), UserAgent: optional(s.UserAgent)}
-		}
-		return a.writeJSON(items)
-	}
-	t := a.table("ID", "NAME", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "USER AGENT")
-	for _, s := range live {
-		t.row(s.ID, textCell(s.Name), s.Scope, textTime(s.CreatedAt), textTime(s.LastUsedAt), textTime(s.ExpiresAt),
-			textCell(s.UserAgent))
-	}
-	return t.flush()
-}
-
-// revoke ends every session of a user, or with -session one session,
-// whoever's it is.
-func (a *admin) revoke(ctx context.Context, args []string) error {
-	var sessionID int64
-	a.flags.Func("session", "end the session with this `ID` (from tokenapi sessions), whoever's it is", func(s string) error {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			return errors.New("not a session id")
-		}
-		sessionID = id
-		return nil
-	})
-	args, err := a.parseFlags(args)
-	if err != nil {
-		return err
-	}
-	if sessionID != 0 {
-		if len(args) > 0 {
-			return usageErrorf("revoke takes a USERNAME or -session ID, not both")
-		}
-		return a.revokeSession(ctx, sessionID)
-	}
-	if err := a.wantArgs(args, "USERNAME"); err != nil {
-		return err
-	}
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	id, err := userID(ctx, st, args[0])
-	if err != nil {
-		return err
-	}
-	n, err := st.deleteTokensOf(ctx, id)
-	if err != nil {
-		return err
-	}
-	if a.json {
-		return a.writeJSON(struct {
-			Username string `json:"username"`
-			Ended    int64  `json:"ended"`
-		}{args[0], n})
-	}
-	_, err = fmt.Fprintf(a.stdout, "ended %s of %s\n", plural(n, "session"), args[0])
-	return err
-}
-
-func (a *admin) revokeSession(ctx context.Context, id int64) error {
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.deleteSessionByID(ctx, id); errors.Is(err, errNotFound) {
-		return fmt.Errorf("no session with id %d", id)
-	} else if err != nil {
-		return err
-	}
-	if a.json {
-		return a.writeJSON(struct {
-			Session int64 `json:"session"`
-			Ended   int64 `json:"ended"`
-		}{id, 1})
-	}
-	_, err = fmt.Fprintf(a.stdout, "ended session %d\n", id)
-	return err
-}
-
-// passwd sets a user's password and ends the user's sessions, as a change
-// through the API does: the password is written first, and the sessions
-// ended after it. A login checked against the old password that lands in
-// between stores no token (see insertToken).
-func (a *admin) passwd(ctx context.Context, args []string) error {
-	args, err := a.parse(args, "USERNAME")
-	if err != nil {
-		return err
-	}
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	username := args[0]
-	id, err := userID(ctx, st, username) // before asking for a password it cannot set
-	if err != nil {
-		return err
-	}
-	password, err := a.readNewPassword(ctx, username)
-	if err != nil {
-		return err
-	}
-	if msg := checkNewPassword(password); msg != "" {
-		return errors.New(msg)
-	}
-	hash, err := newPasswordHasher(a.opts.passwordIterations, newHashSlots(runtime.GOMAXPROCS(0))).hash(ctx, password)
-	if err != nil {
-		return err
-	}
-	if err := st.updateUser(ctx, id, userChanges{PasswordHash: &hash}); errors.Is(err, errNotFound) {
-		return fmt.Errorf("no user named %q", username)
-	} else if err != nil {
-		return err
-	}
-	n, err := st.deleteTokensOf(ctx, id)
-	if err != nil {
-		return fmt.Errorf("the password is changed, but ending the sessions failed (run tokenapi revoke %s): %w", username, err)
-	}
-	if a.json {
-		return a.writeJSON(struct {
-			Username string `json:"username"`
-			Ended    int64  `json:"ended"`
-		}{username, n})
-	}
-	_, err = fmt.Fprintf(a.stdout, "changed the password of %s and ended %s\n", username, plural(n, "session"))
-	return err
-}
-
-// prune deletes the expired sessions. A running server may have moved a
-// session's expiry on in memory up to maxSessionLag before writing it,
-// and that lag is a minute at most whatever the server's -token-ttl: prune
-// leaves that minute alone, as the server's own sweeper does.
-func (a *admin) prune(ctx context.Context, args []string) error {
-	if _, err := a.parse(args); err != nil {
-		return err
-	}
-	st, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	n, err := st.deleteExpiredTokens(ctx, time.Now().Add(-time.Minute))
-	if err != nil {
-		return err
-	}
-	if a.json {
-		return a.writeJSON(struct {
-			Deleted int64 `json:"deleted"`
-		}{n})
-	}
-	_, err = fmt.Fprintf(a.stdout, "deleted %s\n", plural(n, "expired session"))
-	return err
-}
-
-// readNewPassword reads a new password from stdin: from a terminal, asked
-// for twice without echo; from anything else, one line.
-func (a *admin) readNewPassword(ctx context.Context, username string) (string, error) {
-	in := bufio.NewReader(a.stdin)
-	tty, ok := a.stdin.(*os.File)
-	if !ok || !isTerminal(tty) {
-		return readLine(ctx, in)
-	}
-	password, err := readHidden(ctx, tty, in, a.stderr, "New password for "+username)
-	if err != nil {
-		return "", err
-	}
-	again, err := readHidden(ctx, tty, in, a.stderr, "Again")
-	if err != nil {
-		return "", err
-	}
-	if again != password {
-		return "", errors.New("the two passwords differ; nothing changed")
-	}
-	return password, nil
-}
-
-// readHidden asks for a line from the terminal tty, read through in, with
-// echo off where it can be turned off, and says so where it cannot.
-func readHidden(ctx context.Context, tty *os.File, in *bufio.Reader, stderr io.Writer, prompt string) (string, error) {
-	restore, err := echoOff(tty)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s (it shows as you type: %v): ", prompt, err)
-		return readLine(ctx, in)
-	}
-	fmt.Fprintf(stderr, "%s: ", prompt)
-	defer func() {
-		restore()
-		fmt.Fprintln(stderr) // for the Enter that was not echoed
-	}()
-	return readLine(ctx, in)
-}
-
-// maxPasswordLine is the longest line readLine reads: the longest password
-// the API takes, in bytes, and a line end.
-const maxPasswordLine = maxPasswordLen*utf8.UTFMax + len("\r\n")
-
-// readLine reads one line, without its line end. A line longer than
-// maxPasswordLine is cut there, which leaves more characters than any
-// password may have, so checkNewPassword refuses it. It returns when ctx
-// ends, so that an interrupt restores the terminal: the read itself
-// carries on until the process exits.
-func readLine(ctx context.Context, in *bufio.Reader) (string, error) {
-	type result struct {
-		line string
-		err  error
-	}
-	read := make(chan result, 1)
-	go func() {
-		var line []byte
-		for len(line) <= maxPasswordLine {
-			b, err := in.ReadByte()
-			switch {
-			case err == io.EOF && len(line) == 0:
-				read <- result{err: errors.New("no password on standard input")}
-				return
-			case err == io.EOF || b == '\n':
-				read <- result{line: strings.TrimSuffix(string(line), "\r")}
-				return
-			case err != nil:
-				read <- result{err: fmt.Errorf("read standard input: %w", err)}
-				return
-			}
-			line = append(line, b)
-		}
-		read <- result{line: string(line)}
-	}()
-	select {
-	case r := <-read:
-		return r.line, r.err
-	case <-ctx.Done():
-		return "", errors.New("interrupted; nothing changed")
-	}
+	return st, id, nil
 }
 
 // writeJSON prints v as indented JSON.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net/http"
+	"time"
 	"unicode/utf8"
 )
 
@@ -24,12 +25,12 @@ type sessionResponse struct {
 	LastUsedAt *string `json:"last_used_at"`
 	ExpiresAt  string  `json:"expires_at"`
 	UserAgent  *string `json:"user_agent"`
-	Current    bool    `json:"current"`
+	Current    *bool   `json:"current,omitempty"` // always set by the API
 }
 
 func sessionView(s session, current bool) sessionResponse {
 	v := sessionResponse{ID: s.ID, Name: optional(s.Name), Scope: s.Scope, CreatedAt: formatTime(s.CreatedAt),
-		ExpiresAt: formatTime(s.ExpiresAt), UserAgent: optional(s.UserAgent), Current: current}
+		ExpiresAt: formatTime(s.ExpiresAt), UserAgent: optional(s.UserAgent), Current: &current}
 	if !s.LastUsedAt.IsZero() {
 		used := formatTime(s.LastUsedAt)
 		v.LastUsedAt = &used
@@ -44,14 +45,18 @@ func (s *server) liveSessions(r *http.Request, userID int64) ([]session, error) 
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	live := all[:0]
-	for _, ses := range all {
+	return liveOnly(all, s.now()), nil
+}
+
+// liveOnly keeps the sessions that have not expired at now, in order.
+func liveOnly(sessions []session, now time.Time) []session {
+	live := sessions[:0]
+	for _, ses := range sessions {
 		if ses.ExpiresAt.After(now) {
 			live = append(live, ses)
 		}
 	}
-	return live, nil
+	return live
 }
 
 // handleListSessions lists the caller's live sessions, newest first.

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"time"
+)
+
+// users lists the users.
+func (a *admin) users(ctx context.Context, args []string) error {
+	if _, err := a.parse(args); err != nil {
+		return err
+	}
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	users, err := st.adminUsers(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	if a.json {
+		type userJSON struct {
+			ID           int64   `json:"id"`
+			Username     string  `json:"username"`
+			CreatedAt    *string `json:"created_at"`
+			LastSeen     string  `json:"last_seen"`
+			LiveSessions int     `json:"live_sessions"`
+		}
+		items := make([]userJSON, len(users))
+		for i, u := range users {
+			items[i] = userJSON{ID: u.ID, Username: u.Username, CreatedAt: optionalTime(u.CreatedAt),
+				LastSeen: formatTime(u.LastSeen), LiveSessions: u.LiveSessions}
+		}
+		return a.writeJSON(items)
+	}
+	t := a.table("ID", "USERNAME", "CREATED", "LAST SEEN", "LIVE SESSIONS")
+	for _, u := range users {
+		t.row(u.ID, u.Username, textTime(u.CreatedAt), textTime(u.LastSeen), u.LiveSessions)
+	}
+	return t.flush()
+}
+
+// sessions lists a user's live sessions, newest first. It shows the
+// stored last use and expiry, which a running server writes in batches:
+// they may lag the real ones by up to maxSessionLag.
+func (a *admin) sessions(ctx context.Context, args []string) error {
+	args, err := a.parse(args, "USERNAME")
+	if err != nil {
+		return err
+	}
+	st, id, err := a.openUser(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	all, err := st.sessionsOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	live := liveOnly(all, time.Now())
+	if a.json {
+		items := make([]sessionResponse, len(live))
+		for i, s := range live {
+			items[i] = sessionView(s, false)
+			items[i].Current = nil // no request here to be current
+		}
+		return a.writeJSON(items)
+	}
+	t := a.table("ID", "NAME", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "USER AGENT")
+	for _, s := range live {
+		t.row(s.ID, textCell(s.Name), s.Scope, textTime(s.CreatedAt), textTime(s.LastUsedAt), textTime(s.ExpiresAt),
+			textCell(s.UserAgent))
+	}
+	return t.flush()
+}
+
+// revoke ends every session of a user, or with -session one session,
+// whoever's it is.
+func (a *admin) revoke(ctx context.Context, args []string) error {
+	var sessionID int64
+	a.flags.Func("session", "end the session with this `ID` (from tokenapi sessions), whoever's it is", func(s string) error {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return errors.New("not a session id")
+		}
+		sessionID = id
+		return nil
+	})
+	args, err := a.parseFlags(args)
+	if err != nil {
+		return err
+	}
+	if sessionID != 0 {
+		if len(args) > 0 {
+			return usageErrorf("revoke takes a USERNAME or -session ID, not both")
+		}
+		return a.revokeSession(ctx, sessionID)
+	}
+	if err := a.wantArgs(args, "USERNAME"); err != nil {
+		return err
+	}
+	st, id, err := a.openUser(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.deleteTokensOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return a.writeJSON(struct {
+			Username string `json:"username"`
+			Ended    int64  `json:"ended"`
+		}{args[0], n})
+	}
+	_, err = fmt.Fprintf(a.stdout, "ended %s of %s\n", plural(n, "session"), args[0])
+	return err
+}
+
+func (a *admin) revokeSession(ctx context.Context, id int64) error {
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.deleteSessionByID(ctx, id); errors.Is(err, errNotFound) {
+		return fmt.Errorf("no session with id %d", id)
+	} else if err != nil {
+		return err
+	}
+	if a.json {
+		return a.writeJSON(struct {
+			Session int64 `json:"session"`
+			Ended   int64 `json:"ended"`
+		}{id, 1})
+	}
+	_, err = fmt.Fprintf(a.stdout, "ended session %d\n", id)
+	return err
+}
+
+// passwd sets a user's password and ends the user's sessions, as a change
+// through the API does: the password is written first, and the sessions
+// ended after it. A login checked against the old password that lands in
+// between stores no token (see insertToken).
+func (a *admin) passwd(ctx context.Context, args []string) error {
+	args, err := a.parse(args, "USERNAME")
+	if err != nil {
+		return err
+	}
+	username := args[0]
+	st, id, err := a.openUser(ctx, username) // before asking for a password it cannot set
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	password, err := a.readNewPassword(ctx, username)
+	if err != nil {
+		return err
+	}
+	if msg := checkNewPassword(password); msg != "" {
+		return errors.New(msg)
+	}
+	hash, err := newPasswordHasher(a.opts.passwordIterations, newHashSlots(runtime.GOMAXPROCS(0))).hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	if err := st.updateUser(ctx, id, userChanges{PasswordHash: &hash}); errors.Is(err, errNotFound) {
+		return fmt.Errorf("no user named %q", username)
+	} else if err != nil {
+		return err
+	}
+	n, err := st.deleteTokensOf(ctx, id)
+	if err != nil {
+		return fmt.Errorf("the password is changed, but ending the sessions failed (run tokenapi revoke %s): %w", username, err)
+	}
+	if a.json {
+		return a.writeJSON(struct {
+			Username string `json:"username"`
+			Ended    int64  `json:"ended"`
+		}{username, n})
+	}
+	_, err = fmt.Fprintf(a.stdout, "changed the password of %s and ended %s\n", username, plural(n, "session"))
+	return err
+}
+
+// prune deletes the expired sessions. A running server may have moved a
+// session's expiry on in memory up to maxSessionLag before writing it,
+// and that lag is a minute at most whatever the server's -token-ttl: prune
+// leaves that minute alone, as the server's own sweeper does.
+func (a *admin) prune(ctx context.Context, args []string) error {
+	if _, err := a.parse(args); err != nil {
+		return err
+	}
+	st, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.deleteExpiredTokens(ctx, time.Now().Add(-time.Minute))
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return a.writeJSON(struct {
+			Deleted int64 `json:"deleted"`
+		}{n})
+	}
+	_, err = fmt.Fprintf(a.stdout, "deleted %s\n", plural(n, "expired session"))
+	return err
+}
