@@ -127,15 +127,16 @@ func (s *server) loginAccount(ctx context.Context, username string) (int64, stri
 
 // sessionUsed records a use of a session: it slides the session's expiry
 // to now + the token lifetime, never past its cap, and the user is seen.
+// Like last_seen, it is bookkeeping: a failure is logged, not answered.
 func (s *server) sessionUsed(w http.ResponseWriter, r *http.Request, ses session, now time.Time) {
+	setLogUser(w, ses.UserID)
 	expires := now.Add(s.tokenTTL)
 	if expires.After(ses.MaxExpiresAt) {
 		expires = ses.MaxExpiresAt
 	}
-	if err := s.store.sessionUsed(r.Context(), ses.ID, now, expires); err != nil {
+	if err := s.store.sessionUsed(r.Context(), ses, now, expires); err != nil {
 		s.log.WarnContext(r.Context(), "record a session's use", "session_id", ses.ID, "error", err)
 	}
-	s.seen(w, r, ses.UserID, now)
 }
 
 // seen records an authenticated request: the user's last_seen, and the

@@ -171,9 +171,11 @@ func (c *cachingStore) sessionsOf(ctx context.Context, userID int64) ([]session,
 	return sessions, err
 }
 
-// sessionUsed only notes the use in memory; the last-seen writer stores it.
-func (c *cachingStore) sessionUsed(_ context.Context, id int64, at, expires time.Time) error {
-	c.sessionUses.note(id, sessionUse{at: at, expires: expires})
+// sessionUsed only notes the use, and the user seen, in memory; the
+// last-seen writer stores them.
+func (c *cachingStore) sessionUsed(_ context.Context, s session, at, expires time.Time) error {
+	c.sessionUses.note(s.ID, sessionUse{at: at, expires: expires})
+	c.lastSeen.note(s.UserID, at)
 	return nil
 }
 

@@ -30,7 +30,7 @@ type store interface {
 	// Each token is a session its user can see and end.
 	insertToken(ctx context.Context, hash tokenHash, passwordHash string, s session) (int64, error)
 	liveSession(ctx context.Context, hash tokenHash, now time.Time) (session, error)
-	sessionUsed(ctx context.Context, id int64, at, expires time.Time) error
+	sessionUsed(ctx context.Context, s session, at, expires time.Time) error
 	sessionsOf(ctx context.Context, userID int64) ([]session, error)
 	deleteToken(ctx context.Context, hash tokenHash) error
 	deleteSession(ctx context.Context, userID, id int64) error

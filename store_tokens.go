@@ -119,14 +119,17 @@ func (s *sqlStore) sessionsOf(ctx context.Context, userID int64) ([]session, err
 	return scanAll(rows, scanSession)
 }
 
-// sessionUsed records a use of a session at at, and moves its expiry to
-// expires (no later than its cap).
-func (s *sqlStore) sessionUsed(ctx context.Context, id int64, at, expires time.Time) error {
+// sessionUsed records a use of a session at at, which moves its expiry to
+// expires (no later than its cap), and is its user seen.
+func (s *sqlStore) sessionUsed(ctx context.Context, ses session, at, expires time.Time) error {
 	_, err := s.write.ExecContext(ctx,
 		`UPDATE tokens SET last_used_at = ?, expires_at = MIN(?, max_expires_at)
 		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
-		formatTime(at), formatTime(expires), id, formatTime(at))
-	return err
+		formatTime(at), formatTime(expires), ses.ID, formatTime(at))
+	if err != nil {
+		return err
+	}
+	return s.userSeen(ctx, ses.UserID, at)
 }
 
 // writeSessionUses stores many uses in one transaction.
