@@ -61,9 +61,10 @@ type hashSlots struct {
 	queues [2][]*hashWaiter
 	waking bool // a timer will hand out the spare slot once quiet
 
-	// otherWork is when, in Unix nanoseconds, a request with a bearer token
-	// last came in.
+	// otherWork is when, in Unix nanoseconds, untilQuiet last found that a
+	// request with a bearer token had come in.
 	otherWork atomic.Int64
+	busy      atomic.Bool // a request with a bearer token came since untilQuiet looked
 }
 
 // hashClass is what a hash is for, which says where it waits.
@@ -125,13 +126,14 @@ func (h *hashSlots) shareCores(next http.Handler) http.Handler {
 	})
 }
 
-// noteOtherWork closes the spare slot for otherWorkQuiet. It writes the
-// shared time only when it has aged, so that busy cores do not fight over
-// it.
+// noteOtherWork closes the spare slot for otherWorkQuiet. It runs on every
+// request with a bearer token, so it only raises a flag, written only when
+// it was down: no clock read, and busy cores do not fight over a line that
+// every request writes. untilQuiet dates the flag when it next looks, a
+// little late at worst, which keeps the spare closed a little longer.
 func (h *hashSlots) noteOtherWork() {
-	now := time.Now().UnixNano()
-	if now-h.otherWork.Load() > int64(otherWorkQuiet/10) {
-		h.otherWork.Store(now)
+	if !h.busy.Load() {
+		h.busy.Store(true)
 	}
 }
 
@@ -141,7 +143,11 @@ func (h *hashSlots) quiet() bool {
 
 // untilQuiet is how long the spare slot stays closed; negative once open.
 func (h *hashSlots) untilQuiet() time.Duration {
-	return time.Duration(h.otherWork.Load() + int64(otherWorkQuiet) - time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	if h.busy.Swap(false) {
+		h.otherWork.Store(now)
+	}
+	return time.Duration(h.otherWork.Load() + int64(otherWorkQuiet) - now)
 }
 
 // acquire waits in class's queue for a slot, no longer than maxWait or ctx
