@@ -181,7 +181,11 @@ func (c *cachingStore) sessionUsed(_ context.Context, s session, at, expires tim
 
 // userByID shows last_seen as fresh as the newest note, written or not.
 func (c *cachingStore) userByID(ctx context.Context, id int64) (user, error) {
-	u, err := c.users.lookup(id, c.now(), func() (user, error) { return c.db.userByID(ctx, id) })
+	u, err := c.users.lookup(id, c.now(), func() (user, error) {
+		u, err := c.db.userByID(ctx, id)
+		u.Avatar = avatarURL(u.Email) // once per cached user, not once per view
+		return u, err
+	})
 	if err != nil {
 		return user{}, err
 	}

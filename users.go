@@ -33,6 +33,9 @@ func userPath(id int64) string { return "/api/users/" + strconv.FormatInt(id, 10
 // owner; the avatar link, as in the tutorial, still carries its MD5, which
 // can confirm a guessed address.
 func userView(u user, withEmail bool) userResponse {
+	if u.Avatar == "" {
+		u.Avatar = avatarURL(u.Email)
+	}
 	self := userPath(u.ID)
 	v := userResponse{
 		ID:        u.ID,
@@ -43,7 +46,7 @@ func userView(u user, withEmail bool) userResponse {
 		Links: userLinks{
 			Self:    self,
 			MyPosts: self + "/my-posts",
-			Avatar:  avatarURL(u.Email),
+			Avatar:  u.Avatar,
 		},
 	}
 	if withEmail {
