@@ -69,55 +69,6 @@ func newCachingStore(db *sqlStore, log *slog.Logger, now func() time.Time, token
 	}
 }
 
-// cachedSession is what a request needs of a token's session, as the
-// database had it. It holds no pointers, so the garbage collector need not
-// scan the cache.
-type cachedSession struct {
-	id, userID          int64
-	write               bool  // scope
-	expires, maxExpires int64 // Unix microseconds
-}
-
-// pageKey names a page of users, or of posts by one author (0 for all).
-type pageKey struct {
-	author        int64
-	limit, offset int
-}
-
-type userPage struct {
-	users []user
-	total int
-}
-
-type postPage struct {
-	posts []post
-	total int
-}
-
-func (p userPage) fits() bool {
-	return pageFits(p.users, func(u user) int { return len(u.Username) + len(u.Email) + len(u.AboutMe) })
-}
-
-func (p postPage) fits() bool {
-	return pageFits(p.posts, func(p post) int {
-		return len(p.Title) + len(p.Body) + len(p.Author.Username) + len(p.Author.AboutMe)
-	})
-}
-
-// pageItemOverhead is what a cached item costs besides its text: the
-// struct, string headers and the rest, roughly.
-const pageItemOverhead = 200
-
-// pageFits reports whether a page of items, each costing its text plus
-// pageItemOverhead, stays under maxCachedPageBytes.
-func pageFits[T any](items []T, text func(T) int) bool {
-	size := 0
-	for _, item := range items {
-		size += pageItemOverhead + text(item)
-	}
-	return size <= maxCachedPageBytes
-}
-
 // ---- reads: from the caches ----
 
 // liveSession caches only tokens the database holds, so unknown tokens

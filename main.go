@@ -21,8 +21,9 @@
 //
 // Then what makes it fast and hard to abuse, each behind a seam the lesson
 // does not see:
-//   - cachingstore.go and cache.go: the store the server really uses, which
-//     answers the hot reads from memory and forgets what its writes change;
+//   - cachingstore.go, cachedvalues.go and cache.go: the store the server
+//     really uses, which answers the hot reads from memory and forgets what
+//     its writes change;
 //   - lastseen.go: last_seen and each session's last use (which slides its
 //     expiry) noted in memory, written once a second;
 //   - throttle.go and store_failures.go: failed password checks, counted in
