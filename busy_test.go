@@ -69,7 +69,7 @@ func TestUnknownUserTakesAsLong(t *testing.T) {
 	iterations := iterationsTaking(t, 15*time.Millisecond)
 	ts := newTestServer(t, func(c *config) {
 		c.passwordIterations = iterations
-		c.throttleLimit = 1 << 30 // every try is a password check, never a 429
+		c.throttleLimit, c.accountLimit, c.addressLimit = 1<<30, 1<<30, 1<<30 // every try is a password check, never a 429
 	})
 	ts.createUser(t, "muthoni", "muthoni-password")
 	const tries = 40

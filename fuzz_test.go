@@ -29,7 +29,7 @@ import (
 func FuzzAuthorization(f *testing.F) {
 	// No lockouts, so that a 200 stays reachable; no request log, which a
 	// long fuzzing run would grow in memory without end.
-	ts := newTestServer(f, func(c *config) { c.throttleLimit = 1 << 30 })
+	ts := newTestServer(f, func(c *config) { c.throttleLimit, c.accountLimit, c.addressLimit = 1<<30, 1<<30, 1<<30 })
 	ts.srv.log = slog.New(slog.DiscardHandler)
 	ts.createUser(f, "muthoni", "muthoni-password")
 	token := ts.login(f, "muthoni", "muthoni-password")
