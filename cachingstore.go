@@ -147,6 +147,9 @@ func (c *cachingStore) userByID(ctx context.Context, id int64) (user, error) {
 func (c *cachingStore) listUsers(ctx context.Context, limit, offset int) ([]user, int, error) {
 	p, err := c.userPages.lookup(pageKey{0, limit, offset}, c.now(), func() (userPage, error) {
 		users, total, err := c.db.listUsers(ctx, limit, offset)
+		for i := range users {
+			users[i].Avatar = avatarURL(users[i].Email) // once per cached page, as for one user
+		}
 		return userPage{users, total}, err
 	})
 	if err != nil {

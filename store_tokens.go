@@ -119,13 +119,15 @@ func (s *sqlStore) sessionsOf(ctx context.Context, userID int64) ([]session, err
 	return scanAll(rows, scanSession)
 }
 
+// sessionUseSQL moves a session's last use and expiry forward, never back:
+// of two writers, an older use changes nothing.
+const sessionUseSQL = `UPDATE tokens SET last_used_at = ?, expires_at = MIN(?, max_expires_at)
+	WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`
+
 // sessionUsed records a use of a session at at, which moves its expiry to
 // expires (no later than its cap), and is its user seen.
 func (s *sqlStore) sessionUsed(ctx context.Context, ses session, at, expires time.Time) error {
-	_, err := s.write.ExecContext(ctx,
-		`UPDATE tokens SET last_used_at = ?, expires_at = MIN(?, max_expires_at)
-		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
-		formatTime(at), formatTime(expires), ses.ID, formatTime(at))
+	_, err := s.write.ExecContext(ctx, sessionUseSQL, formatTime(at), formatTime(expires), ses.ID, formatTime(at))
 	if err != nil {
 		return err
 	}
@@ -140,9 +142,7 @@ func (s *sqlStore) writeSessionUses(ctx context.Context, uses map[int64]sessionU
 	}
 	defer tx.Rollback()
 	for id, u := range uses {
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE tokens SET last_used_at = ?, expires_at = MIN(?, max_expires_at)
-			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+		if _, err := tx.ExecContext(ctx, sessionUseSQL,
 			formatTime(u.at), formatTime(u.expires), id, formatTime(u.at)); err != nil {
 			return err
 		}
