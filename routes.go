@@ -32,6 +32,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("DELETE /api/posts/{id}", s.requireToken(requireWrite(s.handleDeletePost)))
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)
 	return mux
 }
 
