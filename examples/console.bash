@@ -24,8 +24,8 @@ TOKEN=
 take_token='s/.*"token":"([^"]+)".*/\1/'
 
 # expect STATUS COMMAND...: print the command, run it, print its answer,
-# and stop the script unless the answer's status is STATUS. The answer,
-# headers and body, stays in $ANSWER for header and body below.
+# and stop the script unless the answer's status is STATUS. The answer
+# stays in $ANSWER, for header below.
 expect() {
   local want=$1 status
   shift
@@ -42,15 +42,17 @@ expect() {
   fi
 }
 
-# header NAME prints the value of header NAME in the last answer. Header
-# names are matched in any case and any order, as HTTP allows.
+# header NAME prints the value of header NAME in the last answer, and
+# stops the script if there is none. Header names are matched in any case
+# and any order, as HTTP allows.
 header() {
-  grep -i -m 1 "^$1:" <<<"$ANSWER" | sed 's/^[^:]*: *//'
-}
-
-# body prints the body of the last answer: what follows the first blank line.
-body() {
-  sed '1,/^$/d' <<<"$ANSWER"
+  local value
+  value=$(grep -i -m 1 "^$1:" <<<"$ANSWER" | sed 's/^[^:]*: *//') || true
+  if [ -z "$value" ]; then
+    echo "$0: no $1 header in the answer" >&2
+    exit 1
+  fi
+  echo "$value"
 }
 
 # keep_token USER:PASSWORD logs in with HTTP Basic and keeps the token in
