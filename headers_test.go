@@ -5,13 +5,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 )
 
 // TestSafetyHeaders sends requests to every route of routes(), with and
 // without credentials, answered and refused, and to no route at all. Every
 // answer must forbid framing; one to a request with an Authorization
-// header, or one that shows an email, must forbid caching; no other may.
+// header, or one that shows an email, must forbid caching; no other may,
+// and a page the same for everyone (/docs) asks to be cached.
 func TestSafetyHeaders(t *testing.T) {
 	ts := newTestServer(t)
 	ts.srv.mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
@@ -81,12 +83,23 @@ func TestSafetyHeaders(t *testing.T) {
 		{"HEAD", "/healthz", nil, "", 200, false},
 		{"GET", "/healthz", withHeader("Authorization", "whatever"), "", 200, false},
 
+		{"GET", "/docs", nil, "", 200, false},
+		{"GET", "/docs", bearer(token), "", 200, false},
+
 		{"GET", "/nope", nil, "", 404, false},
 		{"GET", "/nope", bearer(token), "", 404, false},
 		{"PATCH", "/api/posts/1", bearer(token), "", 405, false},
 		{"PUT", "/api/tokens", basic("muthoni", "muthoni-password"), "", 405, false},
 		{"PUT", "/healthz", nil, "", 405, false},
 		{"GET", "/panic", nil, "", 500, false},
+	}
+	docs, err := docsPage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docsPolicy := docs.csp
+	if !strings.Contains(docsPolicy, "frame-ancestors 'none'") {
+		t.Errorf("the docs page's Content-Security-Policy %q allows framing", docsPolicy)
 	}
 	tested := map[string]bool{}
 	for _, tt := range tests {
@@ -103,13 +116,16 @@ func TestSafetyHeaders(t *testing.T) {
 		}
 		res := ts.callWith(t, tt.method, tt.path, tt.body, creds)
 		wantStatus(t, what, res, tt.status)
-		wantCacheControl := ""
+		wantCacheControl, wantPolicy := "", "frame-ancestors 'none'"
+		if tt.path == "/docs" { // a policy of its own
+			wantCacheControl, wantPolicy = "public, max-age=3600", docsPolicy
+		}
 		if tt.creds != nil || tt.email {
 			wantCacheControl = "no-store"
 		}
 		for _, h := range []struct{ name, want string }{
 			{"X-Frame-Options", "DENY"},
-			{"Content-Security-Policy", "frame-ancestors 'none'"},
+			{"Content-Security-Policy", wantPolicy},
 			{"Cache-Control", wantCacheControl},
 		} {
 			var want []string // none

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 )
 
@@ -26,6 +27,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h["X-Content-Type-Options"] = noSniff
 	w.WriteHeader(status)
 	w.Write(body.Bytes())
+}
+
+// writeStatic answers with body, which is the same for everyone and
+// changes only with a new binary, so caches may keep it for a while: all
+// but the answer to a request with credentials, which safetyHeaders has
+// marked no-store already, as every such answer is.
+func writeStatic(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	if _, marked := h["Cache-Control"]; !marked {
+		h.Set("Cache-Control", "public, max-age=3600")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["X-Content-Type-Options"] = noSniff
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
 }
 
 // The header values of every JSON response, shared rather than allocated

@@ -33,6 +33,7 @@ func (s *server) routes() *http.ServeMux {
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)
+	mux.HandleFunc("GET /docs", s.handleDocs)
 	return mux
 }
 
