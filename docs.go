@@ -24,7 +24,7 @@ var (
 	docsCSS string
 
 	docsTemplate = template.Must(template.New("docs").
-			Funcs(template.FuncMap{"lower": strings.ToLower}).Parse(docsTemplateText))
+			Funcs(template.FuncMap{"lower": strings.ToLower, "spans": spans}).Parse(docsTemplateText))
 )
 
 // renderedDocs is the docs page and the Content-Security-Policy it is

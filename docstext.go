@@ -94,7 +94,7 @@ func rulesOf(s docSchema) []string {
 		rules = append(rules, "less than "+string(s.ExclusiveMaximum))
 	}
 	if s.Pattern != "" {
-		rules = append(rules, "matches "+s.Pattern)
+		rules = append(rules, "matches `"+s.Pattern+"`")
 	}
 	if len(s.Enum) > 0 {
 		values := make([]string, len(s.Enum))
@@ -180,21 +180,24 @@ type textPart struct {
 func paragraphs(text string) []paragraph {
 	var ps []paragraph
 	for _, block := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n\n") {
-		block = strings.TrimSpace(block)
-		if block == "" {
-			continue
+		if block = strings.TrimSpace(block); block != "" {
+			ps = append(ps, spans(block))
 		}
-		pieces := strings.Split(block, "`")
-		if len(pieces)%2 == 0 { // a backtick left open: no code spans
-			pieces = []string{block}
-		}
-		var p paragraph
-		for i, piece := range pieces {
-			if piece != "" {
-				p = append(p, textPart{Text: piece, Code: i%2 == 1})
-			}
-		}
-		ps = append(ps, p)
 	}
 	return ps
+}
+
+// spans splits text at its backticks into plain text and code.
+func spans(text string) paragraph {
+	pieces := strings.Split(text, "`")
+	if len(pieces)%2 == 0 { // a backtick left open: no code spans
+		pieces = []string{text}
+	}
+	var p paragraph
+	for i, piece := range pieces {
+		if piece != "" {
+			p = append(p, textPart{Text: piece, Code: i%2 == 1})
+		}
+	}
+	return p
 }
