@@ -13,7 +13,8 @@ import (
 // without credentials, answered and refused, and to no route at all. Every
 // answer must forbid framing; one to a request with an Authorization
 // header, or one that shows an email, must forbid caching; no other may,
-// and a page the same for everyone (/docs) asks to be cached.
+// and what is the same for everyone (/docs, /api/openapi.json) asks to be
+// cached.
 func TestSafetyHeaders(t *testing.T) {
 	ts := newTestServer(t)
 	ts.srv.mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
@@ -82,6 +83,8 @@ func TestSafetyHeaders(t *testing.T) {
 		{"GET", "/healthz", nil, "", 200, false},
 		{"HEAD", "/healthz", nil, "", 200, false},
 		{"GET", "/healthz", withHeader("Authorization", "whatever"), "", 200, false},
+		{"GET", "/api/openapi.json", nil, "", 200, false},
+		{"GET", "/api/openapi.json", bearer(token), "", 200, false},
 
 		{"GET", "/docs", nil, "", 200, false},
 		{"GET", "/docs", bearer(token), "", 200, false},
@@ -107,7 +110,8 @@ func TestSafetyHeaders(t *testing.T) {
 		if tt.creds != nil {
 			what += " with credentials"
 		}
-		if _, pattern := ts.srv.mux.Handler(httptest.NewRequest(tt.method, tt.path, nil)); pattern != "" {
+		_, pattern := ts.srv.mux.Handler(httptest.NewRequest(tt.method, tt.path, nil))
+		if pattern != "" {
 			tested[pattern] = true
 		}
 		creds := tt.creds
@@ -117,8 +121,11 @@ func TestSafetyHeaders(t *testing.T) {
 		res := ts.callWith(t, tt.method, tt.path, tt.body, creds)
 		wantStatus(t, what, res, tt.status)
 		wantCacheControl, wantPolicy := "", "frame-ancestors 'none'"
-		if tt.path == "/docs" { // a policy of its own
+		switch pattern { // the same for everyone
+		case "GET /docs": // with a policy of its own
 			wantCacheControl, wantPolicy = "public, max-age=3600", docsPolicy
+		case "GET /api/openapi.json":
+			wantCacheControl = "public, max-age=3600"
 		}
 		if tt.creds != nil || tt.email {
 			wantCacheControl = "no-store"
