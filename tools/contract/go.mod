@@ -1,0 +1,3 @@
+module tokenapi/tools/contract
+
+go 1.24
