@@ -34,10 +34,18 @@ func report(r *runner, documented []answer, excuses map[answer]string, exampleEr
 		}
 	}
 	fmt.Printf("contract: %d of %d documented answers reached through Prism; %d excused:\n", reached, len(documented), len(documented)-reached-len(missing))
+	var reasons []string
+	byReason := map[string][]string{}
 	for _, a := range documented {
 		if why := excuses[a]; why != "" && !r.seen[a] {
-			fmt.Printf("  %s: %s\n", a, why)
+			if byReason[why] == nil {
+				reasons = append(reasons, why)
+			}
+			byReason[why] = append(byReason[why], a.String())
 		}
+	}
+	for _, why := range reasons {
+		fmt.Printf("  %s: %s\n", why, strings.Join(byReason[why], ", "))
 	}
 	problems := 0
 	section := func(title string, lines []string) {
