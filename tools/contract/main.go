@@ -127,13 +127,7 @@ func contract(o options, dir string) (err error) {
 
 	r := newRunner(prismURL, serverURL, o.verbose)
 	excuses := excused(documented)
-	docsServed := probe(serverURL + "/docs")
-	if !docsServed {
-		// Until the docs page is merged (issue 11, item 2).
-		fmt.Println("contract: this binary does not serve GET /docs; its answer is not checked")
-		excuses[answer{"GET /docs", 200}] = "not served by this binary"
-	}
-	contractTraffic(r, docsServed)
+	contractTraffic(r)
 
 	var exampleErrs []string
 	if scripts := exampleScripts(o.examples); len(scripts) > 0 {

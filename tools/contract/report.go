@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,16 +70,6 @@ func report(r *runner, documented []answer, excuses map[answer]string, exampleEr
 	}
 	fmt.Println("contract: the server answered as the document says")
 	return nil
-}
-
-// probe reports whether url answers 200.
-func probe(url string) bool {
-	res, err := http.Get(url)
-	if err != nil {
-		return false
-	}
-	res.Body.Close()
-	return res.StatusCode == http.StatusOK
 }
 
 // exampleScripts returns the executable *.sh files of dir, none when dir

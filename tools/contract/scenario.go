@@ -40,7 +40,7 @@ func oversized(limit int) string {
 }
 
 // contractTraffic is the main run, on a fresh database.
-func contractTraffic(r *runner, docsServed bool) {
+func contractTraffic(r *runner) {
 	const users, posts, tokens = "/api/users", "/api/posts", "/api/tokens"
 
 	// Sign-ups, and what a sign-up refuses.
@@ -168,9 +168,7 @@ func contractTraffic(r *runner, docsServed bool) {
 	// The service.
 	r.expect(200, "GET /healthz", "/healthz")
 	r.expect(200, "GET /api/openapi.json", "/api/openapi.json")
-	if docsServed {
-		r.expect(200, "GET /docs", "/docs")
-	}
+	r.expect(200, "GET /docs", "/docs")
 
 	// What Prism cannot carry: JSON it cannot parse (it never answers such
 	// a request), and methods and paths the document has no operation for.
