@@ -313,3 +313,18 @@ func TestDocsRefuseBrokenDocuments(t *testing.T) {
 		}
 	}
 }
+
+// TestDescriptionLists shows a paragraph whose lines all start with "- "
+// as a list, and any other paragraph as text, code spans kept.
+func TestDescriptionLists(t *testing.T) {
+	got := paragraphs("Any path answers:\n\n- 404 `Not Found`;\n- 405 with `Allow`.\n\n- one line\nand its continuation")
+	want := []block{
+		{Text: paragraph{{Text: "Any path answers:"}}},
+		{Items: []paragraph{
+			{{Text: "404 "}, {Text: "Not Found", Code: true}, {Text: ";"}},
+			{{Text: "405 with "}, {Text: "Allow", Code: true}, {Text: "."}},
+		}},
+		{Text: paragraph{{Text: "- one line\nand its continuation"}}},
+	}
+	wantJSON(t, "blocks", got, want)
+}

@@ -16,7 +16,7 @@ import (
 type docsView struct {
 	Title       string
 	Version     string
-	Description []paragraph
+	Description []block
 	BaseURL     string
 	Schemes     []schemeView
 	Endpoints   []endpointView
@@ -24,7 +24,7 @@ type docsView struct {
 
 type schemeView struct {
 	Name        string // as a reader knows it: Basic, Bearer
-	Description []paragraph
+	Description []block
 }
 
 type endpointView struct {
@@ -32,7 +32,7 @@ type endpointView struct {
 	Method      string
 	Path        string
 	Summary     string
-	Description []paragraph
+	Description []block
 	Deprecated  bool
 	Auth        string   // "None", "Basic", "Bearer", or alternatives
 	Scopes      []string // what the session must be allowed, such as write
@@ -49,13 +49,13 @@ type fieldView struct {
 	Type        string
 	Required    bool
 	Rules       []string
-	Description []paragraph
+	Description []block
 }
 
 type bodyView struct {
 	ContentType string
 	Required    bool
-	Description []paragraph
+	Description []block
 	Fields      []fieldView
 	Example     string
 }
@@ -63,7 +63,7 @@ type bodyView struct {
 type responseView struct {
 	Status      string
 	Class       string // s2, s3, s4, s5: its colour
-	Description []paragraph
+	Description []block
 	Headers     []fieldView
 	Example     string
 }

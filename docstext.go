@@ -166,8 +166,14 @@ func slug(s string) string {
 
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
 
-// paragraph is a paragraph of a description: text, with `code` spans set
-// apart, the one piece of CommonMark the descriptions lean on.
+// block is a paragraph of a description, or a list when every line of
+// the paragraph starts with "- ". Text is split into `code` spans and
+// plain text: the pieces of CommonMark the descriptions lean on.
+type block struct {
+	Text  paragraph
+	Items []paragraph
+}
+
 type paragraph []textPart
 
 type textPart struct {
@@ -177,14 +183,29 @@ type textPart struct {
 
 // paragraphs splits a description at its blank lines, and each paragraph
 // at its backticks. The template escapes the text; nothing here is HTML.
-func paragraphs(text string) []paragraph {
-	var ps []paragraph
-	for _, block := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n\n") {
-		if block = strings.TrimSpace(block); block != "" {
-			ps = append(ps, spans(block))
+func paragraphs(text string) []block {
+	var bs []block
+	for _, par := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n\n") {
+		if par = strings.TrimSpace(par); par != "" {
+			bs = append(bs, blockOf(par))
 		}
 	}
-	return ps
+	return bs
+}
+
+// blockOf makes a list of a paragraph whose lines all start with "- ",
+// and a paragraph of any other.
+func blockOf(par string) block {
+	lines := strings.Split(par, "\n")
+	var items []paragraph
+	for _, line := range lines {
+		item, ok := strings.CutPrefix(strings.TrimSpace(line), "- ")
+		if !ok {
+			return block{Text: spans(par)}
+		}
+		items = append(items, spans(item))
+	}
+	return block{Items: items}
 }
 
 // spans splits text at its backticks into plain text and code.
