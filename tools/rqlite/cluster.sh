@@ -10,7 +10,7 @@
 # (node1.log...), its pid (node1.pid...) and the cluster's URL (url). The
 # nodes run with -fk (foreign keys on), as tokenapi's schema expects.
 # RQLITED names the binary (default: what build.sh builds); RQLITE_PORT the
-# first of six consecutive ports (default: a free-looking one from 20000 up).
+# first of six consecutive ports (default: a free-looking one from 20000 to 32000).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,11 +23,12 @@ fi
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# pick_base finds six consecutive ports nothing listens on. The check and the
-# nodes' bind are not atomic; a clash makes a node fail to start, which start
-# reports.
+# pick_base finds six consecutive ports nothing listens on, below Linux's
+# ephemeral range (32768 up), where outgoing connections take theirs. The
+# check and the nodes' bind are not atomic: start tries again elsewhere
+# when a node cannot bind.
 pick_base() {
-	base=$(( 20000 + ($$ * 7) % 30000 ))
+	base=$(( 20000 + (RANDOM * 6) % 12000 ))
 	while :; do
 		ok=1
 		for i in 0 1 2 3 4 5; do
@@ -45,17 +46,11 @@ has_leader() {
 	curl -fsS -m 2 "http://$1/readyz" >/dev/null 2>&1
 }
 
-case "$cmd" in
-start)
-	mkdir -p "$dir"
-	dir=$(cd "$dir" && pwd)
-	for n in 1 2 3; do
-		if alive "$dir/node$n.pid"; then
-			echo "cluster.sh: node $n already runs in $dir (pid $(cat "$dir/node$n.pid"))" >&2
-			exit 1
-		fi
-	done
-	rqlited=${RQLITED:-$("$here/build.sh")}
+# start_nodes starts the three nodes on fresh ports and waits, up to 60 s
+# (a loaded two-core machine is slow to start three), until every node
+# knows the leader, so that a client may start with any of them. On failure
+# it stops what it started and returns non-zero.
+start_nodes() {
 	base=${RQLITE_PORT:-$(pick_base)}
 	raft="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 3)),127.0.0.1:$((base + 5))"
 	url="rqlite://"
@@ -72,29 +67,48 @@ start)
 		url="${url}127.0.0.1:$http"
 	done
 	echo "$url" >"$dir/url"
-	# Wait for a leader, up to 60 s (a loaded two-core machine is slow to
-	# start three nodes). Every node must know it, so that a client may
-	# start with any of them.
 	i=0
 	while :; do
 		ready=0
 		for n in 1 2 3; do
 			if ! alive "$dir/node$n.pid"; then
 				echo "cluster.sh: node $n exited; its log, $dir/node$n.log, ends:" >&2
-				tail -n 20 "$dir/node$n.log" >&2
+				tail -n 3 "$dir/node$n.log" >&2
 				"$0" stop "$dir" >/dev/null 2>&1 || true
-				exit 1
+				rm -rf "$dir/node1" "$dir/node2" "$dir/node3"
+				return 1
 			fi
 			if has_leader "127.0.0.1:$((base + 2 * (n - 1)))"; then ready=$((ready + 1)); fi
 		done
-		[ $ready = 3 ] && break
+		[ $ready = 3 ] && return 0
 		i=$((i + 1))
 		if [ $i -ge 300 ]; then
 			echo "cluster.sh: no leader after 60 s; logs are in $dir" >&2
 			"$0" stop "$dir" >/dev/null 2>&1 || true
-			exit 1
+			return 1
 		fi
 		sleep 0.2
+	done
+}
+
+case "$cmd" in
+start)
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	for n in 1 2 3; do
+		if alive "$dir/node$n.pid"; then
+			echo "cluster.sh: node $n already runs in $dir (pid $(cat "$dir/node$n.pid"))" >&2
+			exit 1
+		fi
+	done
+	rqlited=${RQLITED:-$("$here/build.sh")}
+	attempt=1
+	while ! start_nodes; do
+		if [ -n "${RQLITE_PORT:-}" ] || [ $attempt -ge 3 ] || ! grep -q "address already in use" "$dir"/node*.log; then
+			exit 1
+		fi
+		echo "cluster.sh: a port was taken; trying other ports" >&2
+		attempt=$((attempt + 1))
 	done
 	echo "$url"
 	;;
