@@ -157,8 +157,12 @@ func (a *admin) wantArgs(got []string, want ...string) error {
 
 // open opens the database. A command works on a database that a server
 // made: a path with no file behind it is a mistake, not a new database to
-// create.
+// create. (An rqlite cluster has no file to look for: on an empty one a
+// command finds no users and no sessions.)
 func (a *admin) open(ctx context.Context) (*sqlStore, error) {
+	if isRqliteURL(a.opts.db) {
+		return openStore(ctx, a.opts.db)
+	}
 	if _, err := os.Stat(a.opts.db); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("database %s does not exist", a.opts.db)
 	}

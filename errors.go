@@ -73,11 +73,11 @@ func tooManyRequests(w http.ResponseWriter, wait time.Duration) {
 
 // handleError answers an error that came from below a handler (the store,
 // the password hasher, the throttle). The store's sentinels are the
-// client's: 404, or 400 for a name or email taken. Two more are nobody's
-// fault: every password slot busy (503, come back soon), and a client that
-// went away mid-request (nobody reads the answer; nothing to log). Anything
-// else is ours: a 500 that logs the cause and tells the client nothing of
-// it.
+// client's: 404, or 400 for a name or email taken. Three more are nobody's
+// fault: every password slot busy (503, come back soon), a client that
+// went away mid-request (nobody reads the answer; nothing to log), and a
+// database cluster between leaders (503, come back soon). Anything else is
+// ours: a 500 that logs the cause and tells the client nothing of it.
 func (s *server) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errNotFound):
@@ -89,6 +89,13 @@ func (s *server) handleError(w http.ResponseWriter, r *http.Request, err error) 
 		writeError(w, http.StatusServiceUnavailable, "too many password checks at once; try again shortly")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "")
+	case errors.Is(err, errStoreUnavailable):
+		// A cluster between leaders, or a write whose answer was lost:
+		// logged, as the operator may want to know how often.
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "database unavailable",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the database is unavailable for a moment; try again shortly (a write may or may not have been applied)")
 	default:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))

@@ -40,7 +40,8 @@ import (
 const testPasswordIterations = 1000
 
 // testServer is the real handler stack behind a real HTTP server, on a
-// fresh SQLite file in a temporary directory, with a clock the test moves.
+// fresh SQLite file in a temporary directory (or a fresh rqlite database
+// when TOKENAPI_TEST_RQLITE names a cluster), with a clock the test moves.
 type testServer struct {
 	client // to the server
 	srv    *server
@@ -53,11 +54,15 @@ type testServer struct {
 
 func newTestServer(t testing.TB, options ...func(*config)) *testServer {
 	t.Helper()
+	if url := rqliteTestURL(); url != "" {
+		return newTestServerAt(t, cleanRqlite(t, url), options...)
+	}
 	return newTestServerAt(t, filepath.Join(t.TempDir(), "tokenapi.db"), options...)
 }
 
 // newTestServerAt is newTestServer on the database file at dbPath, which
-// may exist already.
+// may exist already, or on the rqlite cluster dbPath names (see
+// rqlitehelpers_test.go).
 func newTestServerAt(t testing.TB, dbPath string, options ...func(*config)) *testServer {
 	t.Helper()
 	db, err := openStore(context.Background(), dbPath)

@@ -33,6 +33,7 @@ func (ts *testServer) storedLastSeen(t testing.TB, id int64) time.Time {
 // memory and written by the background writer, as are the sessions' last
 // uses: one row per user and per session however many requests there were.
 func TestReadsDoNotWrite(t *testing.T) {
+	skipOnRqlite(t, "it counts writes with total_changes(), which rqlite's query connection does not see")
 	ts := newTestServer(t)
 	start := ts.clock.Now()
 	id, token := ts.newUser(t, "muthoni")

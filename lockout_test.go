@@ -40,7 +40,7 @@ func TestLockoutSurvivesRename(t *testing.T) {
 // server on the same file refuses what the first locked out.
 func TestLockoutSurvivesRestartAndSecondServer(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "tokenapi.db")
+	db := testDB(t, filepath.Join(dir, "tokenapi.db")) // or the cluster: two servers on one cluster
 	args := []string{"-addr", "127.0.0.1:0", "-db", db}
 	first := startProgram(t, dir, args, cheapPasswords)
 	first.createUser(t, "muthoni", "muthoni-password")

@@ -32,7 +32,10 @@
 //   - middleware.go and logwriter.go: JSON for the mux's own errors, panics,
 //     safety headers, connections closed after unsure framing, and the
 //     request log, written in batches;
-//   - sweeper.go: expired tokens cleared away.
+//   - sweeper.go: expired tokens cleared away;
+//   - rqlitestore.go, rqlitedriver.go, rqliteclient.go and rqlitevalues.go:
+//     the same store on an rqlite cluster (-db rqlite://...), so that many
+//     processes on many machines share it (docs/cluster.md).
 //
 // main.go and options.go start it all: run is the whole program. admin.go
 // is the operator's side of the same binary: tokenapi users, sessions,

@@ -27,7 +27,7 @@ import (
 // program with its real password cost: create a user, fail without
 // credentials, get a token, read a user with it, revoke it, see the 401.
 func TestTutorialWalkthrough(t *testing.T) {
-	p := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", "blog.db"})
+	p := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", testDB(t, "blog.db")})
 
 	res := p.call(t, "POST", "/api/users", "", `{"username": "muthoni", "email": "muthoni@example.com", "password": "muthoni123"}`)
 	wantStatus(t, "POST /api/users", res, http.StatusCreated)

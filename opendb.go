@@ -59,8 +59,12 @@ type sqlStore struct {
 }
 
 // openStore opens the SQLite database at path, creating it with its schema
-// when the file does not exist yet.
+// when the file does not exist yet, or the rqlite cluster that path names
+// when it is an rqlite:// URL (see openRqliteStore).
 func openStore(ctx context.Context, path string) (*sqlStore, error) {
+	if isRqliteURL(path) {
+		return openRqliteStore(ctx, path)
+	}
 	if err := checkDBPath(path); err != nil {
 		return nil, err
 	}
@@ -183,61 +187,80 @@ const lockedRetryFor = 10 * time.Second
 // wrote. Each step reads the version inside its own (IMMEDIATE, so write
 // locked) transaction: two processes starting on one file at once cannot
 // both run a step.
+//
+// On rqlite a transaction's reads are not locked against other writers
+// (see rqlitedriver.go), so two processes starting at once may both try a
+// step. Every step begins with a statement that fails when the step has
+// run already (CREATE TABLE, ALTER TABLE ... ADD COLUMN; TestSchemaStepsFailTwice
+// keeps it so), and the step is one atomic request: the second attempt
+// changes nothing, and migrate carries on from the version the winner
+// wrote.
 func migrate(ctx context.Context, db *sql.DB) error {
 	for {
-		done, err := migrateStep(ctx, db)
-		if err != nil || done {
+		version, done, err := migrateStep(ctx, db)
+		if err != nil {
+			var now int
+			if rerr := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&now); rerr == nil && now > version {
+				continue // another process ran this step meanwhile
+			}
 			return err
+		}
+		if done {
+			return nil
 		}
 	}
 }
 
-// migrateStep runs the next schema step, or reports that there is none.
-func migrateStep(ctx context.Context, db *sql.DB) (done bool, err error) {
+// migrateStep runs the next schema step, from the version it returns, or
+// reports that there is none.
+func migrateStep(ctx context.Context, db *sql.DB) (version int, done bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
 	defer tx.Rollback()
-	var version int
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return false, err
+		return 0, false, err
 	}
 	switch {
 	case version > len(schemaSteps):
-		return false, fmt.Errorf("schema version %d is newer than this binary knows (%d)", version, len(schemaSteps))
+		return version, false, fmt.Errorf("schema version %d is newer than this binary knows (%d)", version, len(schemaSteps))
 	case version == len(schemaSteps):
-		return true, nil
+		return version, true, nil
 	case version == 0:
 		// Version 0 with tables in it is some other program's database.
 		var tables int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&tables); err != nil {
-			return false, err
+			return version, false, err
 		}
 		if tables > 0 {
-			return false, errors.New("the file holds tables but no tokenapi schema version; is it another program's database?")
+			return version, false, errors.New("the file holds tables but no tokenapi schema version; is it another program's database?")
+		}
+	}
+	if inGo := schemaStepInGo[version+1]; inGo != nil {
+		if err := inGo(ctx, tx); err != nil {
+			return version, false, fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, schemaSteps[version]); err != nil {
-		return false, fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
-	}
-	if after := afterSchemaStep[version+1]; after != nil {
-		if err := after(ctx, tx); err != nil {
-			return false, fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
-		}
+		return version, false, fmt.Errorf("upgrade schema to version %d: %w", version+1, err)
 	}
 	// PRAGMA takes no placeholders; the value is our own number.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
-		return false, err
+		return version, false, err
 	}
-	return false, tx.Commit()
+	return version, false, tx.Commit()
 }
 
-// afterSchemaStep holds, by the version a step moves to, the part of the
-// step that SQL cannot do: it runs after that version's SQL in the same
-// transaction, so the database moves to the version with all of it or
-// stays where it was.
-var afterSchemaStep = map[int]func(context.Context, *sql.Tx) error{
+// schemaStepInGo holds, by the version a step moves to, the part of the
+// step that SQL cannot do. It runs in the step's transaction, before the
+// step's SQL, so the database moves to the version with all of it or stays
+// where it was. Before, not after: it reads the database as the previous
+// version left it and then writes, which is all a transaction on rqlite
+// can do (its writes go out together at Commit; a read after one is
+// refused). A step whose Go part needs the step's new columns would have
+// to be split in two steps.
+var schemaStepInGo = map[int]func(context.Context, *sql.Tx) error{
 	3: recomputeEmailKeys,
 }
 
@@ -300,8 +323,11 @@ func recomputeEmailKeys(ctx context.Context, tx *sql.Tx) error {
 }
 
 // Close closes both pools. Closing the last connection checkpoints the WAL
-// into the database file.
+// into the database file. On rqlite the two are one.
 func (s *sqlStore) Close() error {
+	if s.read == s.write {
+		return s.write.Close()
+	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 

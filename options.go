@@ -63,7 +63,7 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 		}
 	}
 	fs.StringVar(&o.addr, "addr", o.addr, "address to listen on (TOKENAPI_ADDR)")
-	fs.StringVar(&o.db, "db", o.db, "SQLite database file, created on first start (TOKENAPI_DB)")
+	fs.StringVar(&o.db, "db", o.db, "SQLite database file, created on first start, or an rqlite cluster, rqlite://host:port[,host:port...] (TOKENAPI_DB)")
 	fs.Func("token-ttl", "how long a session lives unused, e.g. 1h or 30m (TOKENAPI_TOKEN_TTL; default 1h)",
 		value(func(s string) error { return parseTTL(s, &o.tokenTTL) }))
 	fs.Func("token-max-age", "how long a session lives at most, however used (TOKENAPI_TOKEN_MAX_AGE; default 720h)",

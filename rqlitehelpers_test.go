@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The switch that runs the tests on an rqlite cluster as well as on SQLite
+// files: with TOKENAPI_TEST_RQLITE=rqlite://host:port,... (the URL that
+// tools/rqlite/cluster.sh start prints; .ci/rqlite-check sets it),
+// newTestServer and the program tests that call testDB use the cluster
+// instead of a fresh file, and the tests of the cluster itself run; without
+// it those skip.
+//
+// A cluster has one database, so the tests that use it take turns: each
+// takes rqliteTurn, empties the database (its schema too, so every test
+// starts, as on a new file, with a migration from version 0), and gives
+// the turn back when it ends. Parallel tests wait for one another on the
+// cluster; on files they still run side by side.
+const rqliteTestEnv = "TOKENAPI_TEST_RQLITE"
+
+// rqliteTurn is held by the test that uses the cluster.
+var rqliteTurn = make(chan struct{}, 1)
+
+// rqliteTestURL is the cluster the tests may use, or "".
+func rqliteTestURL() string { return os.Getenv(rqliteTestEnv) }
+
+// needRqlite skips a test of the cluster itself when there is none, and
+// otherwise gives it the cluster, empty, for the rest of the test.
+func needRqlite(t testing.TB) string {
+	t.Helper()
+	url := rqliteTestURL()
+	if url == "" {
+		t.Skipf("no rqlite cluster: set %s (see .ci/rqlite-check)", rqliteTestEnv)
+	}
+	return cleanRqlite(t, url)
+}
+
+// skipOnRqlite skips a test that is about the SQLite file itself when the
+// tests run on the cluster.
+func skipOnRqlite(t testing.TB, why string) {
+	t.Helper()
+	if rqliteTestURL() != "" {
+		t.Skipf("on rqlite: %s", why)
+	}
+}
+
+// testDB is the -db value for a program test: file (relative to the
+// program's directory), or the cluster, emptied and held for the test.
+func testDB(t testing.TB, file string) string {
+	t.Helper()
+	if url := rqliteTestURL(); url != "" {
+		return cleanRqlite(t, url)
+	}
+	return file
+}
+
+// cleanRqlite waits for the cluster's turn, empties its database and
+// returns url.
+func cleanRqlite(t testing.TB, url string) string {
+	t.Helper()
+	rqliteTurn <- struct{}{}
+	t.Cleanup(func() { <-rqliteTurn }) // first registered, so it runs last
+	db, err := sql.Open("rqlite", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := dropEverything(ctx, db); err != nil {
+		t.Fatalf("empty the rqlite database at %s: %v", url, err)
+	}
+	return url
+}
+
+// dropEverything drops every table (their indexes and triggers go with
+// them), those that refer to others first, and sets the schema version to
+// 0, in one atomic request.
+func dropEverything(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_schema s
+		WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+		ORDER BY (SELECT COUNT(*) FROM pragma_foreign_key_list(s.name)) DESC`)
+	if err != nil {
+		return err
+	}
+	names, err := scanAll(rows, func(row scanner) (string, error) {
+		var name string
+		err := row.Scan(&name)
+		return name, err
+	})
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, name := range names {
+		// The names are the database's own, quoted as identifiers.
+		if _, err := tx.ExecContext(ctx, `DROP TABLE "`+strings.ReplaceAll(name, `"`, `""`)+`"`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = 0"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# build.sh builds rqlited (rqlite v8.43.4) from source into a cache directory
+# and prints the binary's path. A second run finds the binary and skips the
+# build (a cold build takes about two minutes on two cores).
+#
+#   tools/rqlite/build.sh            # prints e.g. ~/.cache/tokenapi/rqlite-v8.43.4/rqlited
+#   RQLITED=$(tools/rqlite/build.sh)
+set -eu
+
+version=v8.43.4
+dir="${XDG_CACHE_HOME:-$HOME/.cache}/tokenapi/rqlite-$version"
+bin="$dir/rqlited"
+
+if [ -x "$bin" ]; then
+	echo "$bin"
+	exit 0
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$dir"
+# rqlited is cgo (it embeds SQLite); build into a temporary name and rename,
+# so an interrupted build never leaves a half-written binary that a later run
+# would trust.
+(cd "$here" && CGO_ENABLED=1 go build -trimpath -o "$bin.tmp.$$" github.com/rqlite/rqlite/v8/cmd/rqlited) >&2
+mv "$bin.tmp.$$" "$bin"
+echo "$bin"
