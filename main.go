@@ -37,6 +37,8 @@
 // main.go and options.go start it all: run is the whole program. admin.go
 // is the operator's side of the same binary: tokenapi users, sessions,
 // revoke, passwd and prune, on the database file a server may be using.
+// For a running server, adminserver.go is the opt-in admin listener, with
+// the counts of metrics.go and the profiler; version.go is -version.
 package main
 
 import (

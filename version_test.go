@@ -36,6 +36,19 @@ func TestVersionFlag(t *testing.T) {
 	}
 }
 
+// TestReleaseVersionIsTheChangelogs keeps releaseVersion and the latest
+// release of CHANGELOG.md the same.
+func TestReleaseVersionIsTheChangelogs(t *testing.T) {
+	changelog, err := os.ReadFile("CHANGELOG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d\d-\d\d$`).FindSubmatch(changelog)
+	if m == nil || string(m[1]) != releaseVersion {
+		t.Errorf("CHANGELOG.md's latest release is %q, releaseVersion %q: want them the same", m, releaseVersion)
+	}
+}
+
 // TestPrintVersion covers the build information a binary may carry.
 func TestPrintVersion(t *testing.T) {
 	vcs := func(version string, settings ...string) *debug.BuildInfo {
