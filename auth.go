@@ -87,7 +87,7 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			return
 		}
 		keys := s.throttle.loginKeys(userID, username, clientAddr(r))
-		if !s.enterThrottle(w, r, keys) {
+		if !s.enterThrottle(w, r, keys, &s.metrics.loginsThrottled) {
 			return
 		}
 		matched, err := s.passwords.matches(r.Context(), passwordHash, password)
@@ -101,6 +101,7 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 				s.handleError(w, r, err)
 				return
 			}
+			s.metrics.loginsFailed.Add(1)
 			basicChallenge(w, "")
 			return
 		}
@@ -108,6 +109,7 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			s.handleError(w, r, err)
 			return
 		}
+		s.metrics.loginsOK.Add(1)
 		s.seen(w, r, userID, s.now())
 		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: userID, passwordHash: passwordHash})))
 	})

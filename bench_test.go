@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The benchmarks drive the real handler stack (routing, logging, auth,
@@ -84,6 +85,18 @@ func BenchmarkTokenVerification(b *testing.B) {
 			req := httptest.NewRequest("GET", "/", nil)
 			req.Header.Set("Authorization", "Bearer "+bs.token)
 			bs.serve(b, h, req, http.StatusNoContent)
+		}
+	})
+}
+
+// BenchmarkRequestMetrics is what counting a request costs (metrics.go),
+// from parallel goroutines on one route, as under a flood of one read.
+func BenchmarkRequestMetrics(b *testing.B) {
+	m := newMetrics()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.observe("GET /api/users/{id}", http.StatusOK, 800*time.Microsecond)
 		}
 	})
 }

@@ -26,9 +26,10 @@ type cache[K comparable, V any] struct {
 	max  int
 	fits func(V) bool // nil: every value is cached
 
-	mu         sync.Mutex
-	entries    map[K]cacheEntry[V]
-	generation uint64
+	mu           sync.Mutex
+	entries      map[K]cacheEntry[V]
+	generation   uint64
+	hits, misses uint64 // of get, for the admin listener; counted under mu, which get holds anyway
 }
 
 type cacheEntry[V any] struct {
@@ -58,10 +59,17 @@ func (c *cache[K, V]) lookup(k K, now time.Time, load func() (V, error)) (V, err
 }
 
 func (c *cache[K, V]) get(k K, now time.Time) (V, bool) {
+	micros := now.UnixMicro()
 	c.mu.Lock()
 	e, ok := c.entries[k]
+	ok = ok && e.trusted > micros
+	if ok {
+		c.hits++
+	} else {
+		c.misses++
+	}
 	c.mu.Unlock()
-	if !ok || e.trusted <= now.UnixMicro() {
+	if !ok {
 		var zero V
 		return zero, false
 	}
@@ -145,6 +153,24 @@ func (c *cache[K, V]) sweepLocked(now time.Time) {
 			delete(c.entries, k)
 		}
 	}
+}
+
+// cacheStats are a cache's counts as /debug/vars shows them.
+type cacheStats struct {
+	Entries  int     `json:"entries"`
+	Hits     uint64  `json:"hits"`
+	Misses   uint64  `json:"misses"`
+	HitRatio float64 `json:"hit_ratio"` // of every lookup since the start; 0 before the first
+}
+
+func (c *cache[K, V]) stats() cacheStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := cacheStats{Entries: len(c.entries), Hits: c.hits, Misses: c.misses}
+	if total := c.hits + c.misses; total > 0 {
+		st.HitRatio = float64(c.hits) / float64(total)
+	}
+	return st
 }
 
 // len returns the number of entries, trusted or not, for tests.

@@ -327,6 +327,12 @@ func (c *cachingStore) forgetTokensOf(userID int64) {
 	c.tokens.forgetWhere(func(s cachedSession) bool { return s.userID == userID })
 }
 
+// cacheStats are the caches' counts, by cache, for /debug/vars.
+func (c *cachingStore) cacheStats() map[string]cacheStats {
+	return map[string]cacheStats{"tokens": c.tokens.stats(), "users": c.users.stats(),
+		"user_pages": c.userPages.stats(), "post_pages": c.postPages.stats(), "login_failures": c.failures.stats()}
+}
+
 // Close writes the last_seen notes not yet written, then closes the
 // database.
 func (c *cachingStore) Close() error {

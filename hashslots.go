@@ -65,6 +65,10 @@ type hashSlots struct {
 	// request with a bearer token had come in.
 	otherWork atomic.Int64
 	busy      atomic.Bool // a request with a bearer token came since untilQuiet looked
+
+	// For the admin listener: hashes given a slot, their total wait for
+	// it, and hashes refused with errPasswordBusy.
+	granted, waitedNanos, refused atomic.Int64
 }
 
 // hashClass is what a hash is for, which says where it waits.
@@ -157,6 +161,7 @@ func (h *hashSlots) acquire(ctx context.Context, class hashClass) (release func(
 	h.mu.Lock()
 	if class == hashNew && len(h.queues[hashNew]) >= h.maxNewWaiting() {
 		h.mu.Unlock()
+		h.refused.Add(1)
 		return nil, errPasswordBusy
 	}
 	h.queues[class] = append(h.queues[class], w)
@@ -165,15 +170,20 @@ func (h *hashSlots) acquire(ctx context.Context, class hashClass) (release func(
 
 	select {
 	case <-w.granted: // at once, without a timer
+		h.granted.Add(1)
 		return h.releaser(w.spare), nil
 	default:
 	}
+	start := time.Now()
 	deadline := time.NewTimer(h.maxWait)
 	defer deadline.Stop()
 	select {
 	case <-w.granted:
+		h.granted.Add(1)
+		h.waitedNanos.Add(int64(time.Since(start)))
 		return h.releaser(w.spare), nil
 	case <-deadline.C:
+		h.refused.Add(1)
 		err = errPasswordBusy
 	case <-ctx.Done():
 		err = ctx.Err()
@@ -294,8 +304,25 @@ func (h *hashSlots) slots() int {
 	return h.regular
 }
 
+// hashSlotStats are the slots as /debug/vars shows them.
+type hashSlotStats struct {
+	Slots         int     `json:"slots"`
+	Running       int     `json:"running"`
+	QueuedChecks  int     `json:"queued_checks"`
+	QueuedNew     int     `json:"queued_new"`
+	Granted       int64   `json:"granted"`
+	WaitedSeconds float64 `json:"waited_seconds_total"`
+	Refused       int64   `json:"refused"`
+}
+
+func (h *hashSlots) stats() hashSlotStats {
+	return hashSlotStats{Slots: h.slots(), Running: h.taken(),
+		QueuedChecks: h.waiting(hashCheck), QueuedNew: h.waiting(hashNew),
+		Granted: h.granted.Load(), WaitedSeconds: time.Duration(h.waitedNanos.Load()).Seconds(), Refused: h.refused.Load()}
+}
+
 // taken is how many slots run a hash, waiting how many hashes wait for
-// one, and newWaitingBound how many new hashes may: for tests.
+// one, and newWaitingBound how many new hashes may: for tests and stats.
 func (h *hashSlots) taken() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -227,8 +227,8 @@ func programHTTPClient(dir string, args []string) *http.Client {
 }
 
 // listeningLine is the log line that gives the address the program serves
-// on.
-var listeningLine = regexp.MustCompile(`msg=listening url=(\S+)`)
+// on, in the text log or the JSON log.
+var listeningLine = regexp.MustCompile(`msg=listening url=(\S+)|"msg":"listening","url":"([^"]+)"`)
 
 // waitServing waits until the program logs its address and answers
 // /healthz with 200.
@@ -246,7 +246,7 @@ func (p *program) waitServing(t *testing.T) {
 		}
 		if p.base == "" {
 			if m := listeningLine.FindStringSubmatch(p.stderr.String()); m != nil {
-				p.base = m[1]
+				p.base = m[1] + m[2]
 			}
 		}
 		if p.base != "" {

@@ -40,6 +40,8 @@
 // main.go and options.go start it all: run is the whole program. admin.go
 // is the operator's side of the same binary: tokenapi users, sessions,
 // revoke, passwd and prune, on the database file a server may be using.
+// For a running server, adminserver.go is the opt-in admin listener, with
+// the counts of metrics.go and the profiler; version.go is -version.
 package main
 
 import (
@@ -54,6 +56,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -92,12 +95,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
+	if opts.version {
+		printVersion(stdout, readBuildInfo())
+		return nil
+	}
 	if len(command) > 0 {
 		return runCommand(ctx, opts, command, stdin, stdout, stderr)
 	}
 	logOut := newLogWriter(stderr, logFlushInterval)
 	defer logOut.Close()
-	log := slog.New(slog.NewTextHandler(logOut, nil))
+	log := slog.New(newLogHandler(logOut, opts.logFormat))
 
 	// Listen before opening the database, so that an address in use fails
 	// at once and leaves no database file behind.
@@ -106,6 +113,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	defer ln.Close()
+	var adminLn net.Listener
+	if opts.adminAddr != "" {
+		if adminLn, err = net.Listen("tcp", opts.adminAddr); err != nil {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		defer adminLn.Close()
+	}
 	db, err := openStore(ctx, opts.db)
 	if err != nil {
 		return err
@@ -128,7 +142,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		scheme = "https"
 	}
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "db", opts.db)
-	if err := serve(ctx, srv, ln, tlsConfig, log); err != nil {
+	stopAdmin := func() {}
+	if adminLn != nil {
+		log.Info("admin listening", "url", "http://"+adminLn.Addr().String()+"/debug/vars")
+		if mayBePublic(opts.adminAddr) {
+			log.Warn("the admin listener may be reachable from the internet; keep it on localhost or a private network",
+				"addr", opts.adminAddr)
+		}
+		admin := newAdminServer(adminHandler(serverVars(srv, st, db)), log)
+		stopAdmin = serveInBackground(ctx, admin, adminLn, log.With("listener", "admin"))
+	}
+	defer stopAdmin()
+	err = serve(ctx, newPublicServer(srv, tlsConfig, log), ln, log)
+	stopAdmin() // with the public server, and before the database closes
+	if err != nil {
 		return err
 	}
 	stopSweeper()
@@ -155,11 +182,10 @@ func listen(opts options) (net.Listener, *tls.Config, error) {
 	return ln, tlsConfig, err
 }
 
-// serve serves h on ln (with TLS when tlsConfig is not nil) until ctx
-// ends, then shuts the server down: new connections are refused, and
-// requests in flight get shutdownTimeout to finish.
-func serve(ctx context.Context, h http.Handler, ln net.Listener, tlsConfig *tls.Config, log *slog.Logger) error {
-	httpServer := &http.Server{
+// newPublicServer is the API's server, with the timeouts that keep a slow
+// or idle client from holding a connection for long.
+func newPublicServer(h http.Handler, tlsConfig *tls.Config, log *slog.Logger) *http.Server {
+	return &http.Server{
 		Handler:           h,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -169,9 +195,24 @@ func serve(ctx context.Context, h http.Handler, ln net.Listener, tlsConfig *tls.
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// newLogHandler is the log's handler for format, text or json (options.go
+// allows no other).
+func newLogHandler(w io.Writer, format string) slog.Handler {
+	if format == "json" {
+		return slog.NewJSONHandler(w, nil)
+	}
+	return slog.NewTextHandler(w, nil)
+}
+
+// serve serves httpServer on ln (with TLS when it has a TLSConfig) until
+// ctx ends, then shuts it down: new connections are refused, and requests
+// in flight get shutdownTimeout to finish.
+func serve(ctx context.Context, httpServer *http.Server, ln net.Listener, log *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() {
-		if tlsConfig != nil {
+		if httpServer.TLSConfig != nil {
 			served <- httpServer.ServeTLS(ln, "", "")
 		} else {
 			served <- httpServer.Serve(ln)
@@ -191,4 +232,22 @@ func serve(ctx context.Context, h http.Handler, ln net.Listener, tlsConfig *tls.
 		httpServer.Close()
 	}
 	return nil
+}
+
+// serveInBackground serves httpServer on ln, as serve does, until ctx
+// ends or the function it returns is called, which returns once the
+// server has shut down. A failure to serve is logged: the API goes on.
+func serveInBackground(ctx context.Context, httpServer *http.Server, ln net.Listener, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := serve(ctx, httpServer, ln, log); err != nil {
+			log.Error("serve", "error", err)
+		}
+	}()
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
 }

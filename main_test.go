@@ -214,6 +214,11 @@ func TestStartupFaults(t *testing.T) {
 		{name: "unknown flag", args: []string{"-port", "80"}, wantErr: "unknown flag -port; did you mean -addr?"},
 		{name: "bad duration flag", args: []string{"-token-ttl=abc"}, wantErr: `-token-ttl: "abc" is not a duration`},
 		{name: "bad duration variable", env: []string{"TOKENAPI_TOKEN_TTL=abc"}, wantErr: `TOKENAPI_TOKEN_TTL: "abc" is not a duration`},
+		{name: "bad log format", args: []string{"-log-format", "xml"}, wantErr: `-log-format: "xml" is not a log format: text or json`},
+		{name: "bad log format variable", env: []string{"TOKENAPI_LOG_FORMAT=yaml"}, wantErr: `TOKENAPI_LOG_FORMAT: "yaml" is not a log format`},
+		{name: "admin on the public address", args: []string{"-addr", "127.0.0.1:5999", "-admin-addr", "127.0.0.1:5999"},
+			wantErr: "-admin-addr 127.0.0.1:5999 is the public address"},
+		{name: "admin address in use", args: []string{"-admin-addr", busy.Addr().String()}, wantErr: "admin listener: listen tcp " + busy.Addr().String()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -124,18 +124,22 @@ func setLogUser(w http.ResponseWriter, userID int64) {
 	}
 }
 
-// logRequests writes one line per request. It never logs headers or the
-// query string: the Authorization header holds a password or a token.
+// logRequests writes one line per request, and counts it in s.metrics. It
+// never logs headers or the query string: the Authorization header holds a
+// password or a token.
 func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		l := &requestLog{ResponseWriter: w}
 		next.ServeHTTP(l, r)
+		status, took := l.statusOrOK(), time.Since(start)
+		// The mux set r.Pattern on this very request when it routed it.
+		s.metrics.observe(r.Pattern, status, took)
 		attrs := [6]slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", l.statusOrOK()),
-			slog.Duration("duration", time.Since(start)),
+			slog.Int("status", status),
+			slog.Duration("duration", took),
 			slog.String("remote", clientAddr(r)),
 		}
 		n := 5

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +35,9 @@ type options struct {
 	passwordIterations int
 	tlsCert            string
 	tlsKey             string
+	logFormat          string // text or json
+	adminAddr          string // the admin listener's address; empty: none
+	version            bool   // print the version and stop
 }
 
 // envNames are the environment variables that set flags, by flag name.
@@ -42,6 +47,8 @@ var envNames = []struct{ flag, env string }{
 	{"token-ttl", "TOKENAPI_TOKEN_TTL"},
 	{"token-max-age", "TOKENAPI_TOKEN_MAX_AGE"},
 	{"password-iterations", "TOKENAPI_PASSWORD_ITERATIONS"},
+	{"log-format", "TOKENAPI_LOG_FORMAT"},
+	{"admin-addr", "TOKENAPI_ADMIN_ADDR"},
 }
 
 // parseOptions reads the environment and then args: the flags, then the
@@ -52,7 +59,7 @@ var envNames = []struct{ flag, env string }{
 // same way from a flag and from a variable, naming the one it came from.
 func parseOptions(args []string, getenv func(string) string, usage io.Writer) (options, []string, error) {
 	o := options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: defaultTokenTTL, tokenMaxAge: defaultTokenMaxAge,
-		passwordIterations: defaultPasswordIterations}
+		passwordIterations: defaultPasswordIterations, logFormat: "text"}
 	fs := flag.NewFlagSet("tokenapi", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned as one line; -h prints usage below
 	var badValue error       // the message of a flag whose value was refused
@@ -72,6 +79,11 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 		value(func(s string) error { return parseIterations(s, &o.passwordIterations) }))
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file; serve HTTPS with -tls-key")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file; serve HTTPS with -tls-cert")
+	fs.Func("log-format", "the log's form: text (key=value) or json, one object a line (TOKENAPI_LOG_FORMAT; default text)",
+		value(func(s string) error { return parseLogFormat(s, &o.logFormat) }))
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "address of the admin listener, with /debug/vars and /debug/pprof/;\n"+
+		"keep it on localhost or a private network (TOKENAPI_ADMIN_ADDR; default none)")
+	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 
 	err := fs.Parse(args)
 	command := fs.Args()
@@ -109,6 +121,9 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return options{}, nil, errors.New("-tls-cert and -tls-key must be given together")
+	}
+	if o.adminAddr != "" && sameListenAddr(o.adminAddr, o.addr) {
+		return options{}, nil, fmt.Errorf("-admin-addr %s is the public address -addr %s: the admin listener needs one of its own, on localhost or a private network", o.adminAddr, o.addr)
 	}
 	return o, command, nil
 }
@@ -155,6 +170,37 @@ func parseIterations(s string, dst *int) error {
 	return nil
 }
 
+func parseLogFormat(s string, dst *string) error {
+	if s != "text" && s != "json" {
+		return fmt.Errorf("%q is not a log format: text or json", s)
+	}
+	*dst = s
+	return nil
+}
+
+// sameListenAddr reports whether listening on a and on b would take the
+// same port on a same address: equal ports, other than 0 (any free port),
+// on equal hosts or where one host is every address. Two names of one
+// host, such as localhost and 127.0.0.1, pass here and fail at the
+// second listen instead, as an address in use.
+func sameListenAddr(a, b string) bool {
+	hostA, portA, errA := net.SplitHostPort(a)
+	hostB, portB, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	if portA != portB || portA == "0" {
+		return false
+	}
+	return hostA == hostB || anyHost(hostA) || anyHost(hostB)
+}
+
+// anyHost reports whether a listen address's host means every address.
+func anyHost(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	return host == "" || err == nil && ip.IsUnspecified()
+}
+
 // flagName returns the name of the flag in the flag package's "invalid
 // value" error.
 func flagName(err error) string {
@@ -169,6 +215,9 @@ var flagSynonyms = map[string]string{
 	"database": "db", "dbpath": "db", "db-path": "db", "file": "db", "data": "db",
 	"ttl": "token-ttl", "token-lifetime": "token-ttl", "expiry": "token-ttl",
 	"cert": "tls-cert", "key": "tls-key", "iterations": "password-iterations",
+	"log": "log-format", "logformat": "log-format", "log-json": "log-format", "json-log": "log-format",
+	"debug-addr": "admin-addr", "metrics-addr": "admin-addr", "pprof": "admin-addr", "metrics": "admin-addr",
+	"v": "version",
 }
 
 // unknownFlag turns the flag package's error for a flag we do not have

@@ -20,22 +20,22 @@ func TestParseOptions(t *testing.T) {
 		command []string // what parseOptions leaves for runCommand
 		wantErr string
 	}{
-		{name: "defaults", want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000}},
+		{name: "defaults", want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000, logFormat: "text"}},
 		{
 			name: "environment",
 			env: map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "30m",
 				"TOKENAPI_PASSWORD_ITERATIONS": "1000"},
-			want: options{addr: ":8080", db: "/tmp/x.db", tokenTTL: 30 * time.Minute, tokenMaxAge: 720 * time.Hour, passwordIterations: 1000},
+			want: options{addr: ":8080", db: "/tmp/x.db", tokenTTL: 30 * time.Minute, tokenMaxAge: 720 * time.Hour, passwordIterations: 1000, logFormat: "text"},
 		},
 		{
 			name: "flags win over the environment",
 			args: []string{"-addr", "127.0.0.1:9", "-db", "a.db", "-token-ttl", "90s", "-password-iterations", "2000"},
 			env: map[string]string{"TOKENAPI_ADDR": ":8080", "TOKENAPI_DB": "/tmp/x.db", "TOKENAPI_TOKEN_TTL": "bad",
 				"TOKENAPI_PASSWORD_ITERATIONS": "bad"},
-			want: options{addr: "127.0.0.1:9", db: "a.db", tokenTTL: 90 * time.Second, tokenMaxAge: 720 * time.Hour, passwordIterations: 2000},
+			want: options{addr: "127.0.0.1:9", db: "a.db", tokenTTL: 90 * time.Second, tokenMaxAge: 720 * time.Hour, passwordIterations: 2000, logFormat: "text"},
 		},
 		{name: "TLS pair", args: []string{"-tls-cert", "c.pem", "-tls-key", "k.pem"},
-			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000, tlsCert: "c.pem", tlsKey: "k.pem"}},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000, tlsCert: "c.pem", tlsKey: "k.pem", logFormat: "text"}},
 		{name: "bad duration flag", args: []string{"-token-ttl", "soon"}, wantErr: `-token-ttl: "soon" is not a duration such as 1h or 30m`},
 		{name: "bad duration variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "1 hour"}, wantErr: `TOKENAPI_TOKEN_TTL: "1 hour" is not a duration such as 1h or 30m`},
 		// The same mistake, a number without a unit, gets the same words
@@ -43,7 +43,7 @@ func TestParseOptions(t *testing.T) {
 		{name: "number without unit, flag", args: []string{"-token-ttl", "5"}, wantErr: `-token-ttl: "5" is not a duration such as 1h or 30m (a number needs a unit)`},
 		{name: "number without unit, variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "5"}, wantErr: `TOKENAPI_TOKEN_TTL: "5" is not a duration such as 1h or 30m (a number needs a unit)`},
 		{name: "max age from the environment", env: map[string]string{"TOKENAPI_TOKEN_MAX_AGE": "2h"},
-			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 2 * time.Hour, passwordIterations: 600_000}},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 2 * time.Hour, passwordIterations: 600_000, logFormat: "text"}},
 		{name: "max age below the lifetime", args: []string{"-token-ttl", "2h", "-token-max-age", "1h"}, wantErr: "-token-max-age 1h0m0s is shorter than -token-ttl 2h0m0s"},
 		{name: "bad max age variable", env: map[string]string{"TOKENAPI_TOKEN_MAX_AGE": "forever"}, wantErr: `TOKENAPI_TOKEN_MAX_AGE: "forever" is not a duration`},
 		{name: "zero TTL variable", env: map[string]string{"TOKENAPI_TOKEN_TTL": "0s"}, wantErr: "TOKENAPI_TOKEN_TTL: must be positive"},
@@ -56,16 +56,36 @@ func TestParseOptions(t *testing.T) {
 		{name: "unknown flag, a name from elsewhere", args: []string{"-port", "80"}, wantErr: "unknown flag -port; did you mean -addr?"},
 		{name: "unknown flag, a typo", args: []string{"-tokn-ttl", "1h"}, wantErr: "unknown flag -tokn-ttl; did you mean -token-ttl?"},
 		{name: "unknown flag, nothing near", args: []string{"-verbose"}, wantErr: "unknown flag -verbose (tokenapi -h lists the flags)"},
+		{name: "operator flags", args: []string{"-log-format", "json", "-admin-addr", "127.0.0.1:6060", "-version"},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000,
+				logFormat: "json", adminAddr: "127.0.0.1:6060", version: true}},
+		{name: "operator variables", env: map[string]string{"TOKENAPI_LOG_FORMAT": "json", "TOKENAPI_ADMIN_ADDR": "localhost:6060"},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000,
+				logFormat: "json", adminAddr: "localhost:6060"}},
+		{name: "bad log format flag", args: []string{"-log-format", "logfmt"}, wantErr: `-log-format: "logfmt" is not a log format: text or json`},
+		{name: "bad log format variable", env: map[string]string{"TOKENAPI_LOG_FORMAT": "JSON"}, wantErr: `TOKENAPI_LOG_FORMAT: "JSON" is not a log format: text or json`},
+		// The admin listener never shares the public address: the same
+		// port on the same host, or on every address, is refused; any
+		// free port (0) twice is two ports.
+		{name: "admin on the public address", args: []string{"-addr", "127.0.0.1:5000", "-admin-addr", "127.0.0.1:5000"},
+			wantErr: "-admin-addr 127.0.0.1:5000 is the public address -addr 127.0.0.1:5000: the admin listener needs one of its own"},
+		{name: "admin on every address of the public port", args: []string{"-addr", "localhost:5000", "-admin-addr", ":5000"}, wantErr: "is the public address"},
+		{name: "admin variable on the public address", env: map[string]string{"TOKENAPI_ADDR": "[::]:8080", "TOKENAPI_ADMIN_ADDR": "127.0.0.1:8080"}, wantErr: "is the public address"},
+		{name: "admin and public on free ports", args: []string{"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"},
+			want: options{addr: "127.0.0.1:0", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000,
+				logFormat: "text", adminAddr: "127.0.0.1:0"}},
+		{name: "unknown flag, a metrics address from elsewhere", args: []string{"-metrics-addr", ":9090"}, wantErr: "unknown flag -metrics-addr; did you mean -admin-addr?"},
+		{name: "unknown flag, -v", args: []string{"-v"}, wantErr: "unknown flag -v; did you mean -version?"},
 		// The first argument is the command; all that follows it is the
 		// command's, but serve's flags are the program's.
 		{name: "serve and its flags", args: []string{"-db", "a.db", "serve", "-addr", ":1"},
-			want: options{addr: ":1", db: "a.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000}},
+			want: options{addr: ":1", db: "a.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000, logFormat: "text"}},
 		{name: "stray argument after serve", args: []string{"serve", "-addr", ":1", "x"}, wantErr: `unexpected argument "x" after serve`},
 		{name: "a command", args: []string{"-db", "a.db", "revoke", "-session", "7"},
-			want:    options{addr: "localhost:5000", db: "a.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000},
+			want:    options{addr: "localhost:5000", db: "a.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000, logFormat: "text"},
 			command: []string{"revoke", "-session", "7"}},
 		{name: "flags after a command are the command's", args: []string{"users", "-db", "b.db"}, env: map[string]string{"TOKENAPI_DB": "c.db"},
-			want:    options{addr: "localhost:5000", db: "c.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000},
+			want:    options{addr: "localhost:5000", db: "c.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000, logFormat: "text"},
 			command: []string{"users", "-db", "b.db"}},
 	}
 	for _, tt := range tests {

@@ -46,6 +46,7 @@ type server struct {
 	tokenTTL    time.Duration // a session's idle lifetime
 	tokenMaxAge time.Duration // a session's whole lifetime
 	now         func() time.Time
+	metrics     *metrics // for the admin listener (adminserver.go)
 	mux         *http.ServeMux
 	handler     http.Handler
 }
@@ -86,6 +87,7 @@ func newServer(st store, log *slog.Logger, cfg config) *server {
 		tokenTTL:    cfg.tokenTTL,
 		tokenMaxAge: cfg.tokenMaxAge,
 		now:         cfg.now,
+		metrics:     newMetrics(),
 	}
 	s.mux = s.routes()
 	routed := s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch)))

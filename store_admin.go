@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// The queries only the operator's commands make (admin.go). They are
-// methods of the plain sqlStore, not of store: the server never makes
-// them, and a command has no cache to keep in step.
+// The queries only the operator's commands (admin.go) and the admin
+// listener (adminserver.go) make. They are methods of the plain sqlStore,
+// not of store: the API never makes them, and they have no cache to keep
+// in step.
 
 // userSummary is a user as tokenapi users lists it.
 type userSummary struct {
@@ -54,4 +55,13 @@ func (s *sqlStore) adminUsers(ctx context.Context, now time.Time) ([]userSummary
 // returns errNotFound.
 func (s *sqlStore) deleteSessionByID(ctx context.Context, id int64) error {
 	return rowsAffectedOrNotFound(s.write.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id))
+}
+
+// liveSessionCount is the number of sessions whose stored expiry is after
+// now. A session kept alive only by uses not written yet (lastseen.go) is
+// not counted: that lags by at most maxSessionLag.
+func (s *sqlStore) liveSessionCount(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE expires_at > ?`, formatTime(now)).Scan(&n)
+	return n, err
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -261,14 +262,15 @@ func (t *passwordThrottle) flying() int {
 // enterThrottle starts a password check charged to keys. When a key is
 // locked out, or the client goes away while waiting for the outcome of the
 // attempts already in flight, it answers the client itself and returns
-// false.
-func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, keys []failureKey) bool {
+// false. A check refused for a lockout adds one to throttled.
+func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, keys []failureKey, throttled *atomic.Uint64) bool {
 	wait, err := s.throttle.enter(r.Context(), keys)
 	switch {
 	case err != nil:
 		s.handleError(w, r, err)
 		return false
 	case wait > 0:
+		throttled.Add(1)
 		tooManyRequests(w, wait)
 		return false
 	}

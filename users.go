@@ -235,7 +235,7 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 		return false
 	}
 	keys := s.throttle.currentPasswordKeys(userID)
-	if !s.enterThrottle(w, r, keys) {
+	if !s.enterThrottle(w, r, keys, &s.metrics.currentPasswordThrottled) {
 		return false
 	}
 	matched, err := s.passwords.matches(r.Context(), hash, password)
@@ -249,6 +249,7 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 			s.handleError(w, r, err)
 			return false
 		}
+		s.metrics.currentPasswordFailed.Add(1)
 		badRequest(w, "field current_password is wrong")
 		return false
 	}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"expvar"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/netip"
+	"time"
+)
+
+// The admin listener, opt-in with -admin-addr: the counts of metrics.go
+// and more at /debug/vars, in expvar's JSON, and the profiler at
+// /debug/pprof/. It is for the operator: a profile shows what the server
+// is doing, the counts what it has done, so it listens on an address of
+// its own, never the public one, and the public mux has neither path.
+//
+// Importing expvar and net/http/pprof registers their handlers on
+// http.DefaultServeMux, which tokenapi never serves: the public server
+// has its own mux (routes.go), and the admin listener registers the same
+// handlers on another one, below.
+
+// adminHandler is the admin listener's mux: vars at /debug/vars, and the
+// profiler's pages at /debug/pprof/.
+func adminHandler(vars expvar.Var) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /debug/vars", varsHandler(vars))
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // also heap, goroutine, block, mutex, allocs, threadcreate
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// varsHandler serves what expvar.Handler does, the process's published
+// vars (cmdline and memstats), and under "tokenapi" this server's own. Those
+// are not published: expvar's registry is one per process, and a name
+// published twice panics, while a test process runs many servers.
+func varsHandler(vars expvar.Var) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fmt.Fprint(w, "{\n")
+		expvar.Do(func(kv expvar.KeyValue) {
+			fmt.Fprintf(w, "%q: %s,\n", kv.Key, kv.Value)
+		})
+		fmt.Fprintf(w, "%q: %s\n}\n", "tokenapi", vars)
+	})
+}
+
+// liveSessionsTimeout bounds the count of live sessions, which a read of
+// /debug/vars asks the database for.
+const liveSessionsTimeout = 2 * time.Second
+
+// serverVars are the vars of srv, whose store st wraps db, as
+// /debug/vars shows them. Each is worked out when read: nothing here
+// costs a request anything.
+func serverVars(srv *server, st *cachingStore, db *sqlStore) *expvar.Map {
+	vars := new(expvar.Map).Init()
+	m := srv.metrics
+	vars.Set("version", expvar.Func(func() any { return buildVersion(readBuildInfo()) }))
+	vars.Set("requests", expvar.Func(func() any { return m.requestStats() }))
+	vars.Set("latency_bounds_seconds", expvar.Func(func() any { return latencyBoundsSeconds() }))
+	vars.Set("logins", expvar.Func(func() any {
+		return map[string]uint64{"ok": m.loginsOK.Load(), "failed": m.loginsFailed.Load(), "throttled": m.loginsThrottled.Load()}
+	}))
+	vars.Set("current_password", expvar.Func(func() any {
+		return map[string]uint64{"failed": m.currentPasswordFailed.Load(), "throttled": m.currentPasswordThrottled.Load()}
+	}))
+	vars.Set("password_hashes", expvar.Func(func() any { return srv.passwords.slots.stats() }))
+	vars.Set("caches", expvar.Func(func() any { return st.cacheStats() }))
+	vars.Set("sessions_live", expvar.Func(func() any {
+		ctx, cancel := context.WithTimeout(context.Background(), liveSessionsTimeout)
+		defer cancel()
+		n, err := db.liveSessionCount(ctx, srv.now())
+		if err != nil {
+			srv.log.Warn("count live sessions for /debug/vars", "error", err)
+			return nil // null: unknown
+		}
+		return n
+	}))
+	return vars
+}
+
+// newAdminServer is the admin listener's server. It has no write timeout,
+// unlike the public one: a CPU profile or a trace takes as many seconds
+// as asked for (30 by default), and pprof refuses one longer than the
+// write timeout.
+func newAdminServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// mayBePublic reports whether a listen address may take connections from
+// the internet: every address, or one neither loopback nor private. A host
+// name other than localhost may be either, so it counts.
+func mayBePublic(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err != nil || !ip.IsLoopback() && !ip.IsPrivate()
+}
