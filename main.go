@@ -37,6 +37,11 @@
 //     the same store on an rqlite cluster (-db rqlite://...), so that many
 //     processes on many machines share it (docs/cluster.md).
 //
+// The API described to the tools its users have: openapi.json, written by
+// hand and served by openapi.go, and the /docs page rendered from it
+// (docs.go serves it; openapiread.go reads the document, docspage.go and
+// docstext.go shape it for docs.html and docs.css).
+//
 // main.go and options.go start it all: run is the whole program. admin.go
 // is the operator's side of the same binary: tokenapi users, sessions,
 // revoke, passwd and prune, on the database file a server may be using.
