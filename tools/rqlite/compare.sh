@@ -4,8 +4,9 @@
 # tool (tools/loadtest). For each of GET /api/users/{id}, both collections,
 # POST /api/posts and logins it runs a SQLite-backed process and a
 # cluster-backed one in turn, `runs` times, and prints req/s, p50 and p99
-# of each run and the medians. Then logins/s with two tokenapi processes
-# on the cluster at once.
+# of each run and the medians. Then logins/s through one and two tokenapi
+# processes on the cluster, each on a core of its own.
+# MIXES chooses the first part's mixes (default: all five; empty: none).
 #
 #   tools/rqlite/compare.sh [runs] [duration]
 #
@@ -44,7 +45,7 @@ load() { # load OUT MIX CONNS [the load tool's way to start the server...]
 		{ echo "load tool failed:"; tail -20 "$out"; exit 1; }
 }
 
-for spec in get-user:64 list-users:64 list-posts:64 create-post:16 login:8; do
+for spec in ${MIXES-get-user:64 list-users:64 list-posts:64 create-post:16 login:8}; do
 	mix=${spec%:*} conns=${spec#*:}
 	for r in $(seq "$runs"); do
 		load "$tmp/$mix.sqlite.$r" "$mix" "$conns" -binary "$tmp/tokenapi"
@@ -56,20 +57,27 @@ for spec in get-user:64 list-users:64 list-posts:64 create-post:16 login:8; do
 	echo "$mix: median req/s sqlite $s, rqlite $q, rqlite/sqlite $(awk -v s="$s" -v q="$q" 'BEGIN {printf "%.2f", q / s}')"
 done
 
-# Two tokenapi processes on the cluster, logins through both at once: the
-# sum of the two load tools' req/s.
-for n in 1 2; do
-	"$tmp/tokenapi" -addr "127.0.0.1:$((5080 + n))" -db "$url" 2>"$tmp/two.$n.log" &
+# Logins through one and then two tokenapi processes on the cluster, each
+# process pinned to a core of its own (GOMAXPROCS=1, taskset), as if each
+# had a machine: logins are bound by PBKDF2, so a second process should
+# nearly double them. The load tools and the rqlite nodes float.
+start_pinned() { # start_pinned N CORE
+	GOMAXPROCS=1 taskset -c "$2" "$tmp/tokenapi" -addr "127.0.0.1:$((5080 + $1))" -db "$url" 2>"$tmp/pinned.$1.log" &
 	pids+=($!)
+	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$((5080 + $1))/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+rate() { target "$1" | awk '{print $1}'; }
+start_pinned 1 0
+for r in $(seq "$runs"); do
+	load "$tmp/one.$r" login 8 -url http://127.0.0.1:5081
+	echo "login, one process on one core, run $r: $(rate "$tmp/one.$r") req/s"
 done
-for n in 1 2; do
-	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$((5080 + n))/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-done
+start_pinned 2 1
 for r in $(seq "$runs"); do
 	load "$tmp/two.1.$r" login 8 -url http://127.0.0.1:5081 &
 	a=$!
 	load "$tmp/two.2.$r" login 8 -url http://127.0.0.1:5082 &
 	b=$!
 	wait $a $b
-	echo "login, two processes, run $r: $(target "$tmp/two.1.$r" | awk '{print $1}') + $(target "$tmp/two.2.$r" | awk '{print $1}') req/s"
+	echo "login, two processes on a core each, run $r: $(rate "$tmp/two.1.$r") + $(rate "$tmp/two.2.$r") = $(awk -v a="$(rate "$tmp/two.1.$r")" -v b="$(rate "$tmp/two.2.$r")" 'BEGIN {print a + b}') req/s"
 done
