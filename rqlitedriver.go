@@ -42,6 +42,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -56,21 +58,53 @@ const rqliteScheme = "rqlite://"
 func isRqliteURL(db string) bool { return strings.HasPrefix(db, rqliteScheme) }
 
 // parseRqliteURL returns the host:port of each node in
-// rqlite://host:port[,host:port...].
+// rqlite://host:port[,host:port...], or says which node is wrong and why.
+// Its errors never repeat the -db value: a URL with user:password@ in it
+// must not put the password in an error, and so in a log. A node that
+// could not be sent a request is refused here, at start-up, rather than
+// retried until the request's deadline.
 func parseRqliteURL(db string) ([]string, error) {
 	rest, ok := strings.CutPrefix(db, rqliteScheme)
 	if !ok || rest == "" {
-		return nil, fmt.Errorf("database %q: want rqlite://host:port[,host:port...]", db)
+		return nil, errors.New("rqlite URL: want rqlite://host:port[,host:port...]")
 	}
-	var nodes []string
-	for _, node := range strings.Split(rest, ",") {
-		host, port, err := net.SplitHostPort(node)
-		if err != nil || host == "" || port == "" || strings.ContainsAny(node, "/?#@") {
-			return nil, fmt.Errorf("database %q: node %q is not host:port", db, node)
+	nodes := strings.Split(rest, ",")
+	for i, node := range nodes {
+		if err := checkRqliteNode(node); err != nil {
+			return nil, fmt.Errorf("rqlite URL: node %d of %d: %w", i+1, len(nodes), err)
 		}
-		nodes = append(nodes, node)
 	}
 	return nodes, nil
+}
+
+// checkRqliteNode checks one node of an rqlite URL. What it says of the
+// node is only its host and port, and the port only once it is a number.
+func checkRqliteNode(node string) error {
+	if at := strings.LastIndexByte(node, '@'); at >= 0 {
+		return fmt.Errorf("credentials in the URL are not supported (node %q): the driver speaks plain HTTP without authentication; keep the cluster on a private network", hostPortOnly(node[at+1:]))
+	}
+	if strings.ContainsAny(node, "/?#") {
+		return fmt.Errorf("%q: want host:port only, with no path, query or fragment", hostPortOnly(node))
+	}
+	host, port, err := net.SplitHostPort(node)
+	if err != nil || host == "" {
+		return errors.New("want host:port, such as 10.0.0.1:4001")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("host %q: the port must be a number from 1 to 65535", host)
+	}
+	if u, err := url.Parse("http://" + node + "/"); err != nil || u.Host != node {
+		return fmt.Errorf("%q is not a host:port an HTTP URL can name", node)
+	}
+	return nil
+}
+
+// hostPortOnly is s up to its first '/', '?' or '#'.
+func hostPortOnly(s string) string {
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 type rqliteDriver struct{}

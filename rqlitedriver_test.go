@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// The driver's own rules, without a cluster: these run in every go test.
+
+// A bad -db URL is refused when it is parsed, with the node at fault and
+// the reason, and never with the URL itself: a password in it must not
+// reach an error, and so a log.
+func TestParseRqliteURL(t *testing.T) {
+	good := []struct {
+		url  string
+		want []string
+	}{
+		{"rqlite://127.0.0.1:4001", []string{"127.0.0.1:4001"}},
+		{"rqlite://a:4001,b.example:4003,[::1]:65535", []string{"a:4001", "b.example:4003", "[::1]:65535"}},
+	}
+	for _, tc := range good {
+		got, err := parseRqliteURL(tc.url)
+		if err != nil || strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("parseRqliteURL(%q) = %q, %v; want %q", tc.url, got, err, tc.want)
+		}
+	}
+	bad := []struct {
+		name, url, wantErr string
+	}{
+		{"no nodes", "rqlite://", "want rqlite://host:port"},
+		{"credentials", "rqlite://admin:s3cret@db1:4001", `credentials in the URL are not supported (node "db1:4001")`},
+		{"credentials, second node", "rqlite://db1:4001,admin:s3cret@db2:4001/x", `node 2 of 2: credentials in the URL are not supported (node "db2:4001")`},
+		{"user and password, no host", "rqlite://admin:s3cret", `host "admin": the port must be a number`},
+		{"path", "rqlite://db1:4001/db?s3cret", `"db1:4001": want host:port only`},
+		{"no port", "rqlite://db1", "node 1 of 1: want host:port"},
+		{"empty node", "rqlite://db1:4001,", "node 2 of 2: want host:port"},
+		{"no host", "rqlite://:4001", "want host:port"},
+		{"port 0", "rqlite://db1:0", `host "db1": the port must be a number from 1 to 65535`},
+		{"port too large", "rqlite://db1:65536", `host "db1": the port must be a number from 1 to 65535`},
+		{"port not a number", "rqlite://db1:http", `host "db1": the port must be a number`},
+		{"percent in host", "rqlite://db%41:4001", `"db%41:4001" is not a host:port an HTTP URL can name`},
+		{"space in host", "rqlite://db 1:4001", `is not a host:port an HTTP URL can name`},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseRqliteURL(tc.url)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("parseRqliteURL(%q) = %v; want an error with %q", tc.url, err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("parseRqliteURL(%q) = %q; the password is in it", tc.url, err)
+			}
+		})
+	}
+}
+
+// The service refuses such a URL as it opens the store, before it sends
+// anything: a node an HTTP request cannot name is not waited on.
+func TestOpenStoreRefusesBadRqliteURL(t *testing.T) {
+	for _, url := range []string{"rqlite://admin:s3cret@127.0.0.1:4001", "rqlite://db%41:4001"} {
+		st, err := openStore(context.Background(), url)
+		if err == nil {
+			st.Close()
+			t.Fatalf("openStore(%q) succeeded", url)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("openStore(%q) = %q; the password is in it", url, err)
+		}
+	}
+}
