@@ -14,9 +14,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // errStoreUnavailable is the store's "come back shortly": the cluster has
@@ -35,8 +37,20 @@ const rqliteNoDeadlineWait = 10 * time.Second
 // leader, or after a node did not answer.
 const rqliteRetryPause = 100 * time.Millisecond
 
-// rqliteMaxResponse caps what is read of one answer.
-const rqliteMaxResponse = 64 << 20
+// rqliteMaxResponse caps what is read of one answer; a larger one is an
+// error, never cut short. The largest the service asks for is a page of
+// 100 posts: a post's body is at most 10,000 characters, which JSON writes
+// in at most 60,000 bytes (a '<' becomes \u003c), so about 6 MiB.
+const rqliteMaxResponse = 8 << 20
+
+// errRqliteAnswerTooLarge is an answer over rqliteMaxResponse: a query
+// the service should not make, or not rqlite answering.
+var errRqliteAnswerTooLarge = fmt.Errorf("rqlite: answer larger than %d bytes", rqliteMaxResponse)
+
+// rqliteMaxErrorText is how much of a node's error text goes into an
+// error, and so into a log: whatever answers on a node's address may send
+// megabytes.
+const rqliteMaxErrorText = 256
 
 // The paths of the requests. Each asks a follower to answer with a
 // redirect to the leader (redirect) rather than forward the request
@@ -95,7 +109,7 @@ func (c *rqliteClient) execute(ctx context.Context, stmts []rqliteStatement, tra
 	}
 	for _, r := range resp.Results {
 		if r.Error != "" {
-			return nil, errors.New(r.Error)
+			return nil, errors.New(sqlErrorText(r.Error))
 		}
 	}
 	if len(resp.Results) != len(stmts) {
@@ -114,7 +128,7 @@ func (c *rqliteClient) query(ctx context.Context, stmt rqliteStatement) (*rqlite
 		return nil, fmt.Errorf("rqlite: %d results for one query", len(resp.Results))
 	}
 	if resp.Results[0].Error != "" {
-		return nil, errors.New(resp.Results[0].Error)
+		return nil, errors.New(sqlErrorText(resp.Results[0].Error))
 	}
 	return &rqliteRows{result: resp.Results[0]}, nil
 }
@@ -157,13 +171,15 @@ func (c *rqliteClient) do(ctx context.Context, path string, body []byte, write b
 		switch {
 		case err != nil && sent && write:
 			return rqliteResponse{}, fmt.Errorf("%w: rqlite: a write sent to %s may or may not have been applied: %w", errStoreUnavailable, node, err)
+		case errors.Is(err, errRqliteAnswerTooLarge):
+			return rqliteResponse{}, fmt.Errorf("%s: %w", node, err)
 		case err != nil:
 			lastErr = err
 		case status == http.StatusMovedPermanently || status == http.StatusFound ||
 			status == http.StatusTemporaryRedirect || status == http.StatusPermanentRedirect:
 			u, perr := url.Parse(location)
 			if perr != nil || u.Host == "" {
-				return rqliteResponse{}, fmt.Errorf("rqlite: %s redirected to %q", node, location)
+				return rqliteResponse{}, fmt.Errorf("rqlite: %s redirected to %s", node, quoteRqliteText(location))
 			}
 			node = u.Host
 			if redirects++; redirects <= len(c.nodes) {
@@ -187,17 +203,17 @@ func (c *rqliteClient) do(ctx context.Context, path string, body []byte, write b
 			case write && !rqliteNotApplied(resp.Error):
 				// Raft took the write and then failed (leadership lost
 				// while committing, a timeout): it may yet be applied.
-				return rqliteResponse{}, fmt.Errorf("%w: rqlite: a write to %s may or may not have been applied: %s", errStoreUnavailable, node, resp.Error)
+				return rqliteResponse{}, fmt.Errorf("%w: rqlite: a write to %s may or may not have been applied: %s", errStoreUnavailable, node, quoteRqliteText(resp.Error))
 			}
-			lastErr = fmt.Errorf("%s: %s", node, resp.Error)
+			lastErr = fmt.Errorf("%s: %s", node, quoteRqliteText(resp.Error))
 		case rqliteNotApplied(string(answer)):
 			// 503 "leader not found" while there is none, or 500 from a
 			// follower asked to redirect that knows no leader to name.
-			lastErr = fmt.Errorf("%s: %s", node, strings.TrimSpace(string(answer)))
+			lastErr = fmt.Errorf("%s: %s", node, quoteRqliteText(string(answer)))
 		default:
 			// rqlite refuses before it applies anything when it answers
 			// other than 200: a malformed request, say. Ours is a bug.
-			return rqliteResponse{}, fmt.Errorf("rqlite: %s answered %d: %s", node, status, strings.TrimSpace(string(answer)))
+			return rqliteResponse{}, fmt.Errorf("rqlite: %s answered %d: %s", node, status, quoteRqliteText(string(answer)))
 		}
 		redirects = 0
 		node = c.nextNode(node)
@@ -248,10 +264,45 @@ func (c *rqliteClient) post(ctx context.Context, node, path string, body []byte)
 	defer res.Body.Close()
 	answer, err = io.ReadAll(io.LimitReader(res.Body, rqliteMaxResponse+1))
 	if err == nil && len(answer) > rqliteMaxResponse {
-		err = fmt.Errorf("rqlite: answer from %s larger than %d bytes", node, rqliteMaxResponse)
+		err = errRqliteAnswerTooLarge
 	}
 	if err != nil {
 		return 0, "", nil, true, err
 	}
 	return res.StatusCode, res.Header.Get("Location"), answer, true, nil
+}
+
+// sqlErrorText is the text of a statement's SQL error: SQLite's own, as
+// go-sqlite3 gives it (store.go matches on it), cut to
+// rqliteMaxErrorText bytes.
+func sqlErrorText(s string) string {
+	text, more := cutRqliteText(s)
+	if more > 0 {
+		return fmt.Sprintf("%s... (%d bytes more)", text, more)
+	}
+	return text
+}
+
+// quoteRqliteText is a node's own text as an error shows it: cut, and
+// quoted so that it cannot pass for a line of our own in a log.
+func quoteRqliteText(s string) string {
+	text, more := cutRqliteText(s)
+	if more > 0 {
+		return fmt.Sprintf("%q (%d bytes more)", text, more)
+	}
+	return strconv.Quote(text)
+}
+
+// cutRqliteText is s trimmed and cut to rqliteMaxErrorText bytes, at the
+// start of a character, and the number of bytes left off.
+func cutRqliteText(s string) (string, int) {
+	s = strings.TrimSpace(s)
+	if len(s) <= rqliteMaxErrorText {
+		return s, 0
+	}
+	cut := rqliteMaxErrorText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut], len(s) - cut
 }

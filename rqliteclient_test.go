@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The rqlite client against fake nodes: httptest servers that answer as
+// rqlite's /db/execute and /db/query do (or as a node must not), and count
+// what they were sent. They run in every go test, with no cluster.
+
+// fakeRqliteNode is one fake node.
+type fakeRqliteNode struct {
+	*httptest.Server
+	requests atomic.Int64
+}
+
+// newFakeRqliteNode starts a node that counts each request and then
+// answers it with answer.
+func newFakeRqliteNode(t *testing.T, answer http.HandlerFunc) *fakeRqliteNode {
+	t.Helper()
+	n := &fakeRqliteNode{}
+	n.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.requests.Add(1)
+		answer(w, r)
+	}))
+	t.Cleanup(n.Close)
+	return n
+}
+
+// addr is the node's host:port, as an rqlite URL names it.
+func (n *fakeRqliteNode) addr() string { return n.Listener.Addr().String() }
+
+// fakeRqliteURL is the -db URL of nodes, in that order.
+func fakeRqliteURL(nodes ...*fakeRqliteNode) string {
+	addrs := make([]string, len(nodes))
+	for i, n := range nodes {
+		addrs[i] = n.addr()
+	}
+	return rqliteScheme + strings.Join(addrs, ",")
+}
+
+// fakeRqliteClient is a client of nodes, as the driver makes one.
+func fakeRqliteClient(t *testing.T, nodes ...*fakeRqliteNode) *rqliteClient {
+	t.Helper()
+	addrs, err := parseRqliteURL(fakeRqliteURL(nodes...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newRqliteClient(addrs)
+	t.Cleanup(c.close)
+	return c
+}
+
+// answerAsLeader answers as a leader does: to a POST of a JSON array of
+// statements, a write's result on /db/execute, or one row with the number
+// 7 on /db/query; anything else is refused, as rqlite would.
+func answerAsLeader(w http.ResponseWriter, r *http.Request) {
+	var stmts []json.RawMessage
+	if err := json.NewDecoder(r.Body).Decode(&stmts); err != nil || r.Method != http.MethodPost || len(stmts) == 0 {
+		http.Error(w, "invalid request", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/db/query":
+		io.WriteString(w, `{"results":[{"columns":["n"],"types":["integer"],"values":[[7]]}]}`)
+	case "/db/execute":
+		io.WriteString(w, `{"results":[`+strings.Repeat(`{"last_insert_id":1,"rows_affected":1},`, len(stmts)-1)+`{"last_insert_id":1,"rows_affected":1}]}`)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// answerText answers with status and text, as rqlite's http.Error does.
+func answerText(status int, text string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, text, status)
+	}
+}
+
+// testRqliteContext bounds a test's request generously: no test waits it
+// out unless it fails.
+func testRqliteContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var (
+	testWrite = []rqliteStatement{rqliteStatement(`["INSERT INTO t (n) VALUES (?)",7]`)}
+	testQuery = rqliteStatement(`["SELECT n FROM t"]`)
+)
+
+// queryNumber runs testQuery and returns the number it answered.
+func queryNumber(ctx context.Context, c *rqliteClient) (int64, error) {
+	rows, err := c.query(ctx, testQuery)
+	if err != nil {
+		return 0, err
+	}
+	values := make([]driver.Value, 1)
+	if err := rows.Next(values); err != nil {
+		return 0, err
+	}
+	n, _ := values[0].(int64)
+	return n, nil
+}
+
+// An answer over the cap is an error, not a truncated answer, and a read
+// that got one is not sent again.
+func TestRqliteRefusesOversizeAnswer(t *testing.T) {
+	huge := newFakeRqliteNode(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write([]byte(`{"results":[{"columns":["s"],"types":["text"],"values":[["`))
+		w.Write([]byte(strings.Repeat("x", rqliteMaxResponse)))
+		w.Write([]byte(`"]]}]}`))
+	})
+	other := newFakeRqliteNode(t, answerAsLeader)
+	c := fakeRqliteClient(t, huge, other)
+	_, err := c.query(testRqliteContext(t), testQuery)
+	if !errors.Is(err, errRqliteAnswerTooLarge) {
+		t.Fatalf("query of an oversize answer = %v, want errRqliteAnswerTooLarge", err)
+	}
+	if got, want := huge.requests.Load()+other.requests.Load(), int64(1); got != want {
+		t.Errorf("%d requests sent, want %d", got, want)
+	}
+}
+
+// A node's error text goes into the error cut to a few hundred bytes and
+// quoted, however long it was.
+func TestRqliteCutsLongErrorText(t *testing.T) {
+	long := "bad request " + strings.Repeat("é\n", 100_000)
+	cases := []struct {
+		name   string
+		write  bool
+		answer http.HandlerFunc
+	}{
+		{"400 with text", false, answerText(http.StatusBadRequest, long)},
+		{"write, 200 with an error", true, func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, `{"error":"`+strings.ReplaceAll(long, "\n", `\n`)+`"}`)
+		}},
+		{"statement error", false, func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, `{"results":[{"error":"`+strings.ReplaceAll(long, "\n", `\n`)+`"}]}`)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fakeRqliteClient(t, newFakeRqliteNode(t, tc.answer))
+			var err error
+			if tc.write {
+				_, err = c.execute(testRqliteContext(t), testWrite, false)
+			} else {
+				_, err = c.query(testRqliteContext(t), testQuery)
+			}
+			if err == nil {
+				t.Fatal("request succeeded")
+			}
+			if msg := err.Error(); len(msg) > 2*rqliteMaxErrorText+200 || !strings.Contains(msg, "bad request") || !strings.Contains(msg, "bytes more") {
+				t.Errorf("error = %.1000q (%d bytes); want the start of the text, cut", msg, len(msg))
+			}
+		})
+	}
+}
