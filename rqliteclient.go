@@ -153,7 +153,7 @@ func statementList(stmts []rqliteStatement) []byte {
 // do sends body to path until a leader answers, within ctx. Whatever a
 // node answers without applying the request (a redirect, "not leader",
 // "leader not found", or no connection at all) is tried again, on the
-// leader it names or the next node. A write whose request went out but
+// leader it names when that is a node of the URL, or else on the next node. A write whose request went out but
 // whose answer did not come back is not sent again: it may have been
 // applied, and do says so with errStoreUnavailable. A read is safe to send
 // again and is.
@@ -177,11 +177,15 @@ func (c *rqliteClient) do(ctx context.Context, path string, body []byte, write b
 			lastErr = err
 		case status == http.StatusMovedPermanently || status == http.StatusFound ||
 			status == http.StatusTemporaryRedirect || status == http.StatusPermanentRedirect:
-			u, perr := url.Parse(location)
-			if perr != nil || u.Host == "" {
-				return rqliteResponse{}, fmt.Errorf("rqlite: %s redirected to %s", node, quoteRqliteText(location))
+			leader, ok := c.configuredNode(location)
+			if !ok {
+				// Only the -db URL says where statements (and the token
+				// hashes in them) may go: a node that names another host
+				// is not followed, and the next node is asked instead.
+				lastErr = fmt.Errorf("%s redirected to %s, which is not a node of the -db URL", node, quoteRqliteText(location))
+				break
 			}
-			node = u.Host
+			node = leader
 			if redirects++; redirects <= len(c.nodes) {
 				continue // the leader it names has not been asked yet
 			}
@@ -236,8 +240,25 @@ func rqliteNotApplied(msg string) bool {
 	return false
 }
 
-// nextNode is the node after node in the URL's list; a leader learned from
-// a redirect is followed by the first.
+// configuredNode returns the node of the URL's list that a redirect's
+// Location names, as the list spells it, or false when it names none.
+// rqlite's Location is the leader's advertised HTTP address and the path,
+// so the URL should name the nodes as they advertise themselves
+// (-http-adv-addr, or -http-addr without it).
+func (c *rqliteClient) configuredNode(location string) (string, bool) {
+	u, err := url.Parse(location)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	for _, n := range c.nodes {
+		if strings.EqualFold(n, u.Host) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// nextNode is the node after node in the URL's list.
 func (c *rqliteClient) nextNode(node string) string {
 	for i, n := range c.nodes {
 		if n == node {

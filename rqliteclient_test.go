@@ -173,3 +173,41 @@ func TestRqliteCutsLongErrorText(t *testing.T) {
 		})
 	}
 }
+
+// redirectTo answers as a follower asked to redirect: 301 to the same
+// path and query on leader.
+func redirectTo(leader string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Redirect(w, r, "http://"+leader+r.URL.RequestURI(), http.StatusMovedPermanently)
+	}
+}
+
+// A follower's redirect to another node of the URL is followed, and that
+// node is asked first from then on. A redirect to a host the URL does not
+// name is not: the next node of the URL is asked instead, and the
+// stranger gets nothing. Either way the follower is asked once and the
+// leader answers the write and the read.
+func TestRqliteRedirects(t *testing.T) {
+	for _, toStranger := range []bool{false, true} {
+		stranger := newFakeRqliteNode(t, answerAsLeader)
+		leader := newFakeRqliteNode(t, answerAsLeader)
+		target := leader
+		if toStranger {
+			target = stranger
+		}
+		follower := newFakeRqliteNode(t, redirectTo(target.addr()))
+		c := fakeRqliteClient(t, follower, leader)
+		ctx := testRqliteContext(t)
+		if _, err := c.execute(ctx, testWrite, false); err != nil {
+			t.Fatalf("redirect to stranger %v: write: %v", toStranger, err)
+		}
+		if n, err := queryNumber(ctx, c); err != nil || n != 7 {
+			t.Fatalf("redirect to stranger %v: read = %d, %v; want 7", toStranger, n, err)
+		}
+		got := [3]int64{follower.requests.Load(), leader.requests.Load(), stranger.requests.Load()}
+		if want := [3]int64{1, 2, 0}; got != want {
+			t.Errorf("redirect to stranger %v: requests to follower, leader, stranger = %v, want %v", toStranger, got, want)
+		}
+	}
+}
