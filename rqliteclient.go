@@ -153,10 +153,12 @@ func statementList(stmts []rqliteStatement) []byte {
 // do sends body to path until a leader answers, within ctx. Whatever a
 // node answers without applying the request (a redirect, "not leader",
 // "leader not found", or no connection at all) is tried again, on the
-// leader it names when that is a node of the URL, or else on the next node. A write whose request went out but
-// whose answer did not come back is not sent again: it may have been
-// applied, and do says so with errStoreUnavailable. A read is safe to send
-// again and is.
+// leader it names when that is a node of the URL, or else on the next
+// node. A write whose request went out but whose answer did not come back
+// is not sent again: it may have been applied, and do says so with
+// errStoreUnavailable. A read is safe to send again, and is when the
+// connection failed or a node said it could not lead; any other error is
+// returned at once.
 func (c *rqliteClient) do(ctx context.Context, path string, body []byte, write bool) (rqliteResponse, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -174,7 +176,7 @@ func (c *rqliteClient) do(ctx context.Context, path string, body []byte, write b
 		case errors.Is(err, errRqliteAnswerTooLarge):
 			return rqliteResponse{}, fmt.Errorf("%s: %w", node, err)
 		case err != nil:
-			lastErr = err
+			lastErr = err // no connection, or it broke: another node may answer
 		case status == http.StatusMovedPermanently || status == http.StatusFound ||
 			status == http.StatusTemporaryRedirect || status == http.StatusPermanentRedirect:
 			leader, ok := c.configuredNode(location)
@@ -204,12 +206,17 @@ func (c *rqliteClient) do(ctx context.Context, path string, body []byte, write b
 				return resp, nil
 			case resp.Error == "disallowed pragma":
 				return rqliteResponse{}, fmt.Errorf("rqlite: %s", resp.Error)
-			case write && !rqliteNotApplied(resp.Error):
+			case rqliteNotApplied(resp.Error):
+				lastErr = fmt.Errorf("%s: %s", node, quoteRqliteText(resp.Error))
+			case write:
 				// Raft took the write and then failed (leadership lost
 				// while committing, a timeout): it may yet be applied.
 				return rqliteResponse{}, fmt.Errorf("%w: rqlite: a write to %s may or may not have been applied: %s", errStoreUnavailable, node, quoteRqliteText(resp.Error))
+			default:
+				// A read that failed for another reason would fail again:
+				// sending it until the deadline only makes its caller wait.
+				return rqliteResponse{}, fmt.Errorf("rqlite: %s: %s", node, quoteRqliteText(resp.Error))
 			}
-			lastErr = fmt.Errorf("%s: %s", node, quoteRqliteText(resp.Error))
 		case rqliteNotApplied(string(answer)):
 			// 503 "leader not found" while there is none, or 500 from a
 			// follower asked to redirect that knows no leader to name.

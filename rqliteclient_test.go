@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -209,5 +211,133 @@ func TestRqliteRedirects(t *testing.T) {
 		if want := [3]int64{1, 2, 0}; got != want {
 			t.Errorf("redirect to stranger %v: requests to follower, leader, stranger = %v, want %v", toStranger, got, want)
 		}
+	}
+}
+
+// hangUpAfterBody reads the whole request and then drops the connection
+// without a word: the node got the request, and its answer is lost.
+func hangUpAfterBody(t *testing.T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("hijack: %v", err)
+			return
+		}
+		conn.Close()
+	}
+}
+
+// A write whose connection broke after it was sent may have been applied:
+// it is not sent again, to that node or any other, and the store says
+// errStoreUnavailable, which the API answers with 503 and Retry-After.
+func TestRqliteWriteNotResentWhenAnswerIsLost(t *testing.T) {
+	lost := newFakeRqliteNode(t, hangUpAfterBody(t))
+	other := newFakeRqliteNode(t, answerAsLeader)
+	c := fakeRqliteClient(t, lost, other)
+	_, err := c.execute(testRqliteContext(t), testWrite, false)
+	if !errors.Is(err, errStoreUnavailable) {
+		t.Fatalf("write = %v, want errStoreUnavailable", err)
+	}
+	if got := lost.requests.Load(); got != 1 {
+		t.Errorf("the node got the write %d times, want 1", got)
+	}
+	if got := other.requests.Load(); got != 0 {
+		t.Errorf("the other node got the write %d times, want 0", got)
+	}
+
+	// The same through the API: a sign-up is one write.
+	lost.requests.Store(0)
+	api := newTestServerOnRqlite(t, fakeRqliteURL(lost, other))
+	res := api.callWith(t, "POST", "/api/users", `{"username":"ann","email":"ann@example.com","password":"correct horse"}`)
+	wantError(t, "POST /api/users with the answer lost", res, http.StatusServiceUnavailable,
+		"the database is unavailable for a moment; try again shortly (a write may or may not have been applied)")
+	if got := res.header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After = %q, want 1", got)
+	}
+	if got := lost.requests.Load() + other.requests.Load(); got != 1 {
+		t.Errorf("the nodes got the sign-up %d times, want 1", got)
+	}
+}
+
+// newTestServerOnRqlite is the handler stack on the rqlite nodes that url
+// names, as they are: no migration, so that a fake node sees only what the
+// requests of the test send.
+func newTestServerOnRqlite(t *testing.T, url string) client {
+	t.Helper()
+	db, err := sql.Open("rqlite", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := defaultConfig()
+	cfg.passwordIterations = testPasswordIterations
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st := newCachingStore(&sqlStore{read: db, write: db}, log, cfg.now, cfg.tokenTTL)
+	hs := httptest.NewServer(newServer(st, log, cfg))
+	t.Cleanup(func() {
+		hs.Close()
+		st.Close()
+	})
+	return client{base: hs.URL, http: hs.Client()}
+}
+
+// A read is sent again, to the next node, when a node answers that it
+// cannot lead or its connection breaks.
+func TestRqliteReadRetriedWhenNodeCannotLead(t *testing.T) {
+	cases := []struct {
+		name   string
+		answer http.HandlerFunc
+	}{
+		{"500 leader not found", answerText(http.StatusInternalServerError, "leader not found")},
+		{"503 leader not found", answerText(http.StatusServiceUnavailable, "leader not found")},
+		{"200 not leader", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, `{"error":"not leader"}`)
+		}},
+		{"connection dropped", hangUpAfterBody(t)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			down := newFakeRqliteNode(t, tc.answer)
+			leader := newFakeRqliteNode(t, answerAsLeader)
+			c := fakeRqliteClient(t, down, leader)
+			if n, err := queryNumber(testRqliteContext(t), c); err != nil || n != 7 {
+				t.Fatalf("read = %d, %v; want 7 from the next node", n, err)
+			}
+			if got := down.requests.Load(); got != 1 {
+				t.Errorf("the first node got %d requests, want 1", got)
+			}
+		})
+	}
+}
+
+// Any other error fails a read at once: it is not sent to another node,
+// nor again until the deadline.
+func TestRqliteReadNotRetriedOnOtherErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		answer http.HandlerFunc
+	}{
+		{"200 with an error", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, `{"error":"database disk image is malformed"}`)
+		}},
+		{"400", answerText(http.StatusBadRequest, "invalid request")},
+		{"500", answerText(http.StatusInternalServerError, "something else broke")},
+		{"not JSON", answerText(http.StatusOK, "<html>a proxy</html>")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			broken := newFakeRqliteNode(t, tc.answer)
+			leader := newFakeRqliteNode(t, answerAsLeader)
+			c := fakeRqliteClient(t, broken, leader)
+			_, err := queryNumber(testRqliteContext(t), c)
+			if err == nil || errors.Is(err, errStoreUnavailable) {
+				t.Fatalf("read = %v; want its own error at once", err)
+			}
+			if got := broken.requests.Load() + leader.requests.Load(); got != 1 {
+				t.Errorf("%d requests sent, want 1", got)
+			}
+		})
 	}
 }
