@@ -189,8 +189,9 @@ const lockedRetryFor = 10 * time.Second
 // both run a step.
 //
 // On rqlite a transaction's reads are not locked against other writers
-// (see rqlitedriver.go), so two processes starting at once may both try a
-// step. Every step begins with a statement that fails when the step has
+// (see rqlitedriver.go; it lets a transaction read only in a schema step,
+// marked with withSchemaStep), so two processes starting at once may both
+// try a step. Every step begins with a statement that fails when the step has
 // run already (CREATE TABLE, ALTER TABLE ... ADD COLUMN; TestSchemaStepsFailTwice
 // keeps it so), and the step is one atomic request: the second attempt
 // changes nothing, and migrate carries on from the version the winner
@@ -214,6 +215,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // migrateStep runs the next schema step, from the version it returns, or
 // reports that there is none.
 func migrateStep(ctx context.Context, db *sql.DB) (version int, done bool, err error) {
+	ctx = withSchemaStep(ctx) // the rqlite driver's leave to read in this transaction
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, false, err

@@ -14,14 +14,14 @@ package main
 // Transactions. rqlite has no interactive transaction: it runs a list of
 // statements as one atomic request (its "transaction" flag), or none of
 // them. So a Tx here buffers its Exec calls and sends them all at Commit,
-// and it refuses what it could not do honestly: a query after a buffered
-// write (it would not see that write), and the LastInsertId or
-// RowsAffected of a buffered write (unknown until Commit). Queries before
-// the first write go to the cluster as usual; they are not isolated from
-// other clients' writes, which is why each schema step starts with a
-// statement that fails if the step has run already (see migrate). The
-// store's transactions fit: a schema step (reads, then writes) and the
-// batched last-seen and session-use writes (writes only).
+// and it refuses what it could not do honestly: a read inside one (it is
+// not isolated from other clients' writes, and could not see the Tx's
+// own), and the LastInsertId or RowsAffected of a buffered write (unknown
+// until Commit). A transaction is thus a multi-statement write, as the
+// store's batched last-seen and session-use writes are. The one exception
+// is a schema step (see withSchemaStep), which reads the version and then
+// writes: it is safe without isolation because each step starts with a
+// statement that fails if the step has run already (see migrate).
 //
 // Consistency. Every query is read at rqlite's "linearizable" level: the
 // leader confirms with a quorum that it still leads before it reads, so a
@@ -182,8 +182,25 @@ func (c *rqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 	if c.tx != nil {
 		return nil, errors.New("rqlite: a transaction is already open on this connection")
 	}
-	c.tx = &rqliteTx{conn: c, ctx: ctx}
+	c.tx = &rqliteTx{conn: c, ctx: ctx, mayRead: ctx.Value(schemaStepKey{}) != nil}
 	return c.tx, nil
+}
+
+// schemaStepKey marks the context of a schema step's transaction.
+type schemaStepKey struct{}
+
+// withSchemaStep is ctx for the transaction of one schema step, the only
+// transaction in which the driver lets reads through (before its writes).
+//
+// Why a mark rather than a migrate that reads outside its transaction: on
+// a SQLite file, reading the version inside the IMMEDIATE transaction is
+// what keeps two processes starting at once from both running a step, so
+// the read belongs there. On rqlite nothing can isolate it, and the step
+// is made safe by its first statement instead (see migrate); that holds
+// for schema steps only, so only migrate sets the mark, and any other read
+// in a transaction is refused rather than left unisolated without a word.
+func withSchemaStep(ctx context.Context) context.Context {
+	return context.WithValue(ctx, schemaStepKey{}, true)
 }
 
 // CheckNamedValue takes the values database/sql would (int64, float64,
@@ -215,7 +232,10 @@ func (c *rqliteConn) ExecContext(ctx context.Context, query string, args []drive
 }
 
 func (c *rqliteConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if c.tx != nil && len(c.tx.stmts) > 0 {
+	switch {
+	case c.tx != nil && !c.tx.mayRead:
+		return nil, errors.New("rqlite: a transaction is a list of writes sent at Commit; a read inside one would not be isolated from other writers, so read before BeginTx")
+	case c.tx != nil && len(c.tx.stmts) > 0:
 		return nil, errors.New("rqlite: a query after a write in one transaction would not see that write (the writes are sent at Commit); read first")
 	}
 	stmt, err := newRqliteStatement(query, args)
@@ -271,9 +291,10 @@ func namedValues(args []driver.Value) []driver.NamedValue {
 // rqliteTx holds a transaction's writes until Commit sends them as one
 // atomic request.
 type rqliteTx struct {
-	conn  *rqliteConn
-	ctx   context.Context // BeginTx's, which bounds Commit
-	stmts []rqliteStatement
+	conn    *rqliteConn
+	ctx     context.Context // BeginTx's, which bounds Commit
+	mayRead bool            // a schema step's: see withSchemaStep
+	stmts   []rqliteStatement
 }
 
 func (tx *rqliteTx) Commit() error {

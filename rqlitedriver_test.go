@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 )
@@ -67,5 +68,55 @@ func TestOpenStoreRefusesBadRqliteURL(t *testing.T) {
 		if strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("openStore(%q) = %q; the password is in it", url, err)
 		}
+	}
+}
+
+// A transaction on rqlite is a multi-statement write: a read inside one
+// is refused before anything is sent, unless the transaction is a schema
+// step's, which may read before it writes.
+func TestRqliteReadInTransaction(t *testing.T) {
+	node := newFakeRqliteNode(t, answerAsLeader)
+	db, err := sql.Open("rqlite", fakeRqliteURL(node))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := testRqliteContext(t)
+
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	err = tx.QueryRowContext(ctx, "SELECT n FROM t").Scan(&n)
+	if err == nil || !strings.Contains(err.Error(), "read before BeginTx") {
+		t.Errorf("a read in a transaction = %v; want it refused", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO t (n) VALUES (?)", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := node.requests.Load(); got != 0 {
+		t.Errorf("%d requests sent before Commit, want 0", got)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := node.requests.Load(); got != 1 {
+		t.Errorf("%d requests sent by Commit, want 1", got)
+	}
+
+	step, err := db.BeginTx(withSchemaStep(ctx), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer step.Rollback()
+	if err := step.QueryRowContext(ctx, "SELECT n FROM t").Scan(&n); err != nil || n != 7 {
+		t.Errorf("a read in a schema step = %d, %v; want 7", n, err)
+	}
+	if _, err := step.ExecContext(ctx, "INSERT INTO t (n) VALUES (?)", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := step.QueryRowContext(ctx, "SELECT n FROM t").Scan(&n); err == nil {
+		t.Errorf("a read after a write in a schema step = nil error, want one")
 	}
 }
