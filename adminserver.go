@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -24,8 +25,9 @@ import (
 // handlers on another one, below.
 
 // adminHandler is the admin listener's mux: vars at /debug/vars, and the
-// profiler's pages at /debug/pprof/.
-func adminHandler(vars expvar.Var) http.Handler {
+// profiler's pages at /debug/pprof/, for requests whose Host header names
+// the listener by an address or the name -admin-addr gives (addr).
+func adminHandler(vars expvar.Var, addr string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/vars", varsHandler(vars))
 	mux.HandleFunc("/debug/pprof/", pprof.Index) // also heap, goroutine, block, mutex, allocs, threadcreate
@@ -33,7 +35,34 @@ func adminHandler(vars expvar.Var) http.Handler {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return mux
+	return requireAdminHost(addr, mux)
+}
+
+// requireAdminHost refuses, with 421 in plain text, a request whose Host
+// is not an IP address, localhost, or the host of the listener's address
+// addr (-admin-addr), with or without a port.
+//
+// Why: DNS rebinding. A web page the operator opens can make its own name
+// resolve to 127.0.0.1; the browser then sends the page's requests to the
+// admin listener, with the page's name in Host, and lets the page read the
+// answers, as they come from its own origin: /debug/vars, or a CPU
+// profile started at will. A page cannot choose an IP address or
+// localhost as its own origin, so those are safe to accept.
+func requireAdminHost(addr string, next http.Handler) http.Handler {
+	named, _, _ := net.SplitHostPort(addr)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		_, ipErr := netip.ParseAddr(host)
+		if host == "" || ipErr != nil && !strings.EqualFold(host, "localhost") && !strings.EqualFold(host, named) {
+			http.Error(w, "the admin listener answers only to an IP address, localhost or the host of -admin-addr in the Host header", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // varsHandler serves what expvar.Handler does, the process's published

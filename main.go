@@ -154,7 +154,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			log.Warn("the admin listener may be reachable from the internet; keep it on localhost or a private network",
 				"addr", opts.adminAddr)
 		}
-		admin := newAdminServer(adminHandler(serverVars(srv, st, db)), log)
+		admin := newAdminServer(adminHandler(serverVars(srv, st, db), opts.adminAddr), log)
 		stopAdmin = serveInBackground(ctx, admin, adminLn, log.With("listener", "admin"))
 	}
 	defer stopAdmin()

@@ -72,8 +72,8 @@ func textValue(line, key string) string {
 // TestAdminListener starts the program with an admin listener and checks
 // what /debug/vars counts after a sign-up, logins that succeed, fail and
 // are throttled, and some reads; that the profiler answers there; that
-// neither is on the public address; and that the admin listener stops
-// with the program.
+// neither is on the public address nor answers to a stranger's Host; and
+// that the admin listener stops with the program.
 func TestAdminListener(t *testing.T) {
 	p := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", "blog.db", "-admin-addr", "127.0.0.1:0"}, cheapPasswords)
 	admin := &client{base: p.adminURL(t), http: p.http}
@@ -158,6 +158,10 @@ func TestAdminListener(t *testing.T) {
 	for _, path := range []string{"/debug/vars", "/debug/pprof/", "/debug/pprof/heap"} {
 		wantError(t, "GET "+path+" on the public address", p.call(t, "GET", path, "", ""), http.StatusNotFound, "")
 	}
+	// A page whose name was made to resolve to this machine (DNS
+	// rebinding) gets nothing: see TestAdminListenerChecksHost.
+	rebound := admin.callWith(t, "GET", "/debug/vars", "", func(r *http.Request) { r.Host = "rebind.example" })
+	wantStatus(t, "GET /debug/vars with Host rebind.example", rebound, http.StatusMisdirectedRequest)
 
 	p.stop(t)
 	if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(admin.base, "http://"), time.Second); err == nil {
