@@ -28,8 +28,10 @@ package main
 // read sees every write acknowledged before it began, from any tokenapi
 // process. That is what the service promises: a revocation acknowledged
 // by one process is refused by all of them once their one-second caches
-// lapse, and a user's own write is visible to their next read, whichever
-// process serves it. "weak" would read on whichever node believes it leads:
+// lapse, and a user's own write is visible to their next read that
+// reaches the database, whichever process serves it (a read another
+// process answers from its cache may be up to a second older; see
+// docs/cluster.md). "weak" would read on whichever node believes it leads:
 // a leader cut off from the others keeps believing so for up to its lease,
 // and would answer from before a newer leader's writes; "none" reads a
 // follower that may lag; "strong" sends every read through the Raft log,
