@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -13,8 +16,9 @@ import (
 // files: with TOKENAPI_TEST_RQLITE=rqlite://host:port,... (the URL that
 // tools/rqlite/cluster.sh start prints; .ci/rqlite-check sets it),
 // newTestServer and the program tests that call testDB use the cluster
-// instead of a fresh file, and the tests of the cluster itself run; without
-// it those skip.
+// instead of a fresh file. Without it they use files, and the tests of the
+// cluster itself start a cluster of their own (see ownCluster), so that
+// `go test ./...` runs every test.
 //
 // A cluster has one database, so the tests that use it take turns: each
 // takes rqliteTurn, empties the database (its schema too, so every test
@@ -26,18 +30,64 @@ const rqliteTestEnv = "TOKENAPI_TEST_RQLITE"
 // rqliteTurn is held by the test that uses the cluster.
 var rqliteTurn = make(chan struct{}, 1)
 
-// rqliteTestURL is the cluster the tests may use, or "".
+// rqliteTestURL is the cluster the whole suite runs on, or "".
 func rqliteTestURL() string { return os.Getenv(rqliteTestEnv) }
 
-// needRqlite skips a test of the cluster itself when there is none, and
-// otherwise gives it the cluster, empty, for the rest of the test.
+// needRqlite gives a test of the cluster itself a cluster, empty, for the
+// rest of the test: the one TOKENAPI_TEST_RQLITE names, or else the
+// package's own.
 func needRqlite(t testing.TB) string {
 	t.Helper()
 	url := rqliteTestURL()
 	if url == "" {
-		t.Skipf("no rqlite cluster: set %s (see .ci/rqlite-check)", rqliteTestEnv)
+		url = ownCluster.start(t)
 	}
 	return cleanRqlite(t, url)
+}
+
+// ownCluster is the three-node cluster that the tests of the cluster start
+// when none is named: started by the first of them with
+// tools/rqlite/cluster.sh (which builds rqlited the first time, about two
+// minutes, then keeps it in ~/.cache/tokenapi), stopped by TestMain when
+// every test has run.
+var ownCluster testCluster
+
+type testCluster struct {
+	once sync.Once
+	dir  string
+	url  string
+	err  error
+}
+
+func (c *testCluster) start(t testing.TB) string {
+	t.Helper()
+	c.once.Do(func() {
+		if c.dir, c.err = os.MkdirTemp("", "tokenapi-rqlite-"); c.err != nil {
+			return
+		}
+		var out []byte
+		out, c.err = exec.Command("tools/rqlite/cluster.sh", "start", c.dir).Output()
+		if ee, ok := c.err.(*exec.ExitError); ok {
+			c.err = fmt.Errorf("%w\n%s", c.err, ee.Stderr)
+		}
+		c.url = strings.TrimSpace(string(out))
+	})
+	if c.err != nil {
+		t.Fatalf("start an rqlite cluster (tools/rqlite/cluster.sh; building rqlited needs gcc and the Go module proxy): %v", c.err)
+	}
+	return c.url
+}
+
+// stop stops the cluster if a test started it.
+func (c *testCluster) stop() {
+	if c.dir == "" {
+		return
+	}
+	if out, err := exec.Command("tools/rqlite/cluster.sh", "stop", c.dir).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "cluster.sh stop %s: %v\n%s", c.dir, err, out)
+		return
+	}
+	os.RemoveAll(c.dir)
 }
 
 // skipOnRqlite skips a test that is about the SQLite file itself when the

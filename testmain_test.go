@@ -20,5 +20,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	ownCluster.stop()
+	os.Exit(code)
 }
