@@ -386,3 +386,45 @@ func TestAdminServeStillServes(t *testing.T) {
 		p.stop(t)
 	}
 }
+
+// TestAdminUsersPages lists more users than one page of adminUsers holds:
+// every user comes back once, in id order, with its live sessions counted.
+func TestAdminUsersPages(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tokenapi.db")
+	if url := rqliteTestURL(); url != "" {
+		db = cleanRqlite(t, url)
+	}
+	st, err := openStore(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	const users = 2*adminUsersPage + 1
+	if _, err := st.write.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO users (username, email, email_key, password_hash, last_seen)
+		SELECT 'user' || i, 'user' || i || '@example.com', 'user' || i || '@example.com', 'x', ? FROM n`,
+		users, formatTime(now)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.write.ExecContext(ctx, `INSERT INTO tokens (hash, user_id, created_at, expires_at)
+		VALUES ('live', ?, ?, ?)`, users, formatTime(now), formatTime(now.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.adminUsers(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != users {
+		t.Fatalf("adminUsers gave %d users, want %d", len(got), users)
+	}
+	for i, u := range got {
+		if u.ID != int64(i+1) || u.Username != fmt.Sprintf("user%d", i+1) {
+			t.Fatalf("user %d of the list is %d %q, want %d %q", i, u.ID, u.Username, i+1, fmt.Sprintf("user%d", i+1))
+		}
+	}
+	if last := got[users-1]; last.LiveSessions != 1 || got[0].LiveSessions != 0 {
+		t.Errorf("live sessions: first user %d, last %d; want 0 and 1", got[0].LiveSessions, last.LiveSessions)
+	}
+}

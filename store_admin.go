@@ -22,12 +22,33 @@ type userSummary struct {
 }
 
 // adminUsers returns every user in id order, each with the number of its
-// sessions that expire after now.
+// sessions that expire after now. It reads them adminUsersPage at a time,
+// so that no one answer grows with the number of users (an rqlite node's
+// answer is capped).
 func (s *sqlStore) adminUsers(ctx context.Context, now time.Time) ([]userSummary, error) {
+	var all []userSummary
+	for after := int64(0); ; {
+		page, err := s.adminUsersAfter(ctx, now, after)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < adminUsersPage {
+			return all, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+const adminUsersPage = 1000
+
+// adminUsersAfter returns the first adminUsersPage users whose id is
+// greater than after.
+func (s *sqlStore) adminUsersAfter(ctx context.Context, now time.Time, after int64) ([]userSummary, error) {
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT u.id, u.username, u.created_at, u.last_seen,
 			(SELECT COUNT(*) FROM tokens t WHERE t.user_id = u.id AND t.expires_at > ?)
-		FROM users u ORDER BY u.id`, formatTime(now))
+		FROM users u WHERE u.id > ? ORDER BY u.id LIMIT ?`, formatTime(now), after, adminUsersPage)
 	if err != nil {
 		return nil, err
 	}
