@@ -87,7 +87,7 @@ func TestRouteDriftFindsBothSides(t *testing.T) {
 }
 
 // routeAuthPattern reads a route of routes.go with its wrapper.
-var routeAuthPattern = regexp.MustCompile(`mux\.Handle(?:Func)?\("([^"]+)", (s\.requireBasic|s\.requireToken)?`)
+var routeAuthPattern = regexp.MustCompile(`mux\.Handle(?:Func)?\("([^"]+)", (s\.requireBasic|s\.requireToken)?(\(requireWrite)?`)
 
 // TestOpenAPISecurityMatchesRoutes: each operation asks for the
 // credentials its wrapper in routes() takes: basicAuth for requireBasic,
@@ -119,14 +119,20 @@ func TestOpenAPISecurityMatchesRoutes(t *testing.T) {
 			t.Errorf("%s: the operation has no security; want it stated, [] for none", route)
 			continue
 		}
-		got := ""
+		got, scopes := "", []string(nil)
 		for _, requirement := range *op.Security {
-			for scheme := range requirement {
-				got = scheme
+			for scheme, s := range requirement {
+				got, scopes = scheme, s
 			}
 		}
 		if len(*op.Security) > 1 || got != want[wrapper] {
 			t.Errorf("%s: security = %v, want %q (the route is wrapped in %q)", route, *op.Security, want[wrapper], wrapper)
+		}
+		// A route behind requireWrite says so with the write scope, which
+		// a read session lacks (403 insufficient_scope).
+		needsWrite := len(m[3]) > 0
+		if hasWrite := slices.Equal(scopes, []string{"write"}); hasWrite != needsWrite {
+			t.Errorf("%s: scopes = %v; the route needs a write session: %v", route, scopes, needsWrite)
 		}
 	}
 }
