@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -72,6 +74,12 @@ func (r reply) field(name string) any {
 // document's operation the request is for, e.g. "GET /api/users/{id}";
 // the answer counts as reaching op's status in the document.
 func (r *runner) expect(status int, op, path string, options ...option) reply {
+	return r.expectOneOf([]int{status}, op, path, options...)
+}
+
+// expectOneOf is expect for a request that may get any of statuses, such
+// as one of many sent at once, some of which find the server busy.
+func (r *runner) expectOneOf(statuses []int, op, path string, options ...option) reply {
 	method, _, _ := strings.Cut(op, " ")
 	if !matchesOp(op, method, path) {
 		r.fail("the run's own mistake: %s is not a request for %s", path, op)
@@ -80,7 +88,13 @@ func (r *runner) expect(status int, op, path string, options ...option) reply {
 	r.mu.Lock()
 	r.seen[answer{op, res.status}] = true
 	r.mu.Unlock()
-	r.check(status, method, path, res)
+	if !slices.Contains(statuses, res.status) {
+		want := make([]string, len(statuses))
+		for i, s := range statuses {
+			want[i] = strconv.Itoa(s)
+		}
+		r.fail("%s %s = %d, want %s: %.300s", method, path, res.status, strings.Join(want, " or "), res.body)
+	}
 	for _, v := range responseViolations(res.header.Get("sl-violations"), res.status < 300) {
 		r.fail("%s %s = %d: Prism: %s", method, path, res.status, v)
 	}

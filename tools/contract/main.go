@@ -128,6 +128,7 @@ func contract(o options, dir string) (err error) {
 	r := newRunner(prismURL, serverURL, o.verbose)
 	excuses := excused(documented)
 	contractTraffic(r)
+	databaseStalledTraffic(r, filepath.Join(dir, "contract.db-shm"))
 
 	var exampleErrs []string
 	if scripts := exampleScripts(o.examples); len(scripts) > 0 {
@@ -142,7 +143,8 @@ func contract(o options, dir string) (err error) {
 	if err := serve("busy.db", 5_000_000, "GOMAXPROCS=2"); err != nil {
 		return withLog(err, serverLog)
 	}
-	passwordBusyTraffic(r, o.burst)
+	accounts := passwordBusyTraffic(r, o.burst)
+	passwordChecksBusyTraffic(r, accounts)
 	server.stop()
 	server = nil
 	prism.stop()

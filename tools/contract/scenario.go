@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
-	"sync"
 )
 
 // The contract traffic: requests that reach every operation of the
@@ -14,11 +12,7 @@ import (
 // excused returns the documented answers no traffic of a contract run can
 // bring about, each with the reason.
 func excused(documented []answer) map[answer]string {
-	excuses := map[answer]string{
-		{"GET /healthz", 503}:        "the database must stop answering",
-		{"POST /api/tokens", 503}:    "a login must wait 10 s for a hash slot; POST /api/users shows the same answer",
-		{"PUT /api/users/{id}", 503}: "a current_password check must wait 10 s for a hash slot; POST /api/users shows the same answer",
-	}
+	excuses := map[answer]string{}
 	for _, a := range documented {
 		if a.status == 500 {
 			excuses[a] = "no request should bring about a 500"
@@ -187,49 +181,4 @@ func contractTraffic(r *runner) {
 	r.expect(401, "GET "+users, users, bearer(reader))
 	r.expect(204, "DELETE "+tokens, tokens+"?all=true", bearer(writer))
 	r.expect(401, "GET "+users, users, bearer(writer))
-}
-
-// passwordBusyTraffic brings about a 503: sign-ups at once, on a server
-// whose hashes are slow, beyond the few that may wait for a hash slot.
-// One sign-up first lets the server learn how long a hash takes: until it
-// knows, it lets any number wait.
-func passwordBusyTraffic(r *runner, burst int) {
-	signUp := func(name string) reply {
-		return r.send(r.prism, "POST", "/api/users", []option{jsonBody(fmt.Sprintf(
-			`{"username": %q, "email": "%s@example.com", "password": "long-enough"}`, name, name))})
-	}
-	r.expect(201, "POST /api/users", "/api/users", jsonBody(`{"username": "first", "email": "first@example.com", "password": "long-enough"}`))
-	var wg sync.WaitGroup
-	statuses := make([]int, burst)
-	for i := range burst {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res := signUp(fmt.Sprintf("burst%d", i))
-			statuses[i] = res.status
-			r.mu.Lock()
-			r.seen[answer{"POST /api/users", res.status}] = true
-			r.mu.Unlock()
-			for _, v := range responseViolations(res.header.Get("sl-violations"), res.status < 300) {
-				r.fail("POST /api/users = %d (a burst of sign-ups): Prism: %s", res.status, v)
-			}
-			if res.status == http.StatusServiceUnavailable && res.header.Get("Retry-After") == "" {
-				r.fail("POST /api/users = 503 without Retry-After")
-			}
-		}()
-	}
-	wg.Wait()
-	busy := 0
-	for _, s := range statuses {
-		switch s {
-		case http.StatusCreated:
-		case http.StatusServiceUnavailable:
-			busy++
-		default:
-			r.fail("POST /api/users in a burst of %d = %d, want 201 or 503", burst, s)
-		}
-	}
-	if busy == 0 {
-		r.fail("a burst of %d sign-ups on slow hashes got no 503", burst)
-	}
 }
