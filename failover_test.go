@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -106,13 +104,7 @@ func TestRqliteFailover(t *testing.T) {
 	wg.Wait()
 
 	// The cluster settles on its two nodes; every acknowledged post is in it.
-	db, err := sql.Open("rqlite", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	db, ctx := rqliteDB(t, url), testRqliteContext(t)
 	stored := map[string]bool{}
 	rows, err := db.QueryContext(ctx, `SELECT title FROM posts`)
 	if err != nil {

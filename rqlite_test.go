@@ -12,20 +12,15 @@ import (
 	"time"
 )
 
-// The driver and the service on a real rqlite cluster. These tests skip
-// unless TOKENAPI_TEST_RQLITE names one (see rqlitehelpers_test.go and
-// .ci/rqlite-check); the rest of the suite runs on the cluster too under
-// the same switch.
+// The driver and the service on a real rqlite cluster: the one
+// TOKENAPI_TEST_RQLITE names, or else one these tests start (see
+// rqlitehelpers_test.go and .ci/rqlite-check). Under that switch the rest
+// of the suite runs on the cluster too.
 
 // openRqliteDB opens the emptied test cluster through the driver alone.
 func openRqliteDB(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("rqlite", needRqlite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return rqliteDB(t, needRqlite(t))
 }
 
 // Integers past 2^53 (where a float64 loses them), ids past 1,000,000, the
@@ -172,11 +167,7 @@ func TestRqliteRevokeReachesOtherProcess(t *testing.T) {
 	if got := b.call(t, "GET", userPath(id), token, "").object(t)["about_me"]; got != "written through b" {
 		t.Errorf("about_me read through b right after b wrote it = %v, want the new text", got)
 	}
-	db, err := sql.Open("rqlite", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rqliteDB(t, url)
 	var about string
 	if err := db.QueryRow(`SELECT about_me FROM users WHERE id = ?`, id).Scan(&about); err != nil || about != "written through b" {
 		t.Errorf("about_me read from the cluster right after b wrote it = %q, %v; want the new text", about, err)

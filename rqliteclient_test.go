@@ -93,7 +93,7 @@ func answerText(status int, text string) http.HandlerFunc {
 
 // testRqliteContext bounds a test's request generously: no test waits it
 // out unless it fails.
-func testRqliteContext(t *testing.T) context.Context {
+func testRqliteContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx

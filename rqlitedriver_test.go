@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 )
@@ -76,12 +75,7 @@ func TestOpenStoreRefusesBadRqliteURL(t *testing.T) {
 // step's, which may read before it writes.
 func TestRqliteReadInTransaction(t *testing.T) {
 	node := newFakeRqliteNode(t, answerAsLeader)
-	db, err := sql.Open("rqlite", fakeRqliteURL(node))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx := testRqliteContext(t)
+	db, ctx := rqliteDB(t, fakeRqliteURL(node)), testRqliteContext(t)
 
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {

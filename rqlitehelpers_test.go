@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // The switch that runs the tests on an rqlite cluster as well as on SQLite
@@ -109,20 +108,25 @@ func testDB(t testing.TB, file string) string {
 	return file
 }
 
+// rqliteDB opens the cluster at url through the driver, for the rest of
+// the test.
+func rqliteDB(t testing.TB, url string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("rqlite", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // cleanRqlite waits for the cluster's turn, empties its database and
 // returns url.
 func cleanRqlite(t testing.TB, url string) string {
 	t.Helper()
 	rqliteTurn <- struct{}{}
 	t.Cleanup(func() { <-rqliteTurn }) // first registered, so it runs last
-	db, err := sql.Open("rqlite", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := dropEverything(ctx, db); err != nil {
+	if err := dropEverything(testRqliteContext(t), rqliteDB(t, url)); err != nil {
 		t.Fatalf("empty the rqlite database at %s: %v", url, err)
 	}
 	return url
