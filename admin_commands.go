@@ -109,7 +109,7 @@ func (a *admin) revoke(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	n, err := st.deleteTokensOf(ctx, id)
+	n, err := st.deleteSessionsOf(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (a *admin) revokeSession(ctx context.Context, id int64) error {
 // passwd sets a user's password and ends the user's sessions, as a change
 // through the API does: the password is written first, and the sessions
 // ended after it. A login checked against the old password that lands in
-// between stores no token (see insertToken).
+// between stores no token (see insertSession).
 func (a *admin) passwd(ctx context.Context, args []string) error {
 	args, err := a.parse(args, "USERNAME")
 	if err != nil {
@@ -175,7 +175,7 @@ func (a *admin) passwd(ctx context.Context, args []string) error {
 	} else if err != nil {
 		return err
 	}
-	n, err := st.deleteTokensOf(ctx, id)
+	n, err := st.deleteSessionsOf(ctx, id)
 	if err != nil {
 		return fmt.Errorf("the password is changed, but ending the sessions failed (run tokenapi revoke %s): %w", username, err)
 	}
@@ -202,7 +202,7 @@ func (a *admin) prune(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	n, err := st.deleteExpiredTokens(ctx, time.Now().Add(-time.Minute))
+	n, err := st.deleteExpiredSessions(ctx, time.Now().Add(-time.Minute))
 	if err != nil {
 		return err
 	}

@@ -84,10 +84,10 @@ func varsHandler(vars expvar.Var) http.Handler {
 // /debug/vars asks the database for.
 const liveSessionsTimeout = 2 * time.Second
 
-// serverVars are the vars of srv, whose store st wraps db, as
+// serverVars are the vars of srv, whose store st is db or wraps it, as
 // /debug/vars shows them. Each is worked out when read: nothing here
 // costs a request anything.
-func serverVars(srv *server, st *cachingStore, db *sqlStore) *expvar.Map {
+func serverVars(srv *server, st store, db *sqlStore) *expvar.Map {
 	vars := new(expvar.Map).Init()
 	m := srv.metrics
 	vars.Set("version", expvar.Func(func() any { return buildVersion(readBuildInfo()) }))
@@ -100,7 +100,9 @@ func serverVars(srv *server, st *cachingStore, db *sqlStore) *expvar.Map {
 		return map[string]uint64{"failed": m.currentPasswordFailed.Load(), "throttled": m.currentPasswordThrottled.Load()}
 	}))
 	vars.Set("password_hashes", expvar.Func(func() any { return srv.passwords.slots.stats() }))
-	vars.Set("caches", expvar.Func(func() any { return st.cacheStats() }))
+	if cached, ok := st.(*cachingStore); ok {
+		vars.Set("caches", expvar.Func(func() any { return cached.cacheStats() }))
+	}
 	vars.Set("sessions_live", expvar.Func(func() any {
 		ctx, cancel := context.WithTimeout(context.Background(), liveSessionsTimeout)
 		defer cancel()

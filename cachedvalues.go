@@ -1,14 +1,32 @@
 package main
 
+import "time"
+
 // What cachingStore keeps, and how big a page it will keep.
 
 // cachedSession is what a request needs of a token's session, as the
 // database had it. It holds no pointers, so the garbage collector need not
 // scan the cache.
 type cachedSession struct {
-	id, userID          int64
-	write               bool  // scope
-	expires, maxExpires int64 // Unix microseconds
+	id, userID                   int64
+	write                        bool  // scope
+	created, expires, maxExpires int64 // Unix microseconds
+}
+
+func cacheSession(s session) cachedSession {
+	return cachedSession{id: s.ID, userID: s.UserID, write: s.Scope == scopeWrite, created: s.CreatedAt.UnixMicro(),
+		expires: s.ExpiresAt.UnixMicro(), maxExpires: s.MaxExpiresAt.UnixMicro()}
+}
+
+// session is the cached session as the store gives it: the fields a
+// request needs.
+func (cs cachedSession) session() session {
+	s := session{ID: cs.id, UserID: cs.userID, Scope: scopeRead, CreatedAt: time.UnixMicro(cs.created).UTC(),
+		ExpiresAt: time.UnixMicro(cs.expires).UTC(), MaxExpiresAt: time.UnixMicro(cs.maxExpires).UTC()}
+	if cs.write {
+		s.Scope = scopeWrite
+	}
+	return s
 }
 
 // pageKey names a page of users, or of posts by one author (0 for all).

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -10,7 +11,8 @@ import (
 // hot reads of the API answered from memory, so that a busy reader usually
 // costs no query. It caches the token behind every protected call, the
 // user behind GET /api/users/{id} and the pages of both collections, and it
-// keeps last_seen writes off the request path (see lastSeenRecorder).
+// keeps the writes of last_seen and of each session's last use off the
+// request path (noteduses.go).
 //
 // Its write methods forget what they change, after the write and after a
 // failed one too (a write that failed late may have committed), so a
@@ -23,9 +25,10 @@ import (
 // else, such as an operator revoking tokens with the sqlite3 shell, is seen
 // within cacheTrust.
 type cachingStore struct {
-	db  *sqlStore
-	log *slog.Logger
-	now func() time.Time
+	db     *sqlStore
+	log    *slog.Logger
+	now    func() time.Time
+	maxLag time.Duration // how far a session's stored expiry may lag its uses
 
 	tokens    *cache[tokenHash, cachedSession]
 	users     *cache[int64, user]
@@ -33,8 +36,10 @@ type cachingStore struct {
 	postPages *cache[pageKey, postPage]
 	failures  *cache[string, failureRecord]
 
-	lastSeen    *useRecorder[time.Time]
-	sessionUses *useRecorder[sessionUse]
+	lastSeen    *useRecorder[int64, time.Time]
+	sessionUses *useRecorder[sessionKey, sessionUse]
+
+	stopBackground func()
 }
 
 // Bounds on the caches. A token entry is under 100 bytes, so 100,000 cost
@@ -51,46 +56,50 @@ const (
 	maxCachedFailures  = 10_000
 )
 
-// newCachingStore wraps db. tokenTTL, the idle lifetime of a session,
-// sets how far its stored last use may lag (maxSessionLag).
-func newCachingStore(db *sqlStore, log *slog.Logger, now func() time.Time, tokenTTL time.Duration) *cachingStore {
-	return &cachingStore{
+// untrustedSweepInterval is how often the caches drop the entries they no
+// longer trust, which would otherwise stay until the cache is full.
+const untrustedSweepInterval = time.Minute
+
+// newCachingStore wraps db, and writes the uses it notes every flushEvery
+// (noteduses.go) until Close. tokenTTL, the idle lifetime of a session,
+// sets how far its stored expiry may lag (maxSessionLag).
+func newCachingStore(db *sqlStore, log *slog.Logger, now func() time.Time, tokenTTL, flushEvery time.Duration) *cachingStore {
+	c := &cachingStore{
 		db:        db,
 		log:       log,
 		now:       now,
+		maxLag:    maxSessionLag(tokenTTL),
 		tokens:    newCache[tokenHash, cachedSession](maxCachedTokens, nil),
 		users:     newCache[int64, user](maxCachedUsers, nil),
 		userPages: newCache[pageKey, userPage](maxCachedPages, userPage.fits),
 		postPages: newCache[pageKey, postPage](maxCachedPages, postPage.fits),
 		failures:  newCache[string, failureRecord](maxCachedFailures, nil),
-		lastSeen:  newUseRecorder(lastSeenInterval, func(t time.Time) time.Time { return t }),
-		sessionUses: newUseRecorder(maxSessionLag(tokenTTL)/2,
+		lastSeen:  newUseRecorder[int64](lastSeenInterval, func(t time.Time) time.Time { return t }),
+		sessionUses: newUseRecorder[sessionKey](maxSessionLag(tokenTTL)/2,
 			func(u sessionUse) time.Time { return u.at }),
 	}
+	c.stopBackground = c.startBackground(flushEvery)
+	return c
 }
 
 // ---- reads: from the caches ----
 
-// liveSession caches only tokens the database holds, so unknown tokens
-// cannot fill the cache; its stored expiry may lag the uses noted here,
-// so it reads the session whatever that says and decides with the newest
-// use. The session it returns has the fields a request needs: ID, UserID,
-// Scope and MaxExpiresAt; its ExpiresAt may be the stored one, earlier
-// than the real one, while that is still to come.
+// liveSession runs the plain store's query on a miss, and caches only
+// tokens the database holds, so unknown tokens cannot fill the cache. A
+// session's stored expiry may lag the uses noted here by up to maxLag, so
+// the query asks for the sessions live maxLag ago, and the noted uses
+// decide. The session it returns has the fields a request needs: ID,
+// UserID, Scope, CreatedAt and MaxExpiresAt; its ExpiresAt may be the
+// stored one, earlier than the real one, while that is still to come.
 func (c *cachingStore) liveSession(ctx context.Context, hash tokenHash, now time.Time) (session, error) {
 	cs, err := c.tokens.lookup(hash, now, func() (cachedSession, error) {
-		s, err := c.db.sessionByHash(ctx, hash)
-		return cachedSession{id: s.ID, userID: s.UserID, write: s.Scope == scopeWrite,
-			expires: s.ExpiresAt.UnixMicro(), maxExpires: s.MaxExpiresAt.UnixMicro()}, err
+		s, err := c.db.liveSession(ctx, hash, now.Add(-c.maxLag))
+		return cacheSession(s), err
 	})
 	if err != nil {
 		return session{}, err
 	}
-	s := session{ID: cs.id, UserID: cs.userID, Scope: scopeRead,
-		ExpiresAt: time.UnixMicro(cs.expires).UTC(), MaxExpiresAt: time.UnixMicro(cs.maxExpires).UTC()}
-	if cs.write {
-		s.Scope = scopeWrite
-	}
+	s := cs.session()
 	// Only a session the database says has expired can have been kept
 	// alive by uses not written yet: the others need no look at the notes.
 	if cs.expires <= now.UnixMicro() {
@@ -105,7 +114,7 @@ func (c *cachingStore) liveSession(ctx context.Context, hash tokenHash, now time
 // withNotedUse moves a session's last use and expiry to the newest use
 // noted here, if that is newer than what the database said.
 func (c *cachingStore) withNotedUse(s *session) {
-	if u, ok := c.sessionUses.latest(s.ID); ok && u.at.After(s.LastUsedAt) {
+	if u, ok := c.sessionUses.latest(keyOf(*s)); ok && u.at.After(s.LastUsedAt) {
 		s.LastUsedAt = u.at
 		if u.expires.After(s.ExpiresAt) {
 			s.ExpiresAt = u.expires
@@ -125,18 +134,14 @@ func (c *cachingStore) sessionsOf(ctx context.Context, userID int64) ([]session,
 // sessionUsed only notes the use, and the user seen, in memory; the
 // last-seen writer stores them.
 func (c *cachingStore) sessionUsed(_ context.Context, s session, at, expires time.Time) error {
-	c.sessionUses.note(s.ID, sessionUse{at: at, expires: expires})
+	c.sessionUses.note(keyOf(s), sessionUse{sessionKey: keyOf(s), at: at, expires: expires})
 	c.lastSeen.note(s.UserID, at)
 	return nil
 }
 
 // userByID shows last_seen as fresh as the newest note, written or not.
 func (c *cachingStore) userByID(ctx context.Context, id int64) (user, error) {
-	u, err := c.users.lookup(id, c.now(), func() (user, error) {
-		u, err := c.db.userByID(ctx, id)
-		u.Avatar = avatarURL(u.Email) // once per cached user, not once per view
-		return u, err
-	})
+	u, err := c.users.lookup(id, c.now(), func() (user, error) { return c.db.userByID(ctx, id) })
 	if err != nil {
 		return user{}, err
 	}
@@ -147,9 +152,6 @@ func (c *cachingStore) userByID(ctx context.Context, id int64) (user, error) {
 func (c *cachingStore) listUsers(ctx context.Context, limit, offset int) ([]user, int, error) {
 	p, err := c.userPages.lookup(pageKey{0, limit, offset}, c.now(), func() (userPage, error) {
 		users, total, err := c.db.listUsers(ctx, limit, offset)
-		for i := range users {
-			users[i].Avatar = avatarURL(users[i].Email) // once per cached page, as for one user
-		}
 		return userPage{users, total}, err
 	})
 	if err != nil {
@@ -228,9 +230,9 @@ func (c *cachingStore) updateUser(ctx context.Context, id int64, changes userCha
 	return err
 }
 
-// insertToken needs no forget: only tokens the database holds are cached.
-func (c *cachingStore) insertToken(ctx context.Context, hash tokenHash, passwordHash string, s session) (int64, error) {
-	return c.db.insertToken(ctx, hash, passwordHash, s)
+// insertSession needs no forget: only tokens the database holds are cached.
+func (c *cachingStore) insertSession(ctx context.Context, hash tokenHash, passwordHash string, s session) (int64, error) {
+	return c.db.insertSession(ctx, hash, passwordHash, s)
 }
 
 func (c *cachingStore) deleteSession(ctx context.Context, userID, id int64) error {
@@ -239,41 +241,35 @@ func (c *cachingStore) deleteSession(ctx context.Context, userID, id int64) erro
 	return err
 }
 
-func (c *cachingStore) deleteTokensOf(ctx context.Context, userID int64) (int64, error) {
-	n, err := c.db.deleteTokensOf(ctx, userID)
+func (c *cachingStore) deleteSessionsOf(ctx context.Context, userID int64) (int64, error) {
+	n, err := c.db.deleteSessionsOf(ctx, userID)
 	c.forgetTokensOf(userID)
 	return n, err
 }
 
-func (c *cachingStore) deleteToken(ctx context.Context, hash tokenHash) error {
-	err := c.db.deleteToken(ctx, hash)
+func (c *cachingStore) deleteSessionByHash(ctx context.Context, hash tokenHash) error {
+	err := c.db.deleteSessionByHash(ctx, hash)
 	c.tokens.forget(hash)
 	return err
 }
 
-func (c *cachingStore) deleteOtherTokens(ctx context.Context, userID int64, keep tokenHash) error {
-	err := c.db.deleteOtherTokens(ctx, userID, keep)
+func (c *cachingStore) deleteOtherSessions(ctx context.Context, userID int64, keep tokenHash) error {
+	err := c.db.deleteOtherSessions(ctx, userID, keep)
 	c.forgetTokensOf(userID)
 	return err
 }
 
-func (c *cachingStore) retireOldTokens(ctx context.Context, userID int64, keep int) (int64, error) {
-	n, err := c.db.retireOldTokens(ctx, userID, keep)
+func (c *cachingStore) retireOldSessions(ctx context.Context, userID int64, keep int) (int64, error) {
+	n, err := c.db.retireOldSessions(ctx, userID, keep)
 	if n > 0 || err != nil {
 		c.forgetTokensOf(userID)
 	}
 	return n, err
 }
 
-// deleteExpiredTokens needs no forget (expiry is checked on every hit); it
-// is the sweeper's call, so the caches drop what they no longer trust too.
-func (c *cachingStore) deleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
-	now := c.now()
-	c.tokens.sweep(now)
-	c.users.sweep(now)
-	c.userPages.sweep(now)
-	c.postPages.sweep(now)
-	return c.db.deleteExpiredTokens(ctx, before)
+// deleteExpiredSessions needs no forget: expiry is checked on every hit.
+func (c *cachingStore) deleteExpiredSessions(ctx context.Context, before time.Time) (int64, error) {
+	return c.db.deleteExpiredSessions(ctx, before)
 }
 
 func (c *cachingStore) recordPasswordFailure(ctx context.Context, keys []failureKey, now time.Time, window time.Duration) error {
@@ -293,7 +289,6 @@ func (c *cachingStore) clearPasswordFailures(ctx context.Context, key string) er
 // deleteStaleFailures deletes only records that hold nothing back, which a
 // cached copy says just as well: it needs no forget.
 func (c *cachingStore) deleteStaleFailures(ctx context.Context, now time.Time, window time.Duration) (int64, error) {
-	c.failures.sweep(now)
 	return c.db.deleteStaleFailures(ctx, now, window)
 }
 
@@ -333,9 +328,48 @@ func (c *cachingStore) cacheStats() map[string]cacheStats {
 		"user_pages": c.userPages.stats(), "post_pages": c.postPages.stats(), "login_failures": c.failures.stats()}
 }
 
-// Close writes the last_seen notes not yet written, then closes the
-// database.
+// dropUntrusted drops from every cache what it no longer trusts.
+func (c *cachingStore) dropUntrusted() {
+	now := c.now()
+	c.tokens.sweep(now)
+	c.users.sweep(now)
+	c.userPages.sweep(now)
+	c.postPages.sweep(now)
+	c.failures.sweep(now)
+}
+
+// startBackground writes the noted uses every flushEvery and drops the
+// untrusted entries of the caches every untrustedSweepInterval, until the
+// function it returns is called.
+func (c *cachingStore) startBackground(flushEvery time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		flush, sweep := time.NewTicker(flushEvery), time.NewTicker(untrustedSweepInterval)
+		defer flush.Stop()
+		defer sweep.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-flush.C:
+				c.flushNotedUses(ctx)
+			case <-sweep.C:
+				c.dropUntrusted()
+			}
+		}
+	}()
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
+}
+
+// Close stops the background work, writes the uses noted and not yet
+// written, then closes the database.
 func (c *cachingStore) Close() error {
-	c.flushLastSeen(context.Background())
+	c.stopBackground()
+	c.flushNotedUses(context.Background())
 	return c.db.Close()
 }

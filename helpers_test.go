@@ -39,6 +39,14 @@ import (
 // with each hash, so the code under test is the same.
 const testPasswordIterations = 1000
 
+// testStoreEnv names the store the tests' servers run on: "plain" for
+// sqlStore as it is, anything else for the caching store that run puts
+// around it. CI runs the suite on both, so the seam between them stays
+// real: either store alone makes a correct service.
+const testStoreEnv = "TOKENAPI_TEST_STORE"
+
+func testOnPlainStore() bool { return os.Getenv(testStoreEnv) == "plain" }
+
 // testServer is the real handler stack behind a real HTTP server, on a
 // fresh SQLite file in a temporary directory (or a fresh rqlite database
 // when TOKENAPI_TEST_RQLITE names a cluster), with a clock the test moves.
@@ -46,24 +54,44 @@ type testServer struct {
 	client // to the server
 	srv    *server
 	db     *sqlStore     // for the test's own SQL
-	cache  *cachingStore // the store the server uses, around db
+	cache  *cachingStore // the store the server uses, around db; nil on the plain store
 	dbPath string
 	clock  *testClock
 	logs   *syncBuffer
 }
 
+// newTestServer starts a server on the store testStoreEnv names.
 func newTestServer(t testing.TB, options ...func(*config)) *testServer {
 	t.Helper()
-	if url := rqliteTestURL(); url != "" {
-		return newTestServerAt(t, cleanRqlite(t, url), options...)
-	}
-	return newTestServerAt(t, filepath.Join(t.TempDir(), "tokenapi.db"), options...)
+	return newTestServerAt(t, freshTestDB(t), options...)
 }
 
 // newTestServerAt is newTestServer on the database file at dbPath, which
 // may exist already, or on the rqlite cluster dbPath names (see
 // rqlitehelpers_test.go).
 func newTestServerAt(t testing.TB, dbPath string, options ...func(*config)) *testServer {
+	t.Helper()
+	return startTestServer(t, dbPath, !testOnPlainStore(), options...)
+}
+
+// newCachingTestServer starts a server on the caching store whatever
+// testStoreEnv says, for the tests of what the caching store adds.
+func newCachingTestServer(t testing.TB, options ...func(*config)) *testServer {
+	t.Helper()
+	return startTestServer(t, freshTestDB(t), true, options...)
+}
+
+// freshTestDB is a new SQLite file in the test's temporary directory, or a
+// fresh database on the cluster TOKENAPI_TEST_RQLITE names.
+func freshTestDB(t testing.TB) string {
+	t.Helper()
+	if url := rqliteTestURL(); url != "" {
+		return cleanRqlite(t, url)
+	}
+	return filepath.Join(t.TempDir(), "tokenapi.db")
+}
+
+func startTestServer(t testing.TB, dbPath string, caching bool, options ...func(*config)) *testServer {
 	t.Helper()
 	db, err := openStore(context.Background(), dbPath)
 	if err != nil {
@@ -78,7 +106,16 @@ func newTestServerAt(t testing.TB, dbPath string, options ...func(*config)) *tes
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	st := newCachingStore(db, log, cfg.now, cfg.tokenTTL)
+	var st store = db
+	var cache *cachingStore
+	if caching {
+		// The background writer waits an hour: the test's clock runs it.
+		cache = newCachingStore(db, log, cfg.now, cfg.tokenTTL, time.Hour)
+		st = cache
+		// In real time the writer runs every second; a test's clock jumps,
+		// so the writer runs at each jump.
+		clock.afterMove = func() { cache.flushNotedUses(context.Background()) }
+	}
 	srv := newServer(st, log, cfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
@@ -86,7 +123,7 @@ func newTestServerAt(t testing.TB, dbPath string, options ...func(*config)) *tes
 		st.Close()
 	})
 	return &testServer{client: client{base: hs.URL, http: hs.Client()},
-		srv: srv, db: db, cache: st, dbPath: dbPath, clock: clock, logs: logs}
+		srv: srv, db: db, cache: cache, dbPath: dbPath, clock: clock, logs: logs}
 }
 
 // count returns the number of rows of a table, read straight from SQLite.
@@ -104,6 +141,10 @@ func (ts *testServer) count(t testing.TB, table string) int {
 type testClock struct {
 	mu  sync.Mutex
 	now time.Time
+	// afterMove, when set, runs each time the clock has moved: what the
+	// server does in the background every second of real time has then
+	// had its chance to run.
+	afterMove func()
 }
 
 func (c *testClock) Now() time.Time {
@@ -114,8 +155,12 @@ func (c *testClock) Now() time.Time {
 
 func (c *testClock) Advance(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	afterMove := c.afterMove
+	c.mu.Unlock()
+	if afterMove != nil {
+		afterMove()
+	}
 }
 
 // syncBuffer collects log output written from many goroutines.

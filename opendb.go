@@ -232,7 +232,8 @@ func migrateStep(ctx context.Context, db *sql.DB) (version int, done bool, err e
 	case version == 0:
 		// Version 0 with tables in it is some other program's database.
 		var tables int
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema").Scan(&tables); err != nil {
+		// sqlite_sequence, SQLite's own, may outlive the tables it served.
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'").Scan(&tables); err != nil {
 			return version, false, err
 		}
 		if tables > 0 {

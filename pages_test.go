@@ -295,7 +295,7 @@ func TestCollectionsShowWritesAtOnce(t *testing.T) {
 // A page of long posts is served but not kept: the page caches stay small
 // whatever clients write.
 func TestLongPostPagesNotCached(t *testing.T) {
-	ts := newTestServer(t)
+	ts := newCachingTestServer(t)
 	_, token := ts.newUser(t, "muthoni")
 	body := strings.Repeat("é", maxBodyLen) // 20,000 bytes
 	for range 4 {

@@ -272,7 +272,7 @@ func newTestServerOnRqlite(t *testing.T, url string) client {
 	cfg := defaultConfig()
 	cfg.passwordIterations = testPasswordIterations
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st := newCachingStore(&sqlStore{read: db, write: db}, log, cfg.now, cfg.tokenTTL)
+	st := newCachingStore(&sqlStore{read: db, write: db}, log, cfg.now, cfg.tokenTTL, time.Hour)
 	hs := httptest.NewServer(newServer(st, log, cfg))
 	t.Cleanup(func() {
 		hs.Close()

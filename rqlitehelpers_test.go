@@ -150,6 +150,11 @@ func dropEverything(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
+	var hasSequence bool
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) > 0 FROM sqlite_schema WHERE name = 'sqlite_sequence'`).
+		Scan(&hasSequence); err != nil {
+		return err
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -158,6 +163,12 @@ func dropEverything(ctx context.Context, db *sql.DB) error {
 	for _, name := range names {
 		// The names are the database's own, quoted as identifiers.
 		if _, err := tx.ExecContext(ctx, `DROP TABLE "`+strings.ReplaceAll(name, `"`, `""`)+`"`); err != nil {
+			return err
+		}
+	}
+	if hasSequence {
+		// AUTOINCREMENT's counters, so that ids start at 1 again.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sqlite_sequence"); err != nil {
 			return err
 		}
 	}

@@ -98,3 +98,33 @@ ALTER TABLE tokens ADD COLUMN max_expires_at TEXT;
 UPDATE tokens SET max_expires_at = expires_at;
 
 ALTER TABLE users ADD COLUMN created_at TEXT;
+
+-- version 5: a session id names one session for ever. Without AUTOINCREMENT
+-- SQLite hands the id of the newest row out again once that row is
+-- deleted, so a client's id for DELETE /api/tokens/{id} could later name
+-- someone else's session. The table is made anew with AUTOINCREMENT,
+-- keeping every row and its id; sqlite_sequence then starts at the highest
+-- id kept.
+
+CREATE TABLE tokens_v5 (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash           TEXT NOT NULL UNIQUE,
+    user_id        INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at     TEXT NOT NULL,
+    expires_at     TEXT NOT NULL,
+    name           TEXT,
+    scope          TEXT NOT NULL DEFAULT 'write',
+    user_agent     TEXT,
+    last_used_at   TEXT,
+    max_expires_at TEXT
+);
+
+INSERT INTO tokens_v5 (id, hash, user_id, created_at, expires_at, name, scope, user_agent, last_used_at, max_expires_at)
+    SELECT id, hash, user_id, created_at, expires_at, name, scope, user_agent, last_used_at, max_expires_at FROM tokens;
+
+DROP TABLE tokens;
+
+ALTER TABLE tokens_v5 RENAME TO tokens;
+
+CREATE INDEX tokens_by_user ON tokens (user_id, id);
+CREATE INDEX tokens_by_expiry ON tokens (expires_at);

@@ -268,12 +268,12 @@ func TestSessionLagAcrossRestart(t *testing.T) {
 	ttl := 10 * time.Minute
 	lag := maxSessionLag(ttl)
 	dbPath := filepath.Join(t.TempDir(), "tokenapi.db")
-	ts := newTestServerAt(t, dbPath, func(c *config) { c.tokenTTL = ttl })
+	ts := startTestServer(t, dbPath, true, func(c *config) { c.tokenTTL = ttl })
 	_, token := ts.newUser(t, "muthoni")
 	for range 40 { // a use every 5 s for 200 s; the writer flushes every second
 		ts.clock.Advance(5 * time.Second)
 		ts.call(t, "GET", "/api/users", token, "")
-		ts.cache.flushLastSeen(context.Background())
+		ts.cache.flushNotedUses(context.Background())
 	}
 	lastUse := ts.clock.Now()
 	var stored string
@@ -289,10 +289,10 @@ func TestSessionLagAcrossRestart(t *testing.T) {
 	}
 
 	// A restart without a final write: a new server on the same file.
-	again := newTestServerAt(t, dbPath, func(c *config) { c.tokenTTL = ttl })
+	again := startTestServer(t, dbPath, true, func(c *config) { c.tokenTTL = ttl })
 	again.clock.Advance(lastUse.Sub(again.clock.Now()) + ttl - lag - time.Second)
 	wantStatus(t, "GET /api/users after a restart, within the lifetime less the lag", again.call(t, "GET", "/api/users", token, ""), http.StatusOK)
-	third := newTestServerAt(t, dbPath, func(c *config) { c.tokenTTL = ttl })
+	third := startTestServer(t, dbPath, true, func(c *config) { c.tokenTTL = ttl })
 	third.clock.Advance(lastUse.Sub(third.clock.Now()) + ttl)
 	wantBearerChallenge(t, "GET /api/users a lifetime after the last use, after a restart", third.call(t, "GET", "/api/users", token, ""), true)
 }

@@ -9,9 +9,10 @@ import (
 )
 
 // store is everything the handlers need of the database. sqlStore is the
-// plain one: one SQL statement a method, in the store_*.go files.
-// cachingStore (cachingstore.go) wraps it with the same methods and is the
-// one the server uses; the handlers cannot tell them apart.
+// plain one: one SQL statement a method, in the store_*.go files. The
+// server runs on it as it is; run wraps it in a cachingStore
+// (cachingstore.go), which has the same methods and answers the hot reads
+// from memory, and the handlers cannot tell the two apart.
 //
 // Every method takes the request's context first. Every write is one
 // self-contained statement (or one transaction), so that two processes on
@@ -26,18 +27,18 @@ type store interface {
 	passwordHashByID(ctx context.Context, id int64) (string, error)
 	userSeen(ctx context.Context, id int64, at time.Time) error
 
-	// Tokens, by the SHA-256 of the token: the token itself is never stored.
-	// Each token is a session its user can see and end.
-	insertToken(ctx context.Context, hash tokenHash, passwordHash string, s session) (int64, error)
+	// Sessions, one for each token, found by the SHA-256 of the token: the
+	// token itself is never stored.
+	insertSession(ctx context.Context, hash tokenHash, passwordHash string, s session) (int64, error)
 	liveSession(ctx context.Context, hash tokenHash, now time.Time) (session, error)
 	sessionUsed(ctx context.Context, s session, at, expires time.Time) error
 	sessionsOf(ctx context.Context, userID int64) ([]session, error)
-	deleteToken(ctx context.Context, hash tokenHash) error
+	deleteSessionByHash(ctx context.Context, hash tokenHash) error
 	deleteSession(ctx context.Context, userID, id int64) error
-	deleteOtherTokens(ctx context.Context, userID int64, keep tokenHash) error
-	deleteTokensOf(ctx context.Context, userID int64) (int64, error)
-	retireOldTokens(ctx context.Context, userID int64, keep int) (int64, error)
-	deleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
+	deleteOtherSessions(ctx context.Context, userID int64, keep tokenHash) error
+	deleteSessionsOf(ctx context.Context, userID int64) (int64, error)
+	retireOldSessions(ctx context.Context, userID int64, keep int) (int64, error)
+	deleteExpiredSessions(ctx context.Context, before time.Time) (int64, error)
 
 	// Failed password checks, by failure key (throttle.go).
 	passwordFailures(ctx context.Context, key string) (failureRecord, error)
@@ -56,8 +57,16 @@ type store interface {
 	Close() error
 }
 
+// Both stores are whole stores: the server runs on either.
+var (
+	_ store = (*sqlStore)(nil)
+	_ store = (*cachingStore)(nil)
+)
+
 // The store speaks in these sentinel errors; handlers turn them into
-// responses with errors.Is.
+// responses with errors.Is. Besides them it returns errStoreUnavailable
+// (a database cluster between leaders: come back soon) and the errors of
+// database/sql and the driver, which are nobody's fault but ours.
 var (
 	errNotFound          = errors.New("not found")
 	errDuplicateUsername = errors.New("username is already taken")

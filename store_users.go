@@ -18,10 +18,6 @@ type user struct {
 	AboutMe   string // "" when unset
 	LastSeen  time.Time
 	PostCount int
-	// Avatar is the Gravatar link of Email when whoever read the user has
-	// worked it out already: cachingStore does, once per cached user, so
-	// that a view costs no MD5. userView works it out when it is "".
-	Avatar string
 }
 
 const userColumns = `u.id, u.username, u.email, u.about_me, u.last_seen, u.post_count`

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// sweepInterval is how often expired tokens and stale records of failed
-// password checks are cleared away. An expired token is refused whether or not it was swept:
-// sweeping only keeps the table and the throttle small.
+// sweepInterval is how often expired sessions and stale records of failed
+// password checks are cleared away. An expired token is refused whether or
+// not it was swept: sweeping only keeps the tables small.
 const sweepInterval = 5 * time.Minute
 
 // startSweeper sweeps at once and then every interval, in the background.
@@ -43,16 +43,16 @@ func runEvery(interval time.Duration, f func(ctx context.Context)) (stop func())
 	})
 }
 
-// sweep deletes expired tokens and the records of failed password checks
+// sweep deletes expired sessions and the records of failed password checks
 // that no longer hold anything back.
 func (s *server) sweep(ctx context.Context) {
 	// A session's stored expiry may lag its uses by maxSessionLag.
-	n, err := s.store.deleteExpiredTokens(ctx, s.now().Add(-maxSessionLag(s.tokenTTL)))
+	n, err := s.store.deleteExpiredSessions(ctx, s.now().Add(-maxSessionLag(s.tokenTTL)))
 	switch {
 	case err != nil && ctx.Err() == nil:
-		s.log.Error("delete expired tokens", "error", err)
+		s.log.Error("delete expired sessions", "error", err)
 	case n > 0:
-		s.log.Info("deleted expired tokens", "count", n)
+		s.log.Info("deleted expired sessions", "count", n)
 	}
 	n, err = s.store.deleteStaleFailures(ctx, s.now(), s.throttle.window)
 	switch {

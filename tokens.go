@@ -84,7 +84,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	if req.Scope != nil {
 		ses.Scope = *req.Scope
 	}
-	id, err := s.store.insertToken(r.Context(), hashToken(token), me.passwordHash, ses)
+	id, err := s.store.insertSession(r.Context(), hashToken(token), me.passwordHash, ses)
 	if errors.Is(err, errNotFound) {
 		basicChallenge(w, "the password changed while it was being checked")
 		return
@@ -93,7 +93,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		s.handleError(w, r, err)
 		return
 	}
-	if _, err := s.store.retireOldTokens(r.Context(), me.userID, maxTokensPerUser); err != nil {
+	if _, err := s.store.retireOldSessions(r.Context(), me.userID, maxTokensPerUser); err != nil {
 		s.handleError(w, r, err)
 		return
 	}
@@ -109,16 +109,16 @@ func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch query := r.URL.RawQuery; {
 	case query == "":
-		err = s.store.deleteToken(r.Context(), me.tokenHash)
+		err = s.store.deleteSessionByHash(r.Context(), me.tokenHash)
 	case query == "others=true" || query == "all=true":
 		if me.scope != scopeWrite {
 			insufficientScope(w)
 			return
 		}
 		if query == "others=true" {
-			err = s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash)
+			err = s.store.deleteOtherSessions(r.Context(), me.userID, me.tokenHash)
 		} else {
-			_, err = s.store.deleteTokensOf(r.Context(), me.userID)
+			_, err = s.store.deleteSessionsOf(r.Context(), me.userID)
 		}
 	default:
 		badRequest(w, "the query may be others=true or all=true, or nothing")

@@ -109,9 +109,9 @@ func TestDeleteExpiredTokens(t *testing.T) {
 	_, late := ts.newUser(t, "kamau")
 	ts.clock.Advance(30 * time.Minute) // the first two expire now
 
-	n, err := ts.db.deleteExpiredTokens(context.Background(), ts.clock.Now())
+	n, err := ts.db.deleteExpiredSessions(context.Background(), ts.clock.Now())
 	if err != nil || n != 2 {
-		t.Fatalf("deleteExpiredTokens = %d, %v; want 2, nil", n, err)
+		t.Fatalf("deleteExpiredSessions = %d, %v; want 2, nil", n, err)
 	}
 	if n := ts.count(t, "tokens"); n != 1 {
 		t.Errorf("tokens = %d rows, want 1", n)
@@ -119,9 +119,9 @@ func TestDeleteExpiredTokens(t *testing.T) {
 	wantBearerChallenge(t, "GET /api/users with an expired token", ts.call(t, "GET", "/api/users", early, ""), true)
 	wantStatus(t, "GET /api/users with a live token", ts.call(t, "GET", "/api/users", late, ""), http.StatusOK)
 
-	n, err = ts.db.deleteExpiredTokens(context.Background(), ts.clock.Now())
+	n, err = ts.db.deleteExpiredSessions(context.Background(), ts.clock.Now())
 	if err != nil || n != 0 {
-		t.Errorf("deleteExpiredTokens again = %d, %v; want 0, nil", n, err)
+		t.Errorf("deleteExpiredSessions again = %d, %v; want 0, nil", n, err)
 	}
 }
 
@@ -151,8 +151,8 @@ func TestSweepEvery(t *testing.T) {
 		t.Errorf("password_failures = %d rows after a sweep, want 0", n)
 	}
 	wantStatus(t, "GET /api/users with a live token", ts.call(t, "GET", "/api/users", live, ""), http.StatusOK)
-	if !strings.Contains(ts.logs.String(), "deleted expired tokens") {
-		t.Errorf("logs = %q, want a line about deleted expired tokens", ts.logs.String())
+	if !strings.Contains(ts.logs.String(), "deleted expired sessions") {
+		t.Errorf("logs = %q, want a line about deleted expired sessions", ts.logs.String())
 	}
 }
 

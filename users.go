@@ -33,9 +33,6 @@ func userPath(id int64) string { return "/api/users/" + strconv.FormatInt(id, 10
 // owner; the avatar link, as in the tutorial, still carries its MD5, which
 // can confirm a guessed address.
 func userView(u user, withEmail bool) userResponse {
-	if u.Avatar == "" {
-		u.Avatar = avatarURL(u.Email)
-	}
 	self := userPath(u.ID)
 	v := userResponse{
 		ID:        u.ID,
@@ -46,7 +43,7 @@ func userView(u user, withEmail bool) userResponse {
 		Links: userLinks{
 			Self:    self,
 			MyPosts: self + "/my-posts",
-			Avatar:  u.Avatar,
+			Avatar:  avatarURL(u.Email),
 		},
 	}
 	if withEmail {
@@ -212,12 +209,12 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	// The password is written first and the old tokens revoked after it. A
 	// login checked against the old password that lands after the revoke
-	// stores no token (see insertToken), so none outlives the change. Two
+	// stores no token (see insertSession), so none outlives the change. Two
 	// statements, not a transaction, keep the SQL portable to rqlite; should
 	// the second fail, the client gets a 500 and can repeat the change with
 	// the new password as current_password.
 	if changes.PasswordHash != nil {
-		if err := s.store.deleteOtherTokens(r.Context(), me.userID, me.tokenHash); err != nil {
+		if err := s.store.deleteOtherSessions(r.Context(), me.userID, me.tokenHash); err != nil {
 			s.handleError(w, r, err)
 			return
 		}

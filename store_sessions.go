@@ -9,7 +9,8 @@ import (
 )
 
 // session is a token as its user may see it: never the token, never its
-// hash. ExpiresAt is the earlier of last use + the token lifetime and
+// hash. Each row of the tokens table is one; the store's methods speak of
+// sessions, by id, by user or by the hash of their token. ExpiresAt is the earlier of last use + the token lifetime and
 // MaxExpiresAt, the cap on the session's life from its creation.
 type session struct {
 	ID           int64
@@ -61,13 +62,13 @@ func scanSession(row scanner) (session, error) {
 	return s, nil
 }
 
-// insertToken stores the hash of a new token, with its session, for a user
+// insertSession stores the hash of a new token, with its session, for a user
 // whose password hash is still passwordHash, the one the login was checked
 // against, and returns the session's id. If the password changed while the
 // login was being checked, it stores nothing and returns errNotFound: the
 // check and the insert are one statement, so no token issued on an old
 // password outlives a password change.
-func (s *sqlStore) insertToken(ctx context.Context, hash tokenHash, passwordHash string, ses session) (int64, error) {
+func (s *sqlStore) insertSession(ctx context.Context, hash tokenHash, passwordHash string, ses session) (int64, error) {
 	res, err := s.write.ExecContext(ctx,
 		`INSERT INTO tokens (hash, user_id, name, scope, user_agent, created_at, expires_at, max_expires_at)
 		SELECT ?, id, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?`,
@@ -79,9 +80,9 @@ func (s *sqlStore) insertToken(ctx context.Context, hash tokenHash, passwordHash
 	return res.LastInsertId()
 }
 
-// retireOldTokens deletes a user's tokens beyond the newest keep and
+// retireOldSessions deletes a user's sessions beyond the newest keep and
 // returns how many it deleted.
-func (s *sqlStore) retireOldTokens(ctx context.Context, userID int64, keep int) (int64, error) {
+func (s *sqlStore) retireOldSessions(ctx context.Context, userID int64, keep int) (int64, error) {
 	res, err := s.write.ExecContext(ctx,
 		`DELETE FROM tokens WHERE user_id = ? AND id <= (
 			SELECT id FROM tokens WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
@@ -101,13 +102,6 @@ func (s *sqlStore) liveSession(ctx context.Context, hash tokenHash, now time.Tim
 		`SELECT `+sessionColumns+` FROM tokens WHERE hash = ? AND expires_at > ?`, hash.String(), formatTime(now)))
 }
 
-// sessionByHash is liveSession whatever the stored expiry says, for
-// cachingStore, which knows of uses not written yet.
-func (s *sqlStore) sessionByHash(ctx context.Context, hash tokenHash) (session, error) {
-	return scanSession(s.read.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+` FROM tokens WHERE hash = ?`, hash.String()))
-}
-
 // sessionsOf returns every stored session of a user, newest first, expired
 // or not: whoever lists them decides which are live.
 func (s *sqlStore) sessionsOf(ctx context.Context, userID int64) ([]session, error) {
@@ -120,34 +114,59 @@ func (s *sqlStore) sessionsOf(ctx context.Context, userID int64) ([]session, err
 }
 
 // sessionUseSQL moves a session's last use and expiry forward, never back:
-// of two writers, an older use changes nothing.
+// of two writers, an older use changes nothing. A session is named by its
+// id and its creation time, so that a use can never land on another
+// session, whatever became of the id.
 const sessionUseSQL = `UPDATE tokens SET last_used_at = ?, expires_at = MIN(?, max_expires_at)
-	WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`
+	WHERE id = ? AND created_at = ? AND (last_used_at IS NULL OR last_used_at < ?)`
 
 // sessionUsed records a use of a session at at, which moves its expiry to
 // expires (no later than its cap), and is its user seen.
 func (s *sqlStore) sessionUsed(ctx context.Context, ses session, at, expires time.Time) error {
-	_, err := s.write.ExecContext(ctx, sessionUseSQL, formatTime(at), formatTime(expires), ses.ID, formatTime(at))
-	if err != nil {
+	if err := s.writeSessionUse(ctx, s.write, sessionUse{sessionKey: keyOf(ses), at: at, expires: expires}); err != nil {
 		return err
 	}
 	return s.userSeen(ctx, ses.UserID, at)
 }
 
 // writeSessionUses stores many uses in one transaction.
-func (s *sqlStore) writeSessionUses(ctx context.Context, uses map[int64]sessionUse) error {
+func (s *sqlStore) writeSessionUses(ctx context.Context, uses map[sessionKey]sessionUse) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	for id, u := range uses {
-		if _, err := tx.ExecContext(ctx, sessionUseSQL,
-			formatTime(u.at), formatTime(u.expires), id, formatTime(u.at)); err != nil {
+	for _, u := range uses {
+		if err := s.writeSessionUse(ctx, tx, u); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+func (s *sqlStore) writeSessionUse(ctx context.Context, db execer, u sessionUse) error {
+	_, err := db.ExecContext(ctx, sessionUseSQL, formatTime(u.at), formatTime(u.expires),
+		u.id, formatTime(time.UnixMicro(u.created)), formatTime(u.at))
+	return err
+}
+
+// execer is what *sql.DB and *sql.Tx have in common for a write.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// sessionKey names one session for ever: its id and its creation time.
+type sessionKey struct {
+	id      int64
+	created int64 // Unix microseconds, as precise as the stored time
+}
+
+func keyOf(s session) sessionKey { return sessionKey{id: s.ID, created: s.CreatedAt.UnixMicro()} }
+
+// sessionUse is a use of a session and the expiry it moves it to.
+type sessionUse struct {
+	sessionKey
+	at, expires time.Time
 }
 
 // deleteSession ends one session of a user, or returns errNotFound.
@@ -156,8 +175,8 @@ func (s *sqlStore) deleteSession(ctx context.Context, userID, id int64) error {
 		`DELETE FROM tokens WHERE id = ? AND user_id = ?`, id, userID))
 }
 
-// deleteTokensOf ends every session of a user and returns how many.
-func (s *sqlStore) deleteTokensOf(ctx context.Context, userID int64) (int64, error) {
+// deleteSessionsOf ends every session of a user and returns how many.
+func (s *sqlStore) deleteSessionsOf(ctx context.Context, userID int64) (int64, error) {
 	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, err
@@ -165,23 +184,24 @@ func (s *sqlStore) deleteTokensOf(ctx context.Context, userID int64) (int64, err
 	return res.RowsAffected()
 }
 
-// deleteToken revokes a token.
-func (s *sqlStore) deleteToken(ctx context.Context, hash tokenHash) error {
+// deleteSessionByHash ends the session of a token: the token is revoked.
+func (s *sqlStore) deleteSessionByHash(ctx context.Context, hash tokenHash) error {
 	_, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE hash = ?`, hash.String())
 	return err
 }
 
-// deleteOtherTokens revokes every token of a user but the one with hash keep.
-func (s *sqlStore) deleteOtherTokens(ctx context.Context, userID int64, keep tokenHash) error {
+// deleteOtherSessions ends every session of a user but the one of the
+// token with hash keep.
+func (s *sqlStore) deleteOtherSessions(ctx context.Context, userID int64, keep tokenHash) error {
 	_, err := s.write.ExecContext(ctx,
 		`DELETE FROM tokens WHERE user_id = ? AND hash <> ?`, userID, keep.String())
 	return err
 }
 
-// deleteExpiredTokens removes tokens whose stored expiry is at or before
-// before. (The sweeper passes a time a little before now: a session's
-// stored expiry may lag the uses noted in memory.)
-func (s *sqlStore) deleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
+// deleteExpiredSessions removes the sessions whose stored expiry is at or
+// before before. (The sweeper passes a time a little before now: a
+// session's stored expiry may lag the uses the caching store noted.)
+func (s *sqlStore) deleteExpiredSessions(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at <= ?`, formatTime(before))
 	if err != nil {
 		return 0, err

@@ -34,11 +34,12 @@ func (ts *testServer) storedLastSeen(t testing.TB, id int64) time.Time {
 // uses: one row per user and per session however many requests there were.
 func TestReadsDoNotWrite(t *testing.T) {
 	skipOnRqlite(t, "it counts writes with total_changes(), which rqlite's query connection does not see")
-	ts := newTestServer(t)
+	ts := newCachingTestServer(t)
+	ts.clock.afterMove = nil // no writer runs: only reads
 	start := ts.clock.Now()
 	id, token := ts.newUser(t, "muthoni")
 	_, other := ts.newUser(t, "wanjiru")
-	ts.cache.flushLastSeen(context.Background())
+	ts.cache.flushNotedUses(context.Background())
 	before := ts.writes(t)
 
 	for i := range 30 {
@@ -55,7 +56,7 @@ func TestReadsDoNotWrite(t *testing.T) {
 		t.Errorf("120 reads changed %d rows, want 0", got-before)
 	}
 
-	ts.cache.flushLastSeen(context.Background())
+	ts.cache.flushNotedUses(context.Background())
 	if got := ts.writes(t); got != before+4 {
 		t.Errorf("the flush changed %d rows, want 4 (one per user, one per session)", got-before)
 	}
@@ -66,35 +67,45 @@ func TestReadsDoNotWrite(t *testing.T) {
 	}
 }
 
-// Stopping the writer stores what was noted, so a clean shutdown loses no
-// last_seen.
-func TestLastSeenWriterFlushesOnStop(t *testing.T) {
-	ts := newTestServer(t)
+// Closing the caching store writes what was noted, so a clean shutdown
+// loses no last_seen.
+func TestCloseWritesNotedUses(t *testing.T) {
+	ts := newCachingTestServer(t)
 	id, token := ts.newUser(t, "muthoni")
-	stop := ts.cache.startLastSeenWriter(time.Hour)
 	ts.clock.Advance(5 * time.Minute)
 	wantStatus(t, "GET /api/posts", ts.call(t, "GET", "/api/posts", token, ""), http.StatusOK)
-	stop()
-	if got, want := ts.storedLastSeen(t, id), ts.clock.Now(); !got.Equal(want) {
-		t.Errorf("stored last_seen after stop = %v, want %v", got, want)
+	if err := ts.cache.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	db, err := openStore(context.Background(), ts.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.userByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ts.clock.Now(); !u.LastSeen.Equal(want) {
+		t.Errorf("stored last_seen after Close = %v, want %v", u.LastSeen, want)
 	}
 }
 
 // A failed write keeps the notes for the next flush.
 func TestLastSeenKeptWhenWriteFails(t *testing.T) {
-	ts := newTestServer(t)
+	ts := newCachingTestServer(t)
 	id, token := ts.newUser(t, "muthoni")
-	ts.cache.flushLastSeen(context.Background())
+	ts.cache.flushNotedUses(context.Background())
 	ts.clock.Advance(5 * time.Minute)
 	wantStatus(t, "GET /api/posts", ts.call(t, "GET", "/api/posts", token, ""), http.StatusOK)
 
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	ts.cache.flushLastSeen(canceled)
+	ts.cache.flushNotedUses(canceled)
 	if got, want := ts.storedLastSeen(t, id), ts.clock.Now(); got.Equal(want) {
 		t.Fatalf("stored last_seen = %v after a write that could not run", got)
 	}
-	ts.cache.flushLastSeen(context.Background())
+	ts.cache.flushNotedUses(context.Background())
 	if got, want := ts.storedLastSeen(t, id), ts.clock.Now(); !got.Equal(want) {
 		t.Errorf("stored last_seen after the next flush = %v, want %v", got, want)
 	}
