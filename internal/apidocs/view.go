@@ -1,4 +1,4 @@
-package main
+package apidocs
 
 import (
 	"bytes"
@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// What the docs page shows of the OpenAPI document, worked out from it
-// once (docs.go renders it): every operation in the document's order,
-// with its auth, parameters, body, a curl command and its responses.
+// What the page shows of the OpenAPI document, worked out from it before
+// page.html lays it out: every operation in the document's order, with
+// its auth, parameters, body, a curl command and its responses.
 
 type docsView struct {
 	Title       string
