@@ -100,7 +100,7 @@ func TestSafetyHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docsPolicy := docs.csp
+	docsPolicy := docs.CSP
 	if !strings.Contains(docsPolicy, "frame-ancestors 'none'") {
 		t.Errorf("the docs page's Content-Security-Policy %q allows framing", docsPolicy)
 	}

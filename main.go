@@ -39,8 +39,8 @@
 //
 // The API described to the tools its users have: openapi.json, written by
 // hand and served by openapi.go, and the /docs page rendered from it
-// (docs.go serves it; openapiread.go reads the document, docspage.go and
-// docstext.go shape it for docs.html and docs.css).
+// (docs.go serves it; internal/apidocs, a package of its own, reads the
+// document and renders the page).
 //
 // main.go and options.go start it all: run is the whole program. admin.go
 // is the operator's side of the same binary: tokenapi users, sessions,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -149,19 +151,40 @@ func TestVersionOfABuiltBinary(t *testing.T) {
 }
 
 // copyPackage copies into dir what building the program needs: go.mod,
-// go.sum, and the package's Go and embedded files, as go list names them.
+// go.sum, and the Go and embedded files of each of the module's packages
+// it is built from (this one and those it imports from internal/), as go
+// list names them.
 func copyPackage(t *testing.T, goCmd, dir string) {
 	t.Helper()
-	out, err := exec.Command(goCmd, "list", "-json", ".").Output()
+	out, err := exec.Command(goCmd, "list", "-deps", "-json", ".").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	var pkg struct{ GoFiles, CgoFiles, EmbedFiles []string }
-	if err := json.Unmarshal(out, &pkg); err != nil {
-		t.Fatalf("go list: %v", err)
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
 	}
-	files := append([]string{"go.mod", "go.sum"}, pkg.GoFiles...)
-	files = append(append(files, pkg.CgoFiles...), pkg.EmbedFiles...)
+	files := []string{"go.mod", "go.sum"}
+	for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
+		var pkg struct {
+			Dir                           string
+			Module                        *struct{ Main bool }
+			GoFiles, CgoFiles, EmbedFiles []string
+		}
+		if err := dec.Decode(&pkg); err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		if pkg.Module == nil || !pkg.Module.Main {
+			continue // the standard library or another module: the build fetches it
+		}
+		rel, err := filepath.Rel(root, pkg.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range slices.Concat(pkg.GoFiles, pkg.CgoFiles, pkg.EmbedFiles) {
+			files = append(files, filepath.Join(rel, name))
+		}
+	}
 	for _, name := range files {
 		data, err := os.ReadFile(name)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package apidocs
 
 import (
 	"bytes"
@@ -9,151 +9,12 @@ import (
 	"strings"
 )
 
-// What the docs page shows of the OpenAPI document, worked out from it
-// once (docs.go renders it): every operation in the document's order,
-// with its auth, parameters, body, a curl command and its responses.
+// One operation as the page shows it: who may call it, what it takes (its
+// parameters and body, each field with its limits) and what it answers.
 
-type docsView struct {
-	Title       string
-	Version     string
-	Description []block
-	BaseURL     string
-	Schemes     []schemeView
-	Endpoints   []endpointView
-}
-
-type schemeView struct {
-	Name        string // as a reader knows it: Basic, Bearer
-	Description []block
-}
-
-type endpointView struct {
-	ID          string // the anchor the contents link to
-	Method      string
-	Path        string
-	Summary     string
-	Description []block
-	Deprecated  bool
-	Auth        string   // "None", "Basic", "Bearer", or alternatives
-	Scopes      []string // what the session must be allowed, such as write
-	Parameters  []fieldView
-	Body        *bodyView
-	Curl        string
-	Responses   []responseView
-}
-
-// fieldView is a parameter, a field of a body or a header of a response.
-type fieldView struct {
-	Name        string
-	In          string // for a parameter: path, query, header
-	Type        string
-	Required    bool
-	Rules       []string
-	Description []block
-}
-
-type bodyView struct {
-	ContentType string
-	Required    bool
-	Description []block
-	Fields      []fieldView
-	Example     string
-}
-
-type responseView struct {
-	Status      string
-	Class       string // s2, s3, s4, s5: its colour
-	Description []block
-	Headers     []fieldView
-	Example     string
-}
-
-// defaultBaseURL is where the curl commands send their requests when the
-// document names no server: the address tokenapi listens on by default.
-const defaultBaseURL = "http://localhost:5000"
-
-// httpMethods are the members of a path item that are operations.
-var httpMethods = map[string]bool{"get": true, "put": true, "post": true, "delete": true,
-	"options": true, "head": true, "patch": true, "trace": true}
-
-// buildDocsView reads the document into what the page shows.
-func buildDocsView(document []byte) (docsView, error) {
-	d := &apiDocument{root: document}
-	var top struct {
-		Info struct {
-			Title       string
-			Version     string
-			Description string
-		}
-		Servers    []struct{ URL string }
-		Security   []map[string][]string
-		Paths      json.RawMessage
-		Components struct {
-			SecuritySchemes json.RawMessage `json:"securitySchemes"`
-		}
-	}
-	if err := json.Unmarshal(document, &top); err != nil {
-		return docsView{}, err
-	}
-	v := docsView{Title: top.Info.Title, Version: top.Info.Version,
-		Description: paragraphs(top.Info.Description), BaseURL: defaultBaseURL}
-	if len(top.Servers) > 0 && top.Servers[0].URL != "" {
-		v.BaseURL = strings.TrimSuffix(top.Servers[0].URL, "/")
-	}
-	schemes, err := members(top.Components.SecuritySchemes)
-	if err != nil {
-		return v, fmt.Errorf("components.securitySchemes: %w", err)
-	}
-	names := map[string]string{} // a scheme's key: what a reader knows it as
-	for _, m := range schemes {
-		var s docSecurityScheme
-		if err := d.decode(m.value, &s); err != nil {
-			return v, fmt.Errorf("security scheme %s: %w", m.name, err)
-		}
-		names[m.name] = schemeName(m.name, s)
-		v.Schemes = append(v.Schemes, schemeView{Name: names[m.name], Description: paragraphs(s.Description)})
-	}
-	paths, err := members(top.Paths)
-	if err != nil {
-		return v, fmt.Errorf("paths: %w", err)
-	}
-	for _, p := range paths {
-		var item struct{ Parameters []json.RawMessage }
-		if err := d.decode(p.value, &item); err != nil {
-			return v, fmt.Errorf("%s: %w", p.name, err)
-		}
-		resolved, _ := d.resolve(p.value) // decode above resolved it
-		ops, err := members(resolved)
-		if err != nil {
-			return v, fmt.Errorf("%s: %w", p.name, err)
-		}
-		for _, op := range ops {
-			if !httpMethods[op.name] {
-				continue
-			}
-			e, err := d.endpoint(strings.ToUpper(op.name), p.name, op.value, item.Parameters, top.Security, names, v.BaseURL)
-			if err != nil {
-				return v, fmt.Errorf("%s %s: %w", strings.ToUpper(op.name), p.name, err)
-			}
-			v.Endpoints = append(v.Endpoints, e)
-		}
-	}
-	return v, nil
-}
-
-// schemeName is how the page names a security scheme.
-func schemeName(key string, s docSecurityScheme) string {
-	switch {
-	case s.Type == "http" && strings.EqualFold(s.Scheme, "basic"):
-		return "Basic"
-	case s.Type == "http" && strings.EqualFold(s.Scheme, "bearer"):
-		return "Bearer"
-	case s.Type == "apiKey":
-		return "API key (" + s.In + " " + s.Name + ")"
-	}
-	return key
-}
-
+// endpoint reads the operation raw, method on path: pathParams are its path
+// item's, docSecurity the document's, each a default the operation may
+// override.
 func (d *apiDocument) endpoint(method, path string, raw json.RawMessage, pathParams []json.RawMessage,
 	docSecurity []map[string][]string, schemeNames map[string]string, baseURL string) (endpointView, error) {
 	var op docOperation
@@ -261,6 +122,8 @@ func (d *apiDocument) parameters(pathItem, operation []json.RawMessage) ([]field
 	return views, examples, nil
 }
 
+// requestBody reads an operation's body: its content type, its fields and
+// an example, compacted onto one line for curl's -d.
 func (d *apiDocument) requestBody(raw json.RawMessage) (*bodyView, error) {
 	var rb docRequestBody
 	if err := d.decode(raw, &rb); err != nil {
@@ -359,6 +222,8 @@ func (d *apiDocument) fields(prefix string, s docSchema, depth int) ([]fieldView
 	return views, nil
 }
 
+// response reads one answer of an operation, with its headers and an
+// example of its body, indented.
 func (d *apiDocument) response(status string, raw json.RawMessage) (responseView, error) {
 	var r docResponse
 	if err := d.decode(raw, &r); err != nil {
