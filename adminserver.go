@@ -80,6 +80,18 @@ func varsHandler(vars expvar.Var) http.Handler {
 	})
 }
 
+// startAdmin serves the admin listener on ln (asked for as addr) in the
+// background, until ctx ends or the function it returns is called.
+func startAdmin(ctx context.Context, ln net.Listener, addr string, vars *expvar.Map, log *slog.Logger) (stop func()) {
+	log.Info("admin listening", "url", "http://"+ln.Addr().String()+"/debug/vars")
+	if mayBePublic(addr) {
+		log.Warn("the admin listener may be reachable from the internet; keep it on localhost or a private network",
+			"addr", addr)
+	}
+	admin := newAdminServer(adminHandler(vars, addr), log)
+	return serveInBackground(ctx, admin, ln, log.With("listener", "admin"))
+}
+
 // liveSessionsTimeout bounds the count of live sessions, which a read of
 // /debug/vars asks the database for.
 const liveSessionsTimeout = 2 * time.Second
@@ -94,10 +106,10 @@ func serverVars(srv *server, st store, db *sqlStore) *expvar.Map {
 	vars.Set("requests", expvar.Func(func() any { return m.requestStats() }))
 	vars.Set("latency_bounds_seconds", expvar.Func(func() any { return latencyBoundsSeconds() }))
 	vars.Set("logins", expvar.Func(func() any {
-		return map[string]uint64{"ok": m.loginsOK.Load(), "failed": m.loginsFailed.Load(), "throttled": m.loginsThrottled.Load()}
+		return map[string]uint64{"ok": m.logins.ok.Load(), "failed": m.logins.failed.Load(), "throttled": m.logins.throttled.Load()}
 	}))
 	vars.Set("current_password", expvar.Func(func() any {
-		return map[string]uint64{"failed": m.currentPasswordFailed.Load(), "throttled": m.currentPasswordThrottled.Load()}
+		return map[string]uint64{"failed": m.currentPassword.failed.Load(), "throttled": m.currentPassword.throttled.Load()}
 	}))
 	vars.Set("password_hashes", expvar.Func(func() any { return srv.passwords.slots.stats() }))
 	if cached, ok := st.(*cachingStore); ok {

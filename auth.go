@@ -72,7 +72,7 @@ func (s *server) requireToken(next http.HandlerFunc) http.Handler {
 }
 
 // requireBasic lets a request through to next only with a right username
-// and password. Failed checks are counted and limited (throttle.go).
+// and password.
 func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header, _ := authorization(r)
@@ -86,30 +86,16 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			s.handleError(w, r, err)
 			return
 		}
-		keys := s.throttle.loginKeys(userID, username, clientAddr(r))
-		if !s.enterThrottle(w, r, keys, &s.metrics.loginsThrottled) {
+		// Failed checks are counted and limited (throttle.go).
+		check := passwordCheck{s.throttle.loginKeys(userID, username, clientAddr(r)), &s.metrics.logins}
+		matched, answered := s.checkPassword(w, r, check, passwordHash, password)
+		if answered {
 			return
 		}
-		matched, err := s.passwords.matches(r.Context(), passwordHash, password)
-		switch {
-		case err != nil:
-			s.throttle.abandoned(keys)
-			s.handleError(w, r, err)
-			return
-		case !matched || userID == 0:
-			if err := s.throttle.failed(r.Context(), keys); err != nil {
-				s.handleError(w, r, err)
-				return
-			}
-			s.metrics.loginsFailed.Add(1)
+		if !matched || userID == 0 {
 			basicChallenge(w, "")
 			return
 		}
-		if err := s.throttle.succeeded(r.Context(), keys); err != nil {
-			s.handleError(w, r, err)
-			return
-		}
-		s.metrics.loginsOK.Add(1)
 		s.seen(w, r, userID, s.now())
 		next(w, r.WithContext(withCaller(r.Context(), &caller{userID: userID, passwordHash: passwordHash})))
 	})

@@ -63,19 +63,6 @@ func parseBasic(header string) (username, password string, ok bool) {
 	return username, password, true
 }
 
-// noControlChars reports whether s is valid UTF-8 without control characters.
-func noControlChars(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if isControl(r) {
-			return false
-		}
-	}
-	return true
-}
-
 // Why a request has no usable bearer token. They get different challenges:
 // a request with no token cannot have an invalid one (RFC 6750 §3.1).
 var (
@@ -90,6 +77,18 @@ func bearerToken(r *http.Request) (string, error) {
 	return parseBearer(header)
 }
 
+// hasBearer reports whether the request comes with a Bearer Authorization
+// header, well-formed or not.
+func hasBearer(r *http.Request) bool {
+	header, _ := authorization(r)
+	_, ok := cutBearer(header)
+	return ok
+}
+
+// cutBearer returns what follows the Bearer scheme of an Authorization
+// header, and whether the header has that scheme.
+func cutBearer(header string) (string, bool) { return cutScheme(header, "Bearer") }
+
 // parseBearer reads the token of a Bearer Authorization header (RFC 6750
 // §2.1). The token must have the b64token syntax and be of a sane length;
 // surrounding spaces are tolerated. A token with the prefix of today's
@@ -97,7 +96,7 @@ func bearerToken(r *http.Request) (string, error) {
 // (tokenformat.go); one without it, from before the prefix, is looked up
 // as ever until it expires.
 func parseBearer(header string) (string, error) {
-	token, ok := cutScheme(header, "Bearer")
+	token, ok := cutBearer(header)
 	if !ok || strings.TrimSpace(token) == "" {
 		return "", errNoToken
 	}

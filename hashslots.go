@@ -122,8 +122,7 @@ func newHashSlots(cores int) *hashSlots {
 // token keeps the spare slot closed for a while.
 func (h *hashSlots) shareCores(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		header, _ := authorization(r)
-		if _, isBearer := cutScheme(header, "Bearer"); isBearer {
+		if hasBearer(r) {
 			h.noteOtherWork()
 		}
 		next.ServeHTTP(w, r)

@@ -107,6 +107,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(command) > 0 {
 		return runCommand(ctx, opts, command, stdin, stdout, stderr)
 	}
+	return serveAPI(ctx, opts, stderr)
+}
+
+// serveAPI serves the API as opts say until ctx ends, logging to stderr.
+func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	logOut := newLogWriter(stderr, logFlushInterval)
 	defer logOut.Close()
 	log := slog.New(newLogHandler(logOut, opts.logFormat))
@@ -134,14 +139,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	var st store = newCachingStore(db, log, time.Now, opts.tokenTTL, notedUsesFlushInterval)
 	defer st.Close()
 
-	cfg := defaultConfig()
-	cfg.tokenTTL = opts.tokenTTL
-	cfg.tokenMaxAge = opts.tokenMaxAge
-	cfg.passwordIterations = opts.passwordIterations
-	srv := newServer(st, log, cfg)
+	srv := newServer(st, log, opts.config())
 	stopSweeper := srv.startSweeper(sweepInterval)
 	defer stopSweeper()
-
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
@@ -149,13 +149,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "db", opts.db)
 	stopAdmin := func() {}
 	if adminLn != nil {
-		log.Info("admin listening", "url", "http://"+adminLn.Addr().String()+"/debug/vars")
-		if mayBePublic(opts.adminAddr) {
-			log.Warn("the admin listener may be reachable from the internet; keep it on localhost or a private network",
-				"addr", opts.adminAddr)
-		}
-		admin := newAdminServer(adminHandler(serverVars(srv, st, db), opts.adminAddr), log)
-		stopAdmin = serveInBackground(ctx, admin, adminLn, log.With("listener", "admin"))
+		stopAdmin = startAdmin(ctx, adminLn, opts.adminAddr, serverVars(srv, st, db), log)
 	}
 	defer stopAdmin()
 	err = serve(ctx, newPublicServer(srv, tlsConfig, log), ln, log)

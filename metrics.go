@@ -24,10 +24,15 @@ type metrics struct {
 	unmatched routeCounters
 
 	// Logins: POST /api/tokens with Basic credentials.
-	loginsOK, loginsFailed, loginsThrottled atomic.Uint64
+	logins checkCounts
 	// current_password checks of a password change, which a stolen token
 	// could use to guess the password behind it.
-	currentPasswordFailed, currentPasswordThrottled atomic.Uint64
+	currentPassword checkCounts
+}
+
+// checkCounts are the outcomes of one kind of password check.
+type checkCounts struct {
+	ok, failed, throttled atomic.Uint64
 }
 
 // routeCounters are one route's counts: by status, and by how long the

@@ -60,31 +60,8 @@ var envNames = []struct{ flag, env string }{
 func parseOptions(args []string, getenv func(string) string, usage io.Writer) (options, []string, error) {
 	o := options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: defaultTokenTTL, tokenMaxAge: defaultTokenMaxAge,
 		passwordIterations: defaultPasswordIterations, logFormat: "text"}
-	fs := flag.NewFlagSet("tokenapi", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are returned as one line; -h prints usage below
-	var badValue error       // the message of a flag whose value was refused
-	value := func(parse func(string) error) func(string) error {
-		return func(s string) error {
-			badValue = parse(s)
-			return badValue
-		}
-	}
-	fs.StringVar(&o.addr, "addr", o.addr, "address to listen on (TOKENAPI_ADDR)")
-	fs.StringVar(&o.db, "db", o.db, "SQLite database file, created on first start, or an rqlite cluster, rqlite://host:port[,host:port...] (TOKENAPI_DB)")
-	fs.Func("token-ttl", "how long a session lives unused, e.g. 1h or 30m (TOKENAPI_TOKEN_TTL; default 1h)",
-		value(func(s string) error { return parseTTL(s, &o.tokenTTL) }))
-	fs.Func("token-max-age", "how long a session lives at most, however used (TOKENAPI_TOKEN_MAX_AGE; default 720h)",
-		value(func(s string) error { return parseTTL(s, &o.tokenMaxAge) }))
-	fs.Func("password-iterations", fmt.Sprintf("PBKDF2 iterations for new password hashes (TOKENAPI_PASSWORD_ITERATIONS; default %d); lower only for tests", defaultPasswordIterations),
-		value(func(s string) error { return parseIterations(s, &o.passwordIterations) }))
-	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file; serve HTTPS with -tls-key")
-	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file; serve HTTPS with -tls-cert")
-	fs.Func("log-format", "the log's form: text (key=value) or json, one object a line (TOKENAPI_LOG_FORMAT; default text)",
-		value(func(s string) error { return parseLogFormat(s, &o.logFormat) }))
-	fs.StringVar(&o.adminAddr, "admin-addr", "", "address of the admin listener, with /debug/vars and /debug/pprof/;\n"+
-		"keep it on localhost or a private network (TOKENAPI_ADMIN_ADDR; default none)")
-	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
-
+	var badValue error // the message of a flag whose value was refused
+	fs := o.flagSet(&badValue)
 	err := fs.Parse(args)
 	command := fs.Args()
 	switch {
@@ -116,16 +93,62 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 			}
 		}
 	}
-	if o.tokenMaxAge < o.tokenTTL {
-		return options{}, nil, fmt.Errorf("-token-max-age %v is shorter than -token-ttl %v", o.tokenMaxAge, o.tokenTTL)
-	}
-	if (o.tlsCert == "") != (o.tlsKey == "") {
-		return options{}, nil, errors.New("-tls-cert and -tls-key must be given together")
-	}
-	if o.adminAddr != "" && sameListenAddr(o.adminAddr, o.addr) {
-		return options{}, nil, fmt.Errorf("-admin-addr %s is the public address -addr %s: the admin listener needs one of its own, on localhost or a private network", o.adminAddr, o.addr)
+	if err := o.check(); err != nil {
+		return options{}, nil, err
 	}
 	return o, command, nil
+}
+
+// flagSet is the command line's flags, which set o. A value a flag refuses
+// is kept in badValue, so that its message can name the flag.
+func (o *options) flagSet(badValue *error) *flag.FlagSet {
+	fs := flag.NewFlagSet("tokenapi", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned as one line; -h prints usage
+	value := func(parse func(string) error) func(string) error {
+		return func(s string) error {
+			*badValue = parse(s)
+			return *badValue
+		}
+	}
+	fs.StringVar(&o.addr, "addr", o.addr, "address to listen on (TOKENAPI_ADDR)")
+	fs.StringVar(&o.db, "db", o.db, "SQLite database file, created on first start, or an rqlite cluster, rqlite://host:port[,host:port...] (TOKENAPI_DB)")
+	fs.Func("token-ttl", "how long a session lives unused, e.g. 1h or 30m (TOKENAPI_TOKEN_TTL; default 1h)",
+		value(func(s string) error { return parseTTL(s, &o.tokenTTL) }))
+	fs.Func("token-max-age", "how long a session lives at most, however used (TOKENAPI_TOKEN_MAX_AGE; default 720h)",
+		value(func(s string) error { return parseTTL(s, &o.tokenMaxAge) }))
+	fs.Func("password-iterations", fmt.Sprintf("PBKDF2 iterations for new password hashes (TOKENAPI_PASSWORD_ITERATIONS; default %d); lower only for tests", defaultPasswordIterations),
+		value(func(s string) error { return parseIterations(s, &o.passwordIterations) }))
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file; serve HTTPS with -tls-key")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file; serve HTTPS with -tls-cert")
+	fs.Func("log-format", "the log's form: text (key=value) or json, one object a line (TOKENAPI_LOG_FORMAT; default text)",
+		value(func(s string) error { return parseLogFormat(s, &o.logFormat) }))
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "address of the admin listener, with /debug/vars and /debug/pprof/;\n"+
+		"keep it on localhost or a private network (TOKENAPI_ADMIN_ADDR; default none)")
+	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
+	return fs
+}
+
+// check refuses options that make no sense together.
+func (o options) check() error {
+	if o.tokenMaxAge < o.tokenTTL {
+		return fmt.Errorf("-token-max-age %v is shorter than -token-ttl %v", o.tokenMaxAge, o.tokenTTL)
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return errors.New("-tls-cert and -tls-key must be given together")
+	}
+	if o.adminAddr != "" && sameListenAddr(o.adminAddr, o.addr) {
+		return fmt.Errorf("-admin-addr %s is the public address -addr %s: the admin listener needs one of its own, on localhost or a private network", o.adminAddr, o.addr)
+	}
+	return nil
+}
+
+// config is the server's config as o sets it.
+func (o options) config() config {
+	cfg := defaultConfig()
+	cfg.tokenTTL = o.tokenTTL
+	cfg.tokenMaxAge = o.tokenMaxAge
+	cfg.passwordIterations = o.passwordIterations
+	return cfg
 }
 
 // printUsage prints the command line: the commands, then the flags of fs.

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -259,20 +258,44 @@ func (t *passwordThrottle) flying() int {
 	return n
 }
 
-// enterThrottle starts a password check charged to keys. When a key is
-// locked out, or the client goes away while waiting for the outcome of the
-// attempts already in flight, it answers the client itself and returns
-// false. A check refused for a lockout adds one to throttled.
-func (s *server) enterThrottle(w http.ResponseWriter, r *http.Request, keys []failureKey, throttled *atomic.Uint64) bool {
-	wait, err := s.throttle.enter(r.Context(), keys)
+// passwordCheck is a password check under the throttle: the keys it is
+// charged to, and where its outcome is counted.
+type passwordCheck struct {
+	keys   []failureKey
+	counts *checkCounts
+}
+
+// checkPassword checks password against hash, the one way a password is
+// checked: under the throttle, charged to check's keys when wrong and
+// clearing what a right one proves wrong, and counted. matched reports the
+// outcome. When the check cannot run (a key is locked out: 429; the
+// hashes are busy or the database fails) it answers the client itself and
+// returns answered.
+func (s *server) checkPassword(w http.ResponseWriter, r *http.Request, check passwordCheck, hash, password string) (matched, answered bool) {
+	wait, err := s.throttle.enter(r.Context(), check.keys)
 	switch {
 	case err != nil:
 		s.handleError(w, r, err)
-		return false
+		return false, true
 	case wait > 0:
-		throttled.Add(1)
+		check.counts.throttled.Add(1)
 		tooManyRequests(w, wait)
-		return false
+		return false, true
 	}
-	return true
+	matched, err = s.passwords.matches(r.Context(), hash, password)
+	switch {
+	case err != nil:
+		s.throttle.abandoned(check.keys)
+	case matched:
+		err = s.throttle.succeeded(r.Context(), check.keys)
+		check.counts.ok.Add(1)
+	default:
+		err = s.throttle.failed(r.Context(), check.keys)
+		check.counts.failed.Add(1)
+	}
+	if err != nil {
+		s.handleError(w, r, err)
+		return false, true
+	}
+	return matched, false
 }

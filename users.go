@@ -231,30 +231,12 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 		s.handleError(w, r, err)
 		return false
 	}
-	keys := s.throttle.currentPasswordKeys(userID)
-	if !s.enterThrottle(w, r, keys, &s.metrics.currentPasswordThrottled) {
-		return false
-	}
-	matched, err := s.passwords.matches(r.Context(), hash, password)
-	switch {
-	case err != nil:
-		s.throttle.abandoned(keys)
-		s.handleError(w, r, err)
-		return false
-	case !matched:
-		if err := s.throttle.failed(r.Context(), keys); err != nil {
-			s.handleError(w, r, err)
-			return false
-		}
-		s.metrics.currentPasswordFailed.Add(1)
+	check := passwordCheck{s.throttle.currentPasswordKeys(userID), &s.metrics.currentPassword}
+	matched, answered := s.checkPassword(w, r, check, hash, password)
+	if !matched && !answered {
 		badRequest(w, "field current_password is wrong")
-		return false
 	}
-	if err := s.throttle.succeeded(r.Context(), keys); err != nil {
-		s.handleError(w, r, err)
-		return false
-	}
-	return true
+	return matched
 }
 
 // writeUser answers with the user as it is now.

@@ -78,9 +78,23 @@ func checkNewPassword(value string) string {
 	return ""
 }
 
-// isControl reports C0 and C1 control characters and DEL.
+// isControl reports C0 and C1 control characters and DEL: the one test of
+// a control character, for every text a client sends.
 func isControl(r rune) bool {
 	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)
+}
+
+// noControlChars reports whether s is valid UTF-8 without control characters.
+func noControlChars(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if isControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // firstProblem returns the first non-empty message, so that a handler can

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"time"
+)
+
+// The caching store's writes: each passes through to the plain store, then
+// forgets what it changed, after the write and after a failed one too (a
+// write that failed late may have committed).
+
+func (c *cachingStore) createUser(ctx context.Context, u user, passwordHash string) (int64, error) {
+	id, err := c.db.createUser(ctx, u, passwordHash)
+	c.changedUser(id)
+	return id, err
+}
+
+// updateUser forgets the user's tokens too when the password changed: the
+// handler revokes them next, and none may outlive the change in a cache.
+func (c *cachingStore) updateUser(ctx context.Context, id int64, changes userChanges) error {
+	err := c.db.updateUser(ctx, id, changes)
+	c.changedUser(id)
+	if changes.PasswordHash != nil {
+		c.forgetTokensOf(id)
+	}
+	return err
+}
+
+// insertSession needs no forget: only tokens the database holds are cached.
+func (c *cachingStore) insertSession(ctx context.Context, hash tokenHash, passwordHash string, s session) (int64, error) {
+	return c.db.insertSession(ctx, hash, passwordHash, s)
+}
+
+func (c *cachingStore) deleteSession(ctx context.Context, userID, id int64) error {
+	err := c.db.deleteSession(ctx, userID, id)
+	c.tokens.forgetWhere(func(s cachedSession) bool { return s.id == id })
+	return err
+}
+
+func (c *cachingStore) deleteSessionsOf(ctx context.Context, userID int64) (int64, error) {
+	n, err := c.db.deleteSessionsOf(ctx, userID)
+	c.forgetTokensOf(userID)
+	return n, err
+}
+
+func (c *cachingStore) deleteSessionByHash(ctx context.Context, hash tokenHash) error {
+	err := c.db.deleteSessionByHash(ctx, hash)
+	c.tokens.forget(hash)
+	return err
+}
+
+func (c *cachingStore) deleteOtherSessions(ctx context.Context, userID int64, keep tokenHash) error {
+	err := c.db.deleteOtherSessions(ctx, userID, keep)
+	c.forgetTokensOf(userID)
+	return err
+}
+
+func (c *cachingStore) retireOldSessions(ctx context.Context, userID int64, keep int) (int64, error) {
+	n, err := c.db.retireOldSessions(ctx, userID, keep)
+	if n > 0 || err != nil {
+		c.forgetTokensOf(userID)
+	}
+	return n, err
+}
+
+// deleteExpiredSessions needs no forget: expiry is checked on every hit.
+func (c *cachingStore) deleteExpiredSessions(ctx context.Context, before time.Time) (int64, error) {
+	return c.db.deleteExpiredSessions(ctx, before)
+}
+
+func (c *cachingStore) recordPasswordFailure(ctx context.Context, keys []failureKey, now time.Time, window time.Duration) error {
+	err := c.db.recordPasswordFailure(ctx, keys, now, window)
+	for _, k := range keys {
+		c.failures.forget(k.name)
+	}
+	return err
+}
+
+func (c *cachingStore) clearPasswordFailures(ctx context.Context, key string) error {
+	err := c.db.clearPasswordFailures(ctx, key)
+	c.failures.forget(key)
+	return err
+}
+
+// deleteStaleFailures deletes only records that hold nothing back, which a
+// cached copy says just as well: it needs no forget.
+func (c *cachingStore) deleteStaleFailures(ctx context.Context, now time.Time, window time.Duration) (int64, error) {
+	return c.db.deleteStaleFailures(ctx, now, window)
+}
+
+func (c *cachingStore) createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error) {
+	id, err := c.db.createPost(ctx, authorID, title, body, at)
+	c.changedUser(authorID)
+	return id, err
+}
+
+func (c *cachingStore) updatePost(ctx context.Context, id, authorID int64, title, body *string) error {
+	err := c.db.updatePost(ctx, id, authorID, title, body)
+	c.changedUser(authorID)
+	return err
+}
+
+func (c *cachingStore) deletePost(ctx context.Context, id, authorID int64) error {
+	err := c.db.deletePost(ctx, id, authorID)
+	c.changedUser(authorID)
+	return err
+}
+
+// changedUser forgets the user and every cached page, which may show the
+// user's name, about_me or post count, or the posts.
+func (c *cachingStore) changedUser(id int64) {
+	c.users.forget(id)
+	c.userPages.forgetAll()
+	c.postPages.forgetAll()
+}
+
+func (c *cachingStore) forgetTokensOf(userID int64) {
+	c.tokens.forgetWhere(func(s cachedSession) bool { return s.userID == userID })
+}
