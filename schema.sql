@@ -84,9 +84,10 @@ CREATE INDEX password_failures_by_time ON password_failures (last_failure);
 -- version 4: a token is a session its user can see and end. name and scope
 -- are the client's choice when it logs in, user_agent is the User-Agent of
 -- that login; last_used_at and the sliding expires_at are written in
--- batches (see sessionuse.go), and max_expires_at caps a session's life
--- from its creation whatever its use. Tokens from before keep working: no
--- name, scope write, no last use, their old expiry kept as their cap.
+-- batches by the caching store (cachingstore.go), and max_expires_at caps
+-- a session's life from its creation whatever its use. Tokens from before
+-- keep working: no name, scope write, no last use, their old expiry kept as
+-- their cap.
 -- users.created_at is NULL for users from before.
 
 ALTER TABLE tokens ADD COLUMN name TEXT;
