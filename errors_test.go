@@ -49,7 +49,7 @@ func TestNonNumericIDIsNotFound(t *testing.T) {
 func TestBodyErrors(t *testing.T) {
 	ts := newTestServer(t)
 	_, token := ts.newUser(t, "muthoni")
-	huge := `{"title": "t", "body": "` + strings.Repeat("x", maxBodyBytes) + `"}`
+	huge := `{"title": "t", "body": "` + strings.Repeat("x", maxPostBodyBytes) + `"}`
 	// Each message says what it is about: the request body as a whole, or
 	// one field of it.
 	tests := []bodyCase{
@@ -104,10 +104,10 @@ func TestBodyLimit(t *testing.T) {
 		status                    int // when the body is within the cap
 		limit                     int
 	}{
-		{"POST", "/api/users", "", `{"username": "big%d", "email": "big%[1]d@example.com", "password": "password1"}`, http.StatusCreated, maxAccountBodyBytes},
-		{"PUT", userPath, token, `{"about_me": "Edit %d"}`, http.StatusOK, maxAccountBodyBytes},
-		{"POST", "/api/posts", token, `{"title": "Big %d", "body": "b"}`, http.StatusCreated, maxBodyBytes},
-		{"PUT", postPath, token, `{"title": "Edit %d"}`, http.StatusOK, maxBodyBytes},
+		{"POST", "/api/users", "", `{"username": "big%d", "email": "big%[1]d@example.com", "password": "password1"}`, http.StatusCreated, maxBodyBytes},
+		{"PUT", userPath, token, `{"about_me": "Edit %d"}`, http.StatusOK, maxBodyBytes},
+		{"POST", "/api/posts", token, `{"title": "Big %d", "body": "b"}`, http.StatusCreated, maxPostBodyBytes},
+		{"PUT", postPath, token, `{"title": "Edit %d"}`, http.StatusOK, maxPostBodyBytes},
 	}
 	n := 0
 	for _, ep := range endpoints {
@@ -161,9 +161,9 @@ func TestBodyLimitReadsNoFurther(t *testing.T) {
 		method, path, token string
 		limit               int
 	}{
-		{"POST", "/api/users", "", maxAccountBodyBytes},
-		{"PUT", fmt.Sprintf("/api/users/%d", userID), token, maxAccountBodyBytes},
-		{"POST", "/api/posts", token, maxBodyBytes},
+		{"POST", "/api/users", "", maxBodyBytes},
+		{"PUT", fmt.Sprintf("/api/users/%d", userID), token, maxBodyBytes},
+		{"POST", "/api/posts", token, maxPostBodyBytes},
 	}
 	for _, ep := range endpoints {
 		what := ep.method + " " + ep.path
@@ -197,7 +197,7 @@ func TestCreateTokenBody(t *testing.T) {
 		{name: "long name", body: `{"name": "` + strings.Repeat("n", 65) + `"}`, status: 400, message: "field name must be 1 to 64 characters"},
 		{name: "control character", body: `{"name": "a\u0007b"}`, status: 400, message: "field name must not contain control characters"},
 		{name: "unknown scope", body: `{"scope": "admin"}`, status: 400, message: `field scope must be "read" or "write"`},
-		{name: "too large", body: `{"name": "x"}` + strings.Repeat(" ", maxAccountBodyBytes), status: 413},
+		{name: "too large", body: `{"name": "x"}` + strings.Repeat(" ", maxBodyBytes), status: 413},
 	} {
 		res := bc.sendWith(t, ts, "POST", "/api/tokens", basic("muthoni", "muthoni-password"))
 		wantError(t, "POST /api/tokens, "+bc.name, res, bc.status, bc.message)

@@ -119,7 +119,7 @@ func FuzzAuthorization(f *testing.F) {
 	})
 }
 
-// FuzzReadJSON sends any Content-Type and body through readJSON into a real
+// FuzzReadJSON sends any Content-Type and body through readPostJSON into a real
 // request type; some bodies are padded with leading whitespace to a length
 // around the cap. It must either decode exactly what encoding/json makes of a
 // single object, answering nothing, or answer the one right 4xx as a JSON
@@ -178,14 +178,14 @@ func FuzzReadJSON(f *testing.F) {
 		// to within 8 bytes of the cap, either side; the rest leave it small
 		// and quick, for the fuzzer to spend its time on the JSON.
 		if nearCap >= 0xf0 {
-			total := maxBodyBytes + int(nearCap) - 0xf8
+			total := maxPostBodyBytes + int(nearCap) - 0xf8
 			body = append(bytes.Repeat([]byte(" "), max(0, total-len(body))), body...)
 		}
 		req := httptest.NewRequest("POST", "/api/posts", bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
 		rec := httptest.NewRecorder()
 		var got postRequest
-		accepted := readJSON(rec, req, &got)
+		accepted := readPostJSON(rec, req, &got)
 
 		mediaType, params, err := mime.ParseMediaType(contentType)
 		isJSON := err == nil && mediaType == "application/json" &&
@@ -195,13 +195,13 @@ func FuzzReadJSON(f *testing.F) {
 		switch {
 		case !isJSON:
 			wantStatus = http.StatusUnsupportedMediaType
-		case len(body) > maxBodyBytes:
+		case len(body) > maxPostBodyBytes:
 			wantStatus = http.StatusRequestEntityTooLarge
 		case !utf8.Valid(body) || !json.Valid(body) || bytes.TrimLeft(body, " \t\r\n")[0] != '{' ||
 			json.Unmarshal(body, &want) != nil:
 			wantStatus = http.StatusBadRequest
 		}
-		what := fmt.Sprintf("readJSON(Content-Type %q, %d bytes %.60q)", contentType, len(body), bytes.TrimLeft(body, " "))
+		what := fmt.Sprintf("readPostJSON(Content-Type %q, %d bytes %.60q)", contentType, len(body), bytes.TrimLeft(body, " "))
 
 		if wantStatus == 0 {
 			if !accepted {

@@ -16,37 +16,20 @@ import (
 // turn instead of starving every other request of CPU, and a login is not
 // stuck behind a flood of sign-ups.
 //
-// The rule, in full:
+//   - How many: one regular slot per core but one, and a spare slot for the
+//     last core, open only while no request with a bearer token came in for
+//     otherWorkQuiet: logins alone use every core, logins beside other
+//     calls leave those a core (Go's scheduler would take it back only
+//     every 10 ms or so).
+//   - Who next: checks (a login or a current_password) and new hashes (a
+//     sign-up or a new password) wait in two queues, first come first
+//     served; a freed slot goes to the oldest check, and to the oldest new
+//     hash when no check waits or after checksPerNewHash checks in a row.
+//   - How long: no more new hashes wait than the slots get through in
+//     newHashWait at the recent pace; one more is refused at once with
+//     errPasswordBusy (503, Retry-After). Any other wait ends after maxWait.
 //
-//   - How many run: one regular slot per core but one, always open, and one
-//     spare slot for the last core, open only while no request with a bearer
-//     token has come in for otherWorkQuiet. Logins alone so use every core;
-//     logins beside the API's other calls leave those a core. One slot per
-//     core would take every core from the other requests, which Go's
-//     scheduler gets back to only every 10 ms or so: measured, reads then
-//     ran at 0.18 of their unloaded rate while logins saturated the slots.
-//   - Who runs next: a hash that finds no open slot joins one of two queues,
-//     first come, first served: checks (a login, for an unknown username
-//     too, or a current_password) and new hashes (a sign-up, or the new
-//     password of a password change). A freed slot goes straight to the
-//     oldest check; to the oldest new hash only when no check waits, or
-//     when checksPerNewHash checks in a row have gone ahead of it. So a
-//     login waits for the hashes already running and at most one new hash
-//     more, however many sign-ups came first, and sign-ups still get one
-//     slot in five while logins keep every slot busy. Before, waiters raced
-//     for each freed slot: with 8 clients logging in, logins took 0.48 s ±
-//     0.3 s, up to 2 s (now 0.43 s ± 0.04 s), and one during a flood of
-//     sign-ups took up to 7 s (now 0.2 s).
-//   - How long: no more new hashes wait than the open slots get through in
-//     newHashWait at the pace of the last few hashes (five times that should
-//     logins keep every slot busy meanwhile); one more is refused at once
-//     with errPasswordBusy, a 503 with Retry-After, rather than hold its
-//     connection longer than its client would wait to try again. Counted
-//     in time, the bound means the same at any password cost and on any
-//     machine: about 20 on two cores at the default cost, hundreds in the
-//     tests, whose hashes are cheap. Before the first hash has ended the
-//     pace is unknown, and any number may wait. Every other wait ends after
-//     maxWait with errPasswordBusy.
+// docs/performance.md has the measurements behind each choice.
 type hashSlots struct {
 	regular int           // slots, always open
 	spare   bool          // whether there is a spare slot: not on one core

@@ -11,42 +11,45 @@
 //   - tokens.go: a new random token, its SHA-256 the only form stored, and
 //     the handlers that issue and revoke tokens (tokenformat.go: the tapi_
 //     format, whose checksum refuses a mistyped token before any lookup);
+//   - store.go: what the handlers need of the database, and
+//     store_sessions.go: liveSession, the token's lookup by its hash with
+//     the expiry in the WHERE clause;
 //   - sessions.go: every token is a session its user can list and end, and
 //     a read session may only read;
 //   - users.go and posts.go: the handlers, with request.go, response.go,
 //     errors.go and validate.go for what they share;
-//   - store.go: what the handlers need of the database, and store_*.go:
-//     the SQL, one statement a method (opendb.go opens the file and brings
-//     schema.sql up to date).
+//   - store_users.go, store_posts.go and store_admin.go: the rest of the
+//     SQL, one statement a method; opendb.go opens the file and brings
+//     schema.sql up to date.
 //
-// Then what makes it fast and hard to abuse, each behind a seam the lesson
-// does not see:
-//   - cachingstore.go, cachedvalues.go and cache.go: the store the server
-//     really uses, which answers the hot reads from memory and forgets what
-//     its writes change;
-//   - lastseen.go: last_seen and each session's last use (which slides its
-//     expiry) noted in memory, written once a second;
+// Then what makes it fast and hard to abuse, each wrapped around the lesson
+// rather than threaded through it:
+//   - cachingstore.go and cachingwrites.go (with cache.go and
+//     cachedvalues.go): a store with the same methods around the plain one,
+//     which answers the hot reads from memory and forgets what its writes
+//     change; run puts it around the plain store in one line;
+//   - noteduses.go: last_seen and each session's last use (which slides its
+//     expiry) noted in memory by the caching store, written once a second;
 //   - throttle.go and store_failures.go: failed password checks, counted in
 //     the database, lock a login out for a while;
 //   - passwords.go and hashslots.go: PBKDF2, and how many hashes run at once;
 //   - middleware.go and logwriter.go: JSON for the mux's own errors, panics,
 //     safety headers, connections closed after unsure framing, and the
 //     request log, written in batches;
-//   - sweeper.go: expired tokens cleared away;
-//   - rqlitestore.go, rqlitedriver.go, rqliteclient.go and rqlitevalues.go:
-//     the same store on an rqlite cluster (-db rqlite://...), so that many
-//     processes on many machines share it (docs/cluster.md).
+//   - sweeper.go: expired sessions cleared away;
+//   - rqlitestore.go: the same store on an rqlite cluster (-db rqlite://...),
+//     through the database/sql driver in internal/rqlite (docs/cluster.md).
 //
 // The API described to the tools its users have: openapi.json, written by
-// hand and served by openapi.go, and the /docs page rendered from it
-// (docs.go serves it; internal/apidocs, a package of its own, reads the
-// document and renders the page).
+// hand and served by openapi.go, and the /docs page that docs.go serves,
+// rendered from it by internal/apidocs.
 //
-// main.go and options.go start it all: run is the whole program. admin.go
-// is the operator's side of the same binary: tokenapi users, sessions,
-// revoke, passwd and prune, on the database file a server may be using.
-// For a running server, adminserver.go is the opt-in admin listener, with
-// the counts of metrics.go and the profiler; version.go is -version.
+// main.go and options.go start it all: run is the whole program. admin.go,
+// admin_commands.go and admin_password.go are the operator's side of the
+// same binary: tokenapi users, sessions, revoke, passwd and prune, on the
+// database file a server may be using. For a running server,
+// adminserver.go is the opt-in admin listener, with the counts of
+// metrics.go and the profiler; version.go is -version.
 package main
 
 import (

@@ -90,7 +90,7 @@ func (req postRequest) problem(creating bool) string {
 // When it is not right, it answers the client itself and returns false.
 func readPostRequest(w http.ResponseWriter, r *http.Request, creating bool) (postRequest, bool) {
 	var req postRequest
-	if !readJSON(w, r, &req) {
+	if !readPostJSON(w, r, &req) {
 		return req, false
 	}
 	if msg := req.problem(creating); msg != "" {

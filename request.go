@@ -17,11 +17,12 @@ import (
 	"unicode/utf8"
 )
 
-// The caps on a request body. A post's text may be long; an account's
-// fields are all short, so its body is held to far less.
+// The caps on a request body. A post's text may be long; every other body
+// (a sign-up, a change to an account, a login's session name) is short, so
+// it is held to far less.
 const (
-	maxBodyBytes        = 1 << 20  // a post
-	maxAccountBodyBytes = 64 << 10 // a sign-up or a change to an account
+	maxBodyBytes     = 64 << 10 // any body but a post's
+	maxPostBodyBytes = 1 << 20  // a post
 )
 
 const (
@@ -29,15 +30,15 @@ const (
 	maxPerPage     = 100
 )
 
-// readJSON reads a body of at most maxBodyBytes, a post's; see readJSONUpTo.
+// readJSON reads a body of at most maxBodyBytes; see readJSONUpTo.
 func readJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 	return readJSONUpTo(w, r, dst, maxBodyBytes)
 }
 
-// readAccountJSON reads a body of at most maxAccountBodyBytes, a sign-up's
-// or an account change's; see readJSONUpTo.
-func readAccountJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
-	return readJSONUpTo(w, r, dst, maxAccountBodyBytes)
+// readPostJSON reads a post's body, of at most maxPostBodyBytes; see
+// readJSONUpTo.
+func readPostJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
+	return readJSONUpTo(w, r, dst, maxPostBodyBytes)
 }
 
 // readJSONUpTo is the one reader of request bodies. It decodes a single JSON

@@ -79,7 +79,7 @@ func (s *sqlStore) deleteSessionByID(ctx context.Context, id int64) error {
 }
 
 // liveSessionCount is the number of sessions whose stored expiry is after
-// now. A session kept alive only by uses not written yet (lastseen.go) is
+// now. A session kept alive only by uses not written yet (noteduses.go) is
 // not counted: that lags by at most maxSessionLag.
 func (s *sqlStore) liveSessionCount(ctx context.Context, now time.Time) (int64, error) {
 	var n int64

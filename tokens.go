@@ -66,7 +66,7 @@ func (req tokenRequest) problem() string {
 // response and nowhere else.
 func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	var req tokenRequest
-	if r.ContentLength != 0 && !readAccountJSON(w, r, &req) { // the body is optional
+	if r.ContentLength != 0 && !readJSON(w, r, &req) { // the body is optional
 		return
 	}
 	if msg := req.problem(); msg != "" {

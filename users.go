@@ -82,7 +82,7 @@ func (s *server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		Password string `json:"password"`
 		AboutMe  string `json:"about_me"`
 	}
-	if !readAccountJSON(w, r, &req) {
+	if !readJSON(w, r, &req) {
 		return
 	}
 	if msg := firstProblem(
@@ -184,7 +184,7 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req userUpdate
-	if !readAccountJSON(w, r, &req) {
+	if !readJSON(w, r, &req) {
 		return
 	}
 	if msg := req.problem(); msg != "" {
