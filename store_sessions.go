@@ -98,9 +98,11 @@ func (s *sqlStore) retireOldSessions(ctx context.Context, userID int64, keep int
 // hash is looked up through an index: comparing hashes of random tokens
 // leaks nothing useful about the token through timing.
 func (s *sqlStore) liveSession(ctx context.Context, hash tokenHash, now time.Time) (session, error) {
-	return scanSession(s.read.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+` FROM tokens WHERE hash = ? AND expires_at > ?`, hash.String(), formatTime(now)))
+	return scanSession(s.read.QueryRowContext(ctx, liveSessionSQL, hash.String(), formatTime(now)))
 }
+
+// liveSessionSQL is the lookup behind every token, which the README quotes.
+const liveSessionSQL = `SELECT ` + sessionColumns + ` FROM tokens WHERE hash = ? AND expires_at > ?`
 
 // sessionsOf returns every stored session of a user, newest first, expired
 // or not: whoever lists them decides which are live.
