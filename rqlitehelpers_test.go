@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The switch that runs the tests on an rqlite cluster as well as on SQLite
@@ -106,6 +107,14 @@ func testDB(t testing.TB, file string) string {
 		return cleanRqlite(t, url)
 	}
 	return file
+}
+
+// testRqliteContext bounds a test's request generously: no test waits it
+// out unless it fails.
+func testRqliteContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // rqliteDB opens the cluster at url through the driver, for the rest of
