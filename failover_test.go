@@ -162,9 +162,10 @@ func otherStatuses(counts map[int]int) map[int]int {
 // tools/rqlite/cluster.sh, stopped when the test ends, and returns its URL.
 func startTestCluster(t *testing.T, dir string) string {
 	t.Helper()
-	out, err := exec.Command("tools/rqlite/cluster.sh", "start", dir).Output()
+	rqlited := needRqlited(t)
+	out, err := clusterCommand(rqlited, "start", dir).Output()
 	t.Cleanup(func() {
-		if out, err := exec.Command("tools/rqlite/cluster.sh", "stop", dir).CombinedOutput(); err != nil {
+		if out, err := clusterCommand(rqlited, "stop", dir).CombinedOutput(); err != nil {
 			t.Errorf("cluster.sh stop: %v\n%s", err, out)
 		}
 	})
