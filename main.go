@@ -33,7 +33,7 @@
 //     safety headers, connections closed after unsure framing, and the
 //     request log, written in batches;
 //   - sweeper.go: expired tokens cleared away;
-//   - rqlitestore.go, rqlitedriver.go, rqliteclient.go and rqlitevalues.go:
+//   - rqlitestore.go, on the database/sql driver in internal/rqlite:
 //     the same store on an rqlite cluster (-db rqlite://...), so that many
 //     processes on many machines share it (docs/cluster.md).
 //
