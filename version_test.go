@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -149,19 +150,38 @@ func TestVersionOfABuiltBinary(t *testing.T) {
 }
 
 // copyPackage copies into dir what building the program needs: go.mod,
-// go.sum, and the package's Go and embedded files, as go list names them.
+// go.sum, and the Go and embedded files of the package and of the module's
+// packages it imports (internal/...), as go list names them.
 func copyPackage(t *testing.T, goCmd, dir string) {
 	t.Helper()
-	out, err := exec.Command(goCmd, "list", "-json", ".").Output()
+	out, err := exec.Command(goCmd, "list", "-deps", "-json", ".").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	var pkg struct{ GoFiles, CgoFiles, EmbedFiles []string }
-	if err := json.Unmarshal(out, &pkg); err != nil {
-		t.Fatalf("go list: %v", err)
+	files := []string{"go.mod", "go.sum"}
+	for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
+		var pkg struct {
+			Dir                           string
+			GoFiles, CgoFiles, EmbedFiles []string
+			Module                        *struct {
+				Main bool
+				Dir  string
+			}
+		}
+		if err := dec.Decode(&pkg); err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		if pkg.Module == nil || !pkg.Module.Main {
+			continue // the standard library, or another module's
+		}
+		rel, err := filepath.Rel(pkg.Module.Dir, pkg.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range append(append(pkg.GoFiles, pkg.CgoFiles...), pkg.EmbedFiles...) {
+			files = append(files, filepath.Join(rel, name))
+		}
 	}
-	files := append([]string{"go.mod", "go.sum"}, pkg.GoFiles...)
-	files = append(append(files, pkg.CgoFiles...), pkg.EmbedFiles...)
 	for _, name := range files {
 		data, err := os.ReadFile(name)
 		if err != nil {
