@@ -22,6 +22,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
+
+	"tokenapi/internal/rqlite"
 )
 
 // usageError is a command line the program cannot run: an unknown
@@ -160,7 +162,7 @@ func (a *admin) wantArgs(got []string, want ...string) error {
 // create. (An rqlite cluster has no file to look for: on an empty one a
 // command finds no users and no sessions.)
 func (a *admin) open(ctx context.Context) (*sqlStore, error) {
-	if isRqliteURL(a.opts.db) {
+	if rqlite.IsURL(a.opts.db) {
 		return openStore(ctx, a.opts.db)
 	}
 	if _, err := os.Stat(a.opts.db); errors.Is(err, fs.ErrNotExist) {

@@ -162,9 +162,10 @@ func otherStatuses(counts map[int]int) map[int]int {
 // tools/rqlite/cluster.sh, stopped when the test ends, and returns its URL.
 func startTestCluster(t *testing.T, dir string) string {
 	t.Helper()
-	out, err := exec.Command("tools/rqlite/cluster.sh", "start", dir).Output()
+	rqlited := needRqlited(t)
+	out, err := clusterCommand(rqlited, "start", dir).Output()
 	t.Cleanup(func() {
-		if out, err := exec.Command("tools/rqlite/cluster.sh", "stop", dir).CombinedOutput(); err != nil {
+		if out, err := clusterCommand(rqlited, "stop", dir).CombinedOutput(); err != nil {
 			t.Errorf("cluster.sh stop: %v\n%s", err, out)
 		}
 	})
@@ -179,13 +180,10 @@ func startTestCluster(t *testing.T, dir string) string {
 }
 
 // clusterLeader returns the node id of the cluster's leader, as its first
-// node's /status names it.
+// node's /status names it (url is cluster.sh's: rqlite://host:port,...).
 func clusterLeader(t *testing.T, url string) string {
 	t.Helper()
-	nodes, err := parseRqliteURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodes := strings.Split(strings.TrimPrefix(url, "rqlite://"), ",")
 	res, err := http.Get("http://" + nodes[0] + "/status")
 	if err != nil {
 		t.Fatal(err)

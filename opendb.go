@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"tokenapi/internal/rqlite"
 )
 
 //go:embed schema.sql
@@ -62,7 +64,7 @@ type sqlStore struct {
 // when the file does not exist yet, or the rqlite cluster that path names
 // when it is an rqlite:// URL (see openRqliteStore).
 func openStore(ctx context.Context, path string) (*sqlStore, error) {
-	if isRqliteURL(path) {
+	if rqlite.IsURL(path) {
 		return openRqliteStore(ctx, path)
 	}
 	if err := checkDBPath(path); err != nil {
@@ -189,8 +191,8 @@ const lockedRetryFor = 10 * time.Second
 // both run a step.
 //
 // On rqlite a transaction's reads are not locked against other writers
-// (see rqlitedriver.go; it lets a transaction read only in a schema step,
-// marked with withSchemaStep), so two processes starting at once may both
+// (see internal/rqlite; it lets a transaction read only in a schema step,
+// marked with rqlite.WithSchemaStep), so two processes starting at once may both
 // try a step. Every step begins with a statement that fails when the step has
 // run already (CREATE TABLE, ALTER TABLE ... ADD COLUMN; TestSchemaStepsFailTwice
 // keeps it so), and the step is one atomic request: the second attempt
@@ -215,7 +217,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // migrateStep runs the next schema step, from the version it returns, or
 // reports that there is none.
 func migrateStep(ctx context.Context, db *sql.DB) (version int, done bool, err error) {
-	ctx = withSchemaStep(ctx) // the rqlite driver's leave to read in this transaction
+	ctx = rqlite.WithSchemaStep(ctx) // the rqlite driver's leave to read in this transaction
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, false, err

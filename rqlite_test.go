@@ -13,9 +13,11 @@ import (
 )
 
 // The driver and the service on a real rqlite cluster: the one
-// TOKENAPI_TEST_RQLITE names, or else one these tests start (see
+// TOKENAPI_TEST_RQLITE names, or else one these tests start when rqlited
+// is built (tools/rqlite/build.sh; without it they skip: see
 // rqlitehelpers_test.go and .ci/rqlite-check). Under that switch the rest
-// of the suite runs on the cluster too.
+// of the suite runs on the cluster too. The driver's tests that need no
+// cluster are in internal/rqlite.
 
 // openRqliteDB opens the emptied test cluster through the driver alone.
 func openRqliteDB(t *testing.T) *sql.DB {

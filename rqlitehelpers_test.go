@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The switch that runs the tests on an rqlite cluster as well as on SQLite
@@ -16,8 +17,9 @@ import (
 // tools/rqlite/cluster.sh start prints; .ci/rqlite-check sets it),
 // newTestServer and the program tests that call testDB use the cluster
 // instead of a fresh file. Without it they use files, and the tests of the
-// cluster itself start a cluster of their own (see ownCluster), so that
-// `go test ./...` runs every test.
+// cluster itself start a cluster of their own (see ownCluster) when
+// rqlited is built, and skip when it is not: the tests never build it
+// (that takes minutes), tools/rqlite/build.sh does (see needRqlited).
 //
 // A cluster has one database, so the tests that use it take turns: each
 // takes rqliteTurn, empties the database (its schema too, so every test
@@ -34,20 +36,50 @@ func rqliteTestURL() string { return os.Getenv(rqliteTestEnv) }
 
 // needRqlite gives a test of the cluster itself a cluster, empty, for the
 // rest of the test: the one TOKENAPI_TEST_RQLITE names, or else the
-// package's own.
+// package's own, or it skips the test (see needRqlited).
 func needRqlite(t testing.TB) string {
 	t.Helper()
 	url := rqliteTestURL()
 	if url == "" {
-		url = ownCluster.start(t)
+		url = ownCluster.start(t, needRqlited(t))
 	}
 	return cleanRqlite(t, url)
 }
 
+// needRqlited returns the path of the rqlited that tools/rqlite/build.sh
+// built and cached, for the tests that start a cluster of their own. When
+// there is none it skips the test, as building one here would keep the
+// first go test ./... busy for minutes without a word. The first test to
+// skip says why in one line, naming the command that builds it; the
+// others skip without repeating it.
+func needRqlited(t testing.TB) string {
+	t.Helper()
+	path, err := cachedRqlited()
+	if err == nil {
+		return path
+	}
+	first := false
+	rqlitedSkip.Do(func() { first = true })
+	if first {
+		t.Skipf("skipping the rqlite cluster tests: no rqlited at %s; run tools/rqlite/build.sh (a few minutes, once) to run them", path)
+	}
+	t.SkipNow()
+	return ""
+}
+
+// cachedRqlited asks build.sh where it keeps rqlited, without building it:
+// the path, and an error when no binary is there.
+var cachedRqlited = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command("tools/rqlite/build.sh", "-cached").Output()
+	return strings.TrimSpace(string(out)), err
+})
+
+// rqlitedSkip lets one test say why the cluster tests skip.
+var rqlitedSkip sync.Once
+
 // ownCluster is the three-node cluster that the tests of the cluster start
 // when none is named: started by the first of them with
-// tools/rqlite/cluster.sh (which builds rqlited the first time, about two
-// minutes, then keeps it in ~/.cache/tokenapi), stopped by TestMain when
+// tools/rqlite/cluster.sh on the cached rqlited, stopped by TestMain when
 // every test has run.
 var ownCluster testCluster
 
@@ -58,23 +90,32 @@ type testCluster struct {
 	err  error
 }
 
-func (c *testCluster) start(t testing.TB) string {
+// start starts the cluster with the rqlited at path, once.
+func (c *testCluster) start(t testing.TB, rqlited string) string {
 	t.Helper()
 	c.once.Do(func() {
 		if c.dir, c.err = os.MkdirTemp("", "tokenapi-rqlite-"); c.err != nil {
 			return
 		}
 		var out []byte
-		out, c.err = exec.Command("tools/rqlite/cluster.sh", "start", c.dir).Output()
+		out, c.err = clusterCommand(rqlited, "start", c.dir).Output()
 		if ee, ok := c.err.(*exec.ExitError); ok {
 			c.err = fmt.Errorf("%w\n%s", c.err, ee.Stderr)
 		}
 		c.url = strings.TrimSpace(string(out))
 	})
 	if c.err != nil {
-		t.Fatalf("start an rqlite cluster (tools/rqlite/cluster.sh; building rqlited needs gcc and the Go module proxy): %v", c.err)
+		t.Fatalf("start an rqlite cluster with tools/rqlite/cluster.sh: %v", c.err)
 	}
 	return c.url
+}
+
+// clusterCommand is tools/rqlite/cluster.sh with args, on the rqlited at
+// path, so that it never builds one.
+func clusterCommand(rqlited string, args ...string) *exec.Cmd {
+	cmd := exec.Command("tools/rqlite/cluster.sh", args...)
+	cmd.Env = append(os.Environ(), "RQLITED="+rqlited)
+	return cmd
 }
 
 // stop stops the cluster if a test started it.
@@ -106,6 +147,14 @@ func testDB(t testing.TB, file string) string {
 		return cleanRqlite(t, url)
 	}
 	return file
+}
+
+// testRqliteContext bounds a test's request generously: no test waits it
+// out unless it fails.
+func testRqliteContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // rqliteDB opens the cluster at url through the driver, for the rest of

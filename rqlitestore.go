@@ -5,7 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"tokenapi/internal/rqlite" // and its driver, "rqlite"
 )
+
+// errStoreUnavailable is the store's "come back shortly": the cluster has
+// no leader for now, or a write's outcome is unknown (the node went away
+// after it was sent). handleError answers it with 503 and Retry-After; a
+// client that retries a write it was told may have been applied decides
+// for itself whether a twin is harmless.
+var errStoreUnavailable = rqlite.ErrUnavailable
 
 // openRqliteStore opens the store on the rqlite cluster that url names
 // (rqlite://host:port[,host:port...]) and brings its schema up to date.

@@ -1,4 +1,4 @@
-package main
+package rqlite
 
 // rqlite's JSON, both ways: statements with their arguments going out,
 // results and rows coming back. Integers travel as JSON number text and are
@@ -17,18 +17,18 @@ import (
 	"time"
 )
 
-// rqliteStatement is one statement as rqlite takes it, already in JSON:
+// statement is one statement as rqlite takes it, already in JSON:
 // ["SQL", arg1, arg2...].
-type rqliteStatement []byte
+type statement []byte
 
-// newRqliteStatement encodes query and its arguments.
+// newStatement encodes query and its arguments.
 //
 // One argument needs care. rqlite reads a string argument that looks like
 // an SQL blob literal, X'4142', as that blob, not as the text: a post
 // titled X'4142' would be stored as the two bytes "AB". Such a string is
 // sent as its UTF-8 bytes instead, and its placeholder becomes
 // CAST(? AS TEXT), which SQLite turns back into exactly the text sent.
-func newRqliteStatement(query string, args []driver.NamedValue) (rqliteStatement, error) {
+func newStatement(query string, args []driver.NamedValue) (statement, error) {
 	var encoded []byte
 	var asText []int // ordinals of strings sent as bytes
 	for _, arg := range args {
@@ -169,16 +169,16 @@ func castPlaceholders(query string, ordinals []int) (string, error) {
 	return out.String(), nil
 }
 
-// rqliteResponse is the answer to /db/execute and /db/query: a result per
+// response is the answer to /db/execute and /db/query: a result per
 // statement, or an error for the whole request.
-type rqliteResponse struct {
-	Results []rqliteResult `json:"results"`
-	Error   string         `json:"error"`
+type response struct {
+	Results []result `json:"results"`
+	Error   string   `json:"error"`
 }
 
-// rqliteResult is one statement's result: rows for a query, the last
+// result is one statement's result: rows for a query, the last
 // insert id and rows affected for a write, or its SQL error.
-type rqliteResult struct {
+type result struct {
 	Columns  []string `json:"columns"`
 	Types    []string `json:"types"`
 	Values   [][]any  `json:"values"`
@@ -187,39 +187,39 @@ type rqliteResult struct {
 	Error    string   `json:"error"`
 }
 
-func (r rqliteResult) LastInsertId() (int64, error) { return r.LastID, nil }
-func (r rqliteResult) RowsAffected() (int64, error) { return r.Affected, nil }
+func (r result) LastInsertId() (int64, error) { return r.LastID, nil }
+func (r result) RowsAffected() (int64, error) { return r.Affected, nil }
 
-// decodeRqliteResponse reads a response with UseNumber: every number stays
+// decodeResponse reads a response with UseNumber: every number stays
 // its text until a column's type says what it is.
-func decodeRqliteResponse(body []byte) (rqliteResponse, error) {
+func decodeResponse(body []byte) (response, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var resp rqliteResponse
+	var resp response
 	if err := dec.Decode(&resp); err != nil {
-		return rqliteResponse{}, fmt.Errorf("rqlite: unreadable answer: %w", err)
+		return response{}, fmt.Errorf("rqlite: unreadable answer: %w", err)
 	}
 	return resp, nil
 }
 
-// rqliteRows are a query's rows, all in memory: rqlite answers with all of
+// rows are a query's rows, all in memory: rqlite answers with all of
 // them at once.
-type rqliteRows struct {
-	result rqliteResult
+type rows struct {
+	result result
 	next   int
 }
 
-func (r *rqliteRows) Columns() []string { return r.result.Columns }
-func (r *rqliteRows) Close() error      { return nil }
+func (r *rows) Columns() []string { return r.result.Columns }
+func (r *rows) Close() error      { return nil }
 
-func (r *rqliteRows) ColumnTypeDatabaseTypeName(i int) string {
+func (r *rows) ColumnTypeDatabaseTypeName(i int) string {
 	if i < len(r.result.Types) {
 		return strings.ToUpper(r.result.Types[i])
 	}
 	return ""
 }
 
-func (r *rqliteRows) Next(dest []driver.Value) error {
+func (r *rows) Next(dest []driver.Value) error {
 	if r.next >= len(r.result.Values) {
 		return io.EOF
 	}
@@ -234,7 +234,7 @@ func (r *rqliteRows) Next(dest []driver.Value) error {
 		if i < len(r.result.Types) {
 			typ = r.result.Types[i]
 		}
-		v, err := rqliteValue(row[i], typ)
+		v, err := columnValue(row[i], typ)
 		if err != nil {
 			return fmt.Errorf("rqlite: column %s: %w", r.result.Columns[i], err)
 		}
@@ -243,12 +243,12 @@ func (r *rqliteRows) Next(dest []driver.Value) error {
 	return nil
 }
 
-// rqliteValue turns one JSON value into what database/sql expects of a
+// columnValue turns one JSON value into what database/sql expects of a
 // SQLite driver: int64, float64, string, []byte (blobs come as arrays,
 // asked for with blob_array) or nil. A number is an int64 unless its
 // column has REAL affinity or it has a fraction: JSON writes the real 1.0
 // as 1.
-func rqliteValue(v any, typ string) (driver.Value, error) {
+func columnValue(v any, typ string) (driver.Value, error) {
 	switch v := v.(type) {
 	case nil, string, bool:
 		return v, nil

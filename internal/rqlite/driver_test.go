@@ -1,17 +1,17 @@
-package main
+package rqlite
 
 import (
-	"context"
+	"database/sql"
 	"strings"
 	"testing"
 )
 
-// The driver's own rules, without a cluster: these run in every go test.
+// The driver's own rules, without a cluster.
 
-// A bad -db URL is refused when it is parsed, with the node at fault and
+// A bad URL is refused when it is parsed, with the node at fault and
 // the reason, and never with the URL itself: a password in it must not
 // reach an error, and so a log.
-func TestParseRqliteURL(t *testing.T) {
+func TestParseURL(t *testing.T) {
 	good := []struct {
 		url  string
 		want []string
@@ -20,9 +20,9 @@ func TestParseRqliteURL(t *testing.T) {
 		{"rqlite://a:4001,b.example:4003,[::1]:65535", []string{"a:4001", "b.example:4003", "[::1]:65535"}},
 	}
 	for _, tc := range good {
-		got, err := parseRqliteURL(tc.url)
+		got, err := parseURL(tc.url)
 		if err != nil || strings.Join(got, " ") != strings.Join(tc.want, " ") {
-			t.Errorf("parseRqliteURL(%q) = %q, %v; want %q", tc.url, got, err, tc.want)
+			t.Errorf("parseURL(%q) = %q, %v; want %q", tc.url, got, err, tc.want)
 		}
 	}
 	bad := []struct {
@@ -44,28 +44,39 @@ func TestParseRqliteURL(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parseRqliteURL(tc.url)
+			_, err := parseURL(tc.url)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("parseRqliteURL(%q) = %v; want an error with %q", tc.url, err, tc.wantErr)
+				t.Fatalf("parseURL(%q) = %v; want an error with %q", tc.url, err, tc.wantErr)
 			}
 			if strings.Contains(err.Error(), "s3cret") {
-				t.Errorf("parseRqliteURL(%q) = %q; the password is in it", tc.url, err)
+				t.Errorf("parseURL(%q) = %q; the password is in it", tc.url, err)
 			}
 		})
 	}
 }
 
-// The service refuses such a URL as it opens the store, before it sends
-// anything: a node an HTTP request cannot name is not waited on.
-func TestOpenStoreRefusesBadRqliteURL(t *testing.T) {
+// sql.Open refuses such a URL at once, before anything is sent, and
+// IsURL tells an rqlite URL from a file name by its scheme alone.
+func TestOpenRefusesBadURL(t *testing.T) {
 	for _, url := range []string{"rqlite://admin:s3cret@127.0.0.1:4001", "rqlite://db%41:4001"} {
-		st, err := openStore(context.Background(), url)
+		db, err := sql.Open("rqlite", url)
 		if err == nil {
-			st.Close()
-			t.Fatalf("openStore(%q) succeeded", url)
+			db.Close()
+			t.Fatalf("sql.Open(%q) succeeded", url)
 		}
 		if strings.Contains(err.Error(), "s3cret") {
-			t.Errorf("openStore(%q) = %q; the password is in it", url, err)
+			t.Errorf("sql.Open(%q) = %q; the password is in it", url, err)
+		}
+	}
+	for s, want := range map[string]bool{
+		"rqlite://127.0.0.1:4001": true,
+		"rqlite://":               true,
+		"tokenapi.db":             false,
+		"file:rqlite://x":         false,
+		"RQLITE://db1:4001":       false,
+	} {
+		if got := IsURL(s); got != want {
+			t.Errorf("IsURL(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
@@ -73,9 +84,9 @@ func TestOpenStoreRefusesBadRqliteURL(t *testing.T) {
 // A transaction on rqlite is a multi-statement write: a read inside one
 // is refused before anything is sent, unless the transaction is a schema
 // step's, which may read before it writes.
-func TestRqliteReadInTransaction(t *testing.T) {
-	node := newFakeRqliteNode(t, answerAsLeader)
-	db, ctx := rqliteDB(t, fakeRqliteURL(node)), testRqliteContext(t)
+func TestReadInTransaction(t *testing.T) {
+	node := newFakeNode(t, answerAsLeader)
+	db, ctx := openDB(t, fakeURL(node)), testContext(t)
 
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -99,7 +110,7 @@ func TestRqliteReadInTransaction(t *testing.T) {
 		t.Errorf("%d requests sent by Commit, want 1", got)
 	}
 
-	step, err := db.BeginTx(withSchemaStep(ctx), nil)
+	step, err := db.BeginTx(WithSchemaStep(ctx), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,4 +124,16 @@ func TestRqliteReadInTransaction(t *testing.T) {
 	if err := step.QueryRowContext(ctx, "SELECT n FROM t").Scan(&n); err == nil {
 		t.Errorf("a read after a write in a schema step = nil error, want one")
 	}
+}
+
+// openDB opens url through the driver, as any program would, for the rest
+// of the test.
+func openDB(t *testing.T, url string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("rqlite", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
