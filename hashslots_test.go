@@ -518,3 +518,26 @@ func slowest(sorted []time.Duration) time.Duration {
 	}
 	return sorted[len(sorted)-1]
 }
+
+// TestPasswordSlotsBusy fills every hash slot and checks that a login then
+// gets a 503 with Retry-After after the bounded wait, counts as no failed
+// attempt, and logs no error.
+func TestPasswordSlotsBusy(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "muthoni", "muthoni123")
+	ts.srv.passwords.slots.maxWait = 50 * time.Millisecond
+	free := takeAllSlots(t, ts.srv.passwords.slots)
+	for range defaultThrottleLimit + 1 {
+		res := ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password")
+		wantError(t, "POST /api/tokens with every slot busy", res, http.StatusServiceUnavailable, "try again")
+		if res.header.Get("Retry-After") == "" {
+			t.Fatalf("503 without Retry-After")
+		}
+	}
+	free()
+	// None of the busy answers counted against the user.
+	ts.login(t, "muthoni", "muthoni123")
+	if strings.Contains(ts.logs.String(), "level=ERROR") {
+		t.Errorf("a busy server logged an error:\n%s", ts.logs)
+	}
+}
