@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"database/sql"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -468,4 +470,64 @@ func TestIdleConnectionsDoNotBlock(t *testing.T) {
 	if res.status != http.StatusCreated {
 		t.Errorf("POST /api/users with %d idle connections = %d, want 201", idle, res.status)
 	}
+}
+
+// These tests run the whole program as an operator does, with the flags
+// for operators: -log-format here, and -admin-addr in adminserver_test.go
+// (TestAdminListener).
+
+// TestLogFormats checks that each log format gives one parseable line per
+// request, with the request's method, path and status, in text as
+// key=value pairs, in JSON as one object a line.
+func TestLogFormats(t *testing.T) {
+	textLine := regexp.MustCompile(`^time=\S+ level=[A-Z]+ msg=("[^"]*"|\S+)( [a-z_]+=("[^"]*"|\S*))*$`)
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			p := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", "blog.db", "-log-format", format})
+			wantError(t, "GET /api/users without a token", p.call(t, "GET", "/api/users", "", ""), http.StatusUnauthorized, "")
+			p.stop(t)
+
+			var requests []map[string]any
+			for _, line := range strings.Split(strings.TrimSuffix(p.stderr.String(), "\n"), "\n") {
+				if format == "text" {
+					if !textLine.MatchString(line) {
+						t.Errorf("log line %q is not key=value pairs", line)
+					}
+					if strings.Contains(line, " msg=request ") {
+						requests = append(requests, map[string]any{"path": textValue(line, "path"), "status": textValue(line, "status")})
+					}
+					continue
+				}
+				var entry map[string]any
+				if err := json.Unmarshal([]byte(line), &entry); err != nil {
+					t.Errorf("log line %q is not a JSON object: %v", line, err)
+					continue
+				}
+				if entry["time"] == nil || entry["level"] == nil {
+					t.Errorf("log line %q has no time or level", line)
+				}
+				if entry["msg"] == "request" {
+					requests = append(requests, map[string]any{"path": entry["path"], "status": entry["status"]})
+				}
+			}
+			want := map[string]any{"path": "/api/users", "status": "401"}
+			if format == "json" {
+				want["status"] = 401.0 // a number
+			}
+			found := false
+			for _, r := range requests {
+				found = found || jsonText(t, r) == jsonText(t, want)
+			}
+			if !found {
+				t.Errorf("no request line with %v among %v:\n%s", want, requests, p.stderr)
+			}
+		})
+	}
+}
+
+// textValue is the value of key in a text log line.
+func textValue(line, key string) string {
+	_, after, _ := strings.Cut(line, " "+key+"=")
+	value, _, _ := strings.Cut(after, " ")
+	return value
 }
