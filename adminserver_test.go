@@ -1,11 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"expvar"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The admin listener answers only to a Host header that names it by an
@@ -52,5 +57,125 @@ func TestAdminListenerChecksHost(t *testing.T) {
 			}
 		}
 		hs.Close()
+	}
+}
+
+// TestAdminListener starts the program with an admin listener and checks
+// what /debug/vars counts after a sign-up, logins that succeed, fail and
+// are throttled, and some reads; that the profiler answers there; that
+// neither is on the public address nor answers to a stranger's Host; and
+// that the admin listener stops with the program.
+func TestAdminListener(t *testing.T) {
+	p := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", "blog.db", "-admin-addr", "127.0.0.1:0"}, cheapPasswords)
+	admin := &client{base: p.adminURL(t), http: p.http}
+	if admin.base == p.base {
+		t.Fatalf("the admin listener is on the public address %s", p.base)
+	}
+
+	id := p.createUser(t, "muthoni", "muthoni-password")
+	token := p.login(t, "muthoni", "muthoni-password")
+	// defaultThrottleLimit failures of one account from one address lock
+	// it: the next login is throttled, even with the right password.
+	for range defaultThrottleLimit {
+		wantBasicChallenge(t, "POST /api/tokens with a wrong password", p.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password"))
+	}
+	wantError(t, "POST /api/tokens once locked", p.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password"), http.StatusTooManyRequests, "")
+	for range 3 {
+		wantStatus(t, "GET /api/users/{id}", p.call(t, "GET", userPath(id), token, ""), http.StatusOK)
+	}
+	wantError(t, "GET /api/users/999", p.call(t, "GET", "/api/users/999", token, ""), http.StatusNotFound, "")
+	wantError(t, "GET /nowhere/1", p.call(t, "GET", "/nowhere/1", "", ""), http.StatusNotFound, "")
+	wantError(t, "GET /nowhere/2", p.call(t, "GET", "/nowhere/2", "", ""), http.StatusNotFound, "")
+
+	res := admin.callWith(t, "GET", "/debug/vars", "")
+	wantStatus(t, "GET /debug/vars on the admin listener", res, http.StatusOK)
+	var vars struct {
+		Cmdline  []string       `json:"cmdline"`
+		Memstats map[string]any `json:"memstats"`
+		Tokenapi struct {
+			Version        string                `json:"version"`
+			Requests       map[string]routeStats `json:"requests"`
+			LatencyBounds  []float64             `json:"latency_bounds_seconds"`
+			Logins         map[string]int        `json:"logins"`
+			PasswordHashes hashSlotStats         `json:"password_hashes"`
+			Caches         map[string]cacheStats `json:"caches"`
+			SessionsLive   int                   `json:"sessions_live"`
+		} `json:"tokenapi"`
+	}
+	if err := json.Unmarshal(res.body, &vars); err != nil {
+		t.Fatalf("GET /debug/vars = %s: %v", res.body, err)
+	}
+	if len(vars.Cmdline) == 0 || vars.Memstats["HeapAlloc"] == nil {
+		t.Errorf("GET /debug/vars lacks expvar's own cmdline and memstats")
+	}
+	got := vars.Tokenapi
+	if got.Version != buildVersion(readBuildInfo()) {
+		t.Errorf("version = %q, want %q", got.Version, buildVersion(readBuildInfo()))
+	}
+	wantJSON(t, "logins", got.Logins, map[string]int{"ok": 1, "failed": defaultThrottleLimit, "throttled": 1})
+	wantJSON(t, "POST /api/tokens by status", got.Requests["POST /api/tokens"].ByStatus,
+		map[string]int{"200": 1, "401": defaultThrottleLimit, "429": 1})
+	wantJSON(t, "GET /api/users/{id} by status", got.Requests["GET /api/users/{id}"].ByStatus, map[string]int{"200": 3, "404": 1})
+	wantJSON(t, "unmatched by status", got.Requests["unmatched"].ByStatus, map[string]int{"404": 2})
+	for pattern, route := range got.Requests {
+		if strings.Contains(pattern, "nowhere") || strings.Contains(pattern, "999") {
+			t.Errorf("requests are counted under the path %q, not a route", pattern)
+		}
+		cumulative := route.LatencyCumulative
+		if len(cumulative) != len(got.LatencyBounds)+1 || cumulative[len(cumulative)-1] != route.Count {
+			t.Errorf("%s: latency_cumulative %v, want %d buckets ending with the count %d",
+				pattern, cumulative, len(got.LatencyBounds)+1, route.Count)
+		}
+	}
+	// The hashes: the sign-up, the login and the failed ones; the
+	// throttled login was refused before its hash.
+	if h := got.PasswordHashes; h.Granted != 2+defaultThrottleLimit || h.Running != 0 || h.QueuedChecks+h.QueuedNew != 0 || h.Slots < 1 {
+		t.Errorf("password_hashes = %+v, want %d granted, none running or queued", h, 2+defaultThrottleLimit)
+	}
+	// The first read of the user looks the token and the user up; the two
+	// reads after are answered from the caches.
+	for _, name := range []string{"tokens", "users"} {
+		if c := got.Caches[name]; c.Hits < 2 || c.HitRatio <= 0 || c.HitRatio > 1 {
+			t.Errorf("caches[%s] = %+v, want at least 2 hits and their ratio", name, c)
+		}
+	}
+	if got.SessionsLive != 1 {
+		t.Errorf("sessions_live = %d, want 1", got.SessionsLive)
+	}
+
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline"} {
+		wantStatus(t, "GET "+path+" on the admin listener", admin.callWith(t, "GET", path, ""), http.StatusOK)
+	}
+	for _, path := range []string{"/debug/vars", "/debug/pprof/", "/debug/pprof/heap"} {
+		wantError(t, "GET "+path+" on the public address", p.call(t, "GET", path, "", ""), http.StatusNotFound, "")
+	}
+	// A page whose name was made to resolve to this machine (DNS
+	// rebinding) gets nothing: see TestAdminListenerChecksHost.
+	rebound := admin.callWith(t, "GET", "/debug/vars", "", func(r *http.Request) { r.Host = "rebind.example" })
+	wantStatus(t, "GET /debug/vars with Host rebind.example", rebound, http.StatusMisdirectedRequest)
+
+	p.stop(t)
+	if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(admin.base, "http://"), time.Second); err == nil {
+		conn.Close()
+		t.Errorf("the admin listener still takes connections after the program stopped")
+	}
+}
+
+// adminLine is the log line that gives the admin listener's address.
+var adminLine = regexp.MustCompile(`msg="admin listening" url=(http://\S+)/debug/vars`)
+
+// adminURL is the admin listener's URL, from the program's log, which
+// logs it just after the public one.
+func (p *program) adminURL(t *testing.T) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := adminLine.FindStringSubmatch(p.stderr.String()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the program logged no admin listener:\n%s", p.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

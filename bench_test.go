@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: benchmarks of requests and of their costliest parts.
+
 import (
 	"context"
 	"fmt"

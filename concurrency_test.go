@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: many clients writing at once, down to SQLite.
+
 import (
 	"fmt"
 	"net/http"

@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: kill -9 during writes, then a restart on the same file.
+
 import (
 	"encoding/json"
 	"fmt"

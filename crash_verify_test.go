@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: what a restart after crash_test.go's kill -9 must hold.
+
 import (
 	"encoding/json"
 	"net/http"

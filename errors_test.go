@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: every error, whoever makes it, is JSON in errors.go's shape.
+
 import (
 	"fmt"
 	"io"
@@ -7,8 +9,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// Every error, whoever makes it, is JSON in the tutorial's shape.
 
 func TestUnknownPathsAndMethodsAnswerJSON(t *testing.T) {
 	ts := newTestServer(t)

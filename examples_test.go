@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: the curl scripts of examples/ and the README's session.
+
 import (
 	"bytes"
 	"flag"

@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: fuzz targets through the real handler stack.
+
 import (
 	"bufio"
 	"bytes"

@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: the collections, their handlers, paging and caches.
+
 import (
 	"fmt"
 	"net/http"

@@ -296,3 +296,15 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 		t.Errorf("after the canceled calls, %d checks and %d new hashes wait, want none", checks, news)
 	}
 }
+
+// TestDerivePassesCancellation checks a caller that gives up while waiting
+// for a slot is let go at once.
+func TestDerivePassesCancellation(t *testing.T) {
+	h := newPasswordHasher(testPasswordIterations, newHashSlots(1))
+	defer takeAllSlots(t, h.slots)()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := h.hash(ctx, "password1"); err != context.Canceled {
+		t.Fatalf("hash with a canceled context and no free slot = %v, want context.Canceled", err)
+	}
+}

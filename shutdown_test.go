@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: SIGTERM under load, followed through the shutdown.
+
 import (
 	"encoding/json"
 	"fmt"

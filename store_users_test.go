@@ -7,8 +7,8 @@ import (
 
 // Emails are unique under Unicode case folding: emailKey gives every form
 // of an address one key. The HTTP side, sign-up and change refused, is in
-// users_test.go and users_update_test.go; the upgrade that recomputes the
-// stored keys is in store_test.go.
+// users_test.go; the upgrade that recomputes the stored keys is in
+// opendb_test.go.
 
 func TestEmailKey(t *testing.T) {
 	tests := []struct {
