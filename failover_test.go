@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: a three-node rqlite cluster loses its leader under writes.
+
 import (
 	"encoding/json"
 	"fmt"

@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: the service on an rqlite cluster, across processes.
+
 import (
 	"context"
 	"database/sql"

@@ -1,5 +1,7 @@
 package main
 
+// The helpers of the cluster tests: which cluster they run on, and how to empty it.
+
 import (
 	"context"
 	"database/sql"

@@ -184,3 +184,27 @@ func queryRows(t *testing.T, path, query string) [][]string {
 	}
 	return out
 }
+
+func TestDeleteExpiredSessions(t *testing.T) {
+	ts := newTestServer(t)
+	_, early := ts.newUser(t, "muthoni")
+	ts.login(t, "muthoni", "muthoni-password")
+	ts.clock.Advance(30 * time.Minute)
+	_, late := ts.newUser(t, "kamau")
+	ts.clock.Advance(30 * time.Minute) // the first two expire now
+
+	n, err := ts.db.deleteExpiredSessions(context.Background(), ts.clock.Now())
+	if err != nil || n != 2 {
+		t.Fatalf("deleteExpiredSessions = %d, %v; want 2, nil", n, err)
+	}
+	if n := ts.count(t, "tokens"); n != 1 {
+		t.Errorf("tokens = %d rows, want 1", n)
+	}
+	wantBearerChallenge(t, "GET /api/users with an expired token", ts.call(t, "GET", "/api/users", early, ""), true)
+	wantStatus(t, "GET /api/users with a live token", ts.call(t, "GET", "/api/users", late, ""), http.StatusOK)
+
+	n, err = ts.db.deleteExpiredSessions(context.Background(), ts.clock.Now())
+	if err != nil || n != 0 {
+		t.Errorf("deleteExpiredSessions again = %d, %v; want 0, nil", n, err)
+	}
+}
