@@ -14,7 +14,14 @@ version=v8.43.4
 dir="${XDG_CACHE_HOME:-$HOME/.cache}/tokenapi/rqlite-$version"
 bin="$dir/rqlited"
 
+here=$(cd "$(dirname "$0")" && pwd)
+# A file in this checkout that changes whenever a binary is found or built:
+# go test caches a result by the files of the module a test looked at, and
+# the binary lies outside it, so the tests look at this file too.
+marker="$here/.rqlited-found"
+
 if [ -x "$bin" ]; then
+	echo "$bin" >"$marker"
 	echo "$bin"
 	exit 0
 fi
@@ -23,11 +30,11 @@ if [ "${1:-}" = "-cached" ]; then
 	exit 1
 fi
 
-here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$dir"
 # rqlited is cgo (it embeds SQLite); build into a temporary name and rename,
 # so an interrupted build never leaves a half-written binary that a later run
 # would trust.
 (cd "$here" && CGO_ENABLED=1 go build -trimpath -o "$bin.tmp.$$" github.com/rqlite/rqlite/v8/cmd/rqlited) >&2
 mv "$bin.tmp.$$" "$bin"
+echo "$bin" >"$marker"
 echo "$bin"
