@@ -1,7 +1,7 @@
 #!/bin/sh
 # build.sh builds rqlited (rqlite v8.43.4) from source into a cache directory
 # and prints the binary's path. A second run finds the binary and skips the
-# build (a cold build takes about two minutes on two cores). With -cached it
+# build (a cold build took 84 s on two cores). With -cached it
 # never builds: it prints the path and exits 1 if no binary is there yet (the
 # Go tests ask so, and skip the cluster tests rather than build).
 #
