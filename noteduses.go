@@ -18,10 +18,6 @@ import (
 // last interval: a session may then expire up to maxSessionLag early,
 // never late.
 
-// lastSeenInterval is how stale a stored last_seen may get: a user is noted
-// at most once in it.
-const lastSeenInterval = time.Minute
-
 // notedUsesFlushInterval is how often noted uses are written.
 const notedUsesFlushInterval = time.Second
 

@@ -173,6 +173,11 @@ func (s *sqlStore) updateUser(ctx context.Context, id int64, c userChanges) erro
 		c.Username, c.Email, key, c.AboutMe != nil, about, c.PasswordHash, id)))
 }
 
+// lastSeenInterval is how stale a stored last_seen may get: a user's
+// last_seen is written at most once in it (noted at most once in it by the
+// caching store).
+const lastSeenInterval = time.Minute
+
 // userSeen moves a user's last_seen forward to at, writing only when the
 // stored time is more than lastSeenInterval older: last_seen is a hint,
 // worth a write a minute per user, not one per request.
