@@ -87,7 +87,11 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			return
 		}
 		// Failed checks are counted and limited (throttle.go).
-		check := passwordCheck{s.throttle.loginKeys(userID, username, clientAddr(r)), &s.metrics.logins}
+		check, err := s.loginCheck(r, userID, username)
+		if err != nil {
+			s.handleError(w, r, err)
+			return
+		}
 		matched, answered := s.checkPassword(w, r, check, passwordHash, password)
 		if answered {
 			return

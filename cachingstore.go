@@ -209,6 +209,10 @@ func (c *cachingStore) passwordHashByID(ctx context.Context, id int64) (string, 
 	return c.db.passwordHashByID(ctx, id)
 }
 
+func (c *cachingStore) isKnownAddress(ctx context.Context, userID int64, addr string, since time.Time) (bool, error) {
+	return c.db.isKnownAddress(ctx, userID, addr, since)
+}
+
 func (c *cachingStore) ping(ctx context.Context) error { return c.db.ping(ctx) }
 
 // cacheStats are the caches' counts, by cache, for /debug/vars.

@@ -117,3 +117,12 @@ func (c *cachingStore) changedUser(id int64) {
 func (c *cachingStore) forgetTokensOf(userID int64) {
 	c.tokens.forgetWhere(func(s cachedSession) bool { return s.userID == userID })
 }
+
+// rememberAddress and forgetStaleAddresses change nothing cached.
+func (c *cachingStore) rememberAddress(ctx context.Context, userID int64, addr string, at time.Time) error {
+	return c.db.rememberAddress(ctx, userID, addr, at)
+}
+
+func (c *cachingStore) forgetStaleAddresses(ctx context.Context, before time.Time) (int64, error) {
+	return c.db.forgetStaleAddresses(ctx, before)
+}

@@ -129,3 +129,17 @@ ALTER TABLE tokens_v5 RENAME TO tokens;
 
 CREATE INDEX tokens_by_user ON tokens (user_id, id);
 CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+
+-- version 6: the addresses each account has logged in from (IPv6 by its
+-- /64, as the throttle counts them), so that failures counted against a
+-- shared address do not lock out the accounts known there (knownaddresses.go).
+-- A row goes 30 days after the last login from its address.
+
+CREATE TABLE known_addresses (
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    address    TEXT NOT NULL,
+    last_login TEXT NOT NULL,
+    PRIMARY KEY (user_id, address)
+) WITHOUT ROWID;
+
+CREATE INDEX known_addresses_by_time ON known_addresses (last_login);

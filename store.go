@@ -46,6 +46,11 @@ type store interface {
 	clearPasswordFailures(ctx context.Context, key string) error
 	deleteStaleFailures(ctx context.Context, now time.Time, window time.Duration) (int64, error)
 
+	// The addresses each account logged in from (knownaddresses.go).
+	isKnownAddress(ctx context.Context, userID int64, addr string, since time.Time) (bool, error)
+	rememberAddress(ctx context.Context, userID int64, addr string, at time.Time) error
+	forgetStaleAddresses(ctx context.Context, before time.Time) (int64, error)
+
 	// Posts.
 	createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error)
 	postByID(ctx context.Context, id int64) (post, error)

@@ -92,3 +92,33 @@ func (s *sqlStore) deleteStaleFailures(ctx context.Context, now time.Time, windo
 	}
 	return res.RowsAffected()
 }
+
+// isKnownAddress reports whether a user logged in from addr (a counted
+// address, throttleAddr's) after since.
+func (s *sqlStore) isKnownAddress(ctx context.Context, userID int64, addr string, since time.Time) (bool, error) {
+	var known bool
+	err := s.read.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM known_addresses WHERE user_id = ? AND address = ? AND last_login > ?)`,
+		userID, addr, formatTime(since)).Scan(&known)
+	return known, err
+}
+
+// rememberAddress records a login of a user from addr at at; of two
+// processes, the later login stands.
+func (s *sqlStore) rememberAddress(ctx context.Context, userID int64, addr string, at time.Time) error {
+	_, err := s.write.ExecContext(ctx,
+		`INSERT INTO known_addresses (user_id, address, last_login) VALUES (?, ?, ?)
+		ON CONFLICT (user_id, address) DO UPDATE SET last_login = MAX(last_login, excluded.last_login)`,
+		userID, addr, formatTime(at))
+	return err
+}
+
+// forgetStaleAddresses deletes the addresses last logged in from at or
+// before before.
+func (s *sqlStore) forgetStaleAddresses(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM known_addresses WHERE last_login <= ?`, formatTime(before))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

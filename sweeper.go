@@ -43,8 +43,8 @@ func runEvery(interval time.Duration, f func(ctx context.Context)) (stop func())
 	})
 }
 
-// sweep deletes expired sessions and the records of failed password checks
-// that no longer hold anything back.
+// sweep deletes expired sessions, the records of failed password checks
+// that no longer hold anything back, and the addresses no longer known.
 func (s *server) sweep(ctx context.Context) {
 	// A session's stored expiry may lag its uses by maxSessionLag.
 	n, err := s.store.deleteExpiredSessions(ctx, s.now().Add(-maxSessionLag(s.tokenTTL)))
@@ -60,5 +60,12 @@ func (s *server) sweep(ctx context.Context) {
 		s.log.Error("delete stale password failures", "error", err)
 	case n > 0:
 		s.log.Info("deleted stale password failures", "count", n)
+	}
+	n, err = s.store.forgetStaleAddresses(ctx, s.now().Add(-knownAddressTTL))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Error("forget stale known addresses", "error", err)
+	case n > 0:
+		s.log.Info("forgot stale known addresses", "count", n)
 	}
 }

@@ -37,21 +37,25 @@ type failureKey struct {
 
 // loginKeys are the counts a login is checked against and, if it fails,
 // charged to: the account from this address, the account from anywhere,
-// and this address. An existing account is named by its id, so that no
-// rename or change of case resets its counts; a username that does not
-// exist is named as lower-cased text, and is counted all the same, so that
-// it costs and looks the same as a wrong password.
-func (t *passwordThrottle) loginKeys(userID int64, username, addr string) []failureKey {
+// and this address, unless the account is known there (knownaddresses.go).
+// An existing account is named by its id, so that no rename or change of
+// case resets its counts; a username that does not exist is named as
+// lower-cased text, and is counted all the same, so that it costs and
+// looks the same as a wrong password. addr is a counted address
+// (throttleAddr's).
+func (t *passwordThrottle) loginKeys(userID int64, username, addr string, known bool) []failureKey {
 	account := "name:" + strings.ToLower(username)
 	if userID != 0 {
 		account = "user:" + strconv.FormatInt(userID, 10)
 	}
-	addr = throttleAddr(addr)
-	return []failureKey{
+	keys := []failureKey{
 		{account + " from " + addr, t.limit},
 		{account, t.accountLimit},
-		{"from " + addr, t.addressLimit},
 	}
+	if !known {
+		keys = append(keys, failureKey{"from " + addr, t.addressLimit})
+	}
+	return keys
 }
 
 // currentPasswordKeys are the counts a current_password check is charged
@@ -263,6 +267,9 @@ func (t *passwordThrottle) flying() int {
 type passwordCheck struct {
 	keys   []failureKey
 	counts *checkCounts
+	// remember, when set, runs after a right password: a login remembers
+	// the address it came from.
+	remember func(ctx context.Context) error
 }
 
 // checkPassword checks password against hash, the one way a password is
@@ -288,6 +295,9 @@ func (s *server) checkPassword(w http.ResponseWriter, r *http.Request, check pas
 		s.throttle.abandoned(check.keys)
 	case matched:
 		err = s.throttle.succeeded(r.Context(), check.keys)
+		if err == nil && check.remember != nil {
+			err = check.remember(r.Context())
+		}
 		check.counts.ok.Add(1)
 	default:
 		err = s.throttle.failed(r.Context(), check.keys)

@@ -45,7 +45,7 @@ func check(t *testing.T, th *passwordThrottle, keys []failureKey, fails bool) ti
 func TestThrottleLocksAfterLimit(t *testing.T) {
 	ts := newTestServer(t)
 	th := ts.srv.throttle
-	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1", false)
 	for i := range defaultThrottleLimit {
 		if wait := check(t, th, keys, true); wait != 0 {
 			t.Fatalf("failed check %d: refused for %v, want it checked", i+1, wait)
@@ -69,7 +69,7 @@ func TestThrottleLocksAfterLimit(t *testing.T) {
 func TestThrottleCountRestartsAfterQuietWindow(t *testing.T) {
 	ts := newTestServer(t)
 	th := ts.srv.throttle
-	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1", false)
 	for range defaultThrottleLimit - 1 {
 		check(t, th, keys, true)
 	}
@@ -92,7 +92,7 @@ func TestThrottleCountRestartsAfterQuietWindow(t *testing.T) {
 func TestThrottleSuccessClearsOnlyThePair(t *testing.T) {
 	ts := newTestServer(t)
 	th := ts.srv.throttle
-	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1", false)
 	for range 3 {
 		check(t, th, keys, true)
 	}
@@ -108,7 +108,7 @@ func TestThrottleSuccessClearsOnlyThePair(t *testing.T) {
 func TestThrottleAbandonedCountsNeitherWay(t *testing.T) {
 	ts := newTestServer(t)
 	th := ts.srv.throttle
-	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1", false)
 	if wait, err := th.enter(context.Background(), keys); wait != 0 || err != nil {
 		t.Fatalf("enter = %v, %v", wait, err)
 	}
@@ -126,7 +126,7 @@ func TestThrottleAbandonedCountsNeitherWay(t *testing.T) {
 func TestThrottleEnterWaitsForOutcome(t *testing.T) {
 	ts := newTestServer(t)
 	th := ts.srv.throttle
-	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1", false)
 	ctx := context.Background()
 	for range defaultThrottleLimit {
 		if wait, err := th.enter(ctx, keys); wait != 0 || err != nil {
@@ -165,7 +165,7 @@ func TestThrottleEnterWaitsForOutcome(t *testing.T) {
 func TestThrottleEnterCanceled(t *testing.T) {
 	ts := newTestServer(t)
 	th := ts.srv.throttle
-	keys := th.loginKeys(1, "muthoni", "192.0.2.1")
+	keys := th.loginKeys(1, "muthoni", "192.0.2.1", false)
 	for range defaultThrottleLimit {
 		th.enter(context.Background(), keys)
 	}
@@ -199,7 +199,7 @@ func TestThrottleKeys(t *testing.T) {
 		{7, "muthoni", "fe80::1%eth0", []string{"user:7 from fe80::/64", "user:7", "from fe80::/64"}},
 	}
 	for _, tc := range tests {
-		keys := th.loginKeys(tc.userID, tc.username, tc.addr)
+		keys := th.loginKeys(tc.userID, tc.username, throttleAddr(tc.addr), false)
 		for i, k := range keys {
 			if k.name != tc.want[i] {
 				t.Errorf("loginKeys(%d, %q, %q)[%d] = %q, want %q", tc.userID, tc.username, tc.addr, i, k.name, tc.want[i])
@@ -208,6 +208,11 @@ func TestThrottleKeys(t *testing.T) {
 		if keys[0].limit != 10 || keys[1].limit != 100 || keys[2].limit != 100 {
 			t.Errorf("loginKeys limits = %d, %d, %d; want 10, 100, 100", keys[0].limit, keys[1].limit, keys[2].limit)
 		}
+	}
+	// An account known at the address is not charged to the address.
+	known := th.loginKeys(7, "muthoni", "192.0.2.1", true)
+	if len(known) != 2 || known[0].name != "user:7 from 192.0.2.1" || known[1].name != "user:7" {
+		t.Errorf("loginKeys of an account known at the address = %v, want the account from there and the account", known)
 	}
 }
 
@@ -434,7 +439,7 @@ func TestThrottledUserDoesNotHoldBackOthers(t *testing.T) {
 	// test's address; the rest of the limit is then put in flight, as if
 	// being checked.
 	wantBasicChallenge(t, "POST /api/tokens as muthoni, wrong password", ts.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password"))
-	keys := th.loginKeys(muthoni, "muthoni", "127.0.0.1")
+	keys := th.loginKeys(muthoni, "muthoni", "127.0.0.1", false)
 	if rec, err := ts.db.passwordFailures(context.Background(), keys[0].name); err != nil || rec.failures != 1 {
 		t.Fatalf("after one failed login: %+v, %v for %q; want one failure", rec, err, keys[0].name)
 	}

@@ -231,7 +231,7 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 		s.handleError(w, r, err)
 		return false
 	}
-	check := passwordCheck{s.throttle.currentPasswordKeys(userID), &s.metrics.currentPassword}
+	check := passwordCheck{keys: s.throttle.currentPasswordKeys(userID), counts: &s.metrics.currentPassword}
 	matched, answered := s.checkPassword(w, r, check, hash, password)
 	if !matched && !answered {
 		badRequest(w, "field current_password is wrong")
