@@ -1,6 +1,6 @@
 package main
 
-// The operator's commands: tokenapi users, sessions, revoke, passwd and
+// The operator's commands: tokenapi users, sessions, revoke, passwd, unlock and
 // prune. Each opens the database file with the plain sqlStore, no cache,
 // so it is safe beside a server running on the same file: SQLite's WAL
 // and busy timeout let both at it, every change is one self-contained
@@ -52,6 +52,7 @@ func adminCommands() []adminCommand {
 		{"revoke", "USERNAME | -session ID", "end every session of a user, or one session, whoever's it is", (*admin).revoke},
 		{"passwd", "USERNAME", "set a user's password, read from standard input, and end the user's sessions", (*admin).passwd},
 		{"prune", "", "delete the expired sessions", (*admin).prune},
+		{"unlock", "USERNAME | -address ADDR", "clear the lockouts of a user, or of a client address", (*admin).unlock},
 	}
 }
 

@@ -144,8 +144,8 @@ func (a *admin) revokeSession(ctx context.Context, id int64) error {
 	return err
 }
 
-// passwd sets a user's password and ends the user's sessions, as a change
-// through the API does: the password is written first, and the sessions
+// passwd sets a user's password, ends the user's sessions, as a change
+// through the API does, and clears the user's lockouts: the password is written first, and the sessions
 // ended after it. A login checked against the old password that lands in
 // between stores no token (see insertSession).
 func (a *admin) passwd(ctx context.Context, args []string) error {
@@ -178,6 +178,10 @@ func (a *admin) passwd(ctx context.Context, args []string) error {
 	n, err := st.deleteSessionsOf(ctx, id)
 	if err != nil {
 		return fmt.Errorf("the password is changed, but ending the sessions failed (run tokenapi revoke %s): %w", username, err)
+	}
+	// The lockouts were against guesses at the old password.
+	if _, err := st.clearFailuresOfUser(ctx, id); err != nil {
+		return fmt.Errorf("the password is changed, but clearing its lockouts failed (run tokenapi unlock %s): %w", username, err)
 	}
 	if a.json {
 		return a.writeJSON(struct {

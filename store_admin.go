@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -85,4 +87,60 @@ func (s *sqlStore) liveSessionCount(ctx context.Context, now time.Time) (int64, 
 	var n int64
 	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE expires_at > ?`, formatTime(now)).Scan(&n)
 	return n, err
+}
+
+// keyedFailureRecord is a record of failed password checks as an operator
+// sees it: its key (throttle.go) and what it holds.
+type keyedFailureRecord struct {
+	key string
+	failureRecord
+}
+
+// clearFailuresOfUser deletes the records of failed password checks that
+// hold back a user's logins, from anywhere, and password changes, and
+// returns them.
+func (s *sqlStore) clearFailuresOfUser(ctx context.Context, userID int64) ([]keyedFailureRecord, error) {
+	user := "user:" + strconv.FormatInt(userID, 10)
+	return s.clearFailuresWhere(ctx, `key = ? OR key LIKE ? OR key = ?`, user, user+" from %", "current_password of "+user)
+}
+
+// clearFailuresFrom deletes the records of failed password checks counted
+// against addr (a counted address, throttleAddr's, which holds no LIKE
+// wildcard), for any account or none, and returns them.
+func (s *sqlStore) clearFailuresFrom(ctx context.Context, addr string) ([]keyedFailureRecord, error) {
+	return s.clearFailuresWhere(ctx, `key = ? OR key LIKE ?`, "from "+addr, "% from "+addr)
+}
+
+// clearFailuresWhere reads the records that match where, then deletes
+// those it read: a failure that lands in between stays, and so is never
+// deleted without being reported.
+func (s *sqlStore) clearFailuresWhere(ctx context.Context, where string, args ...any) ([]keyedFailureRecord, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT key, failures, last_failure, locked_until FROM password_failures WHERE `+where+` ORDER BY key`, args...)
+	if err != nil {
+		return nil, err
+	}
+	records, err := scanAll(rows, func(row scanner) (keyedFailureRecord, error) {
+		var r keyedFailureRecord
+		var last string
+		var locked sql.NullString
+		if err := row.Scan(&r.key, &r.failures, &last, &locked); err != nil {
+			return r, err
+		}
+		var err error
+		if r.lastFailure, err = parseTime(last); err == nil && locked.Valid {
+			r.lockedUntil, err = parseTime(locked.String)
+		}
+		return r, err
+	})
+	if err != nil || len(records) == 0 {
+		return records, err
+	}
+	keys := make([]any, len(records))
+	for i, r := range records {
+		keys[i] = r.key
+	}
+	_, err = s.write.ExecContext(ctx,
+		`DELETE FROM password_failures WHERE key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, keys...)
+	return records, err
 }
