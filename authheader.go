@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -123,14 +122,4 @@ func isB64Token(s string) bool {
 		}
 	}
 	return true
-}
-
-// clientAddr is the address a login is throttled by: the connection's peer.
-// X-Forwarded-For is not trusted, since any client can send it.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -33,6 +33,8 @@
 //   - throttle.go and store_failures.go: failed password checks, counted in
 //     the database, lock a login out for a while;
 //   - passwords.go and hashslots.go: PBKDF2, and how many hashes run at once;
+//   - clientaddr.go (with forwarded.go): the client's address, which the
+//     throttle counts by and the log shows, found behind trusted proxies;
 //   - middleware.go and logwriter.go: JSON for the mux's own errors, panics,
 //     safety headers, connections closed after unsure framing, and the
 //     request log, written in batches;

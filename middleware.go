@@ -126,7 +126,8 @@ func setLogUser(w http.ResponseWriter, userID int64) {
 
 // logRequests writes one line per request, and counts it in s.metrics. It
 // never logs headers or the query string: the Authorization header holds a
-// password or a token.
+// password or a token. The remote address is the client's (clientaddr.go);
+// when a trusted proxy forwarded the request, the proxy is the peer.
 func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -135,14 +136,19 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		status, took := l.statusOrOK(), time.Since(start)
 		// The mux set r.Pattern on this very request when it routed it.
 		s.metrics.observe(r.Pattern, status, took)
-		attrs := [6]slog.Attr{
+		remote, peer := clientAddr(r), peerAddr(r)
+		attrs := [7]slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Duration("duration", took),
-			slog.String("remote", clientAddr(r)),
+			slog.String("remote", remote),
 		}
 		n := 5
+		if peer != remote {
+			attrs[n] = slog.String("peer", peer) // the proxy that forwarded it
+			n++
+		}
 		if l.userID != 0 {
 			attrs[n] = slog.Int64("user_id", l.userID)
 			n++

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -318,5 +319,35 @@ func TestSafetyHeaders(t *testing.T) {
 		if !tested[pattern] {
 			t.Errorf("no request to %s, a route of routes(); add one", pattern)
 		}
+	}
+}
+
+// The request log shows the client's address as remote: behind a trusted
+// proxy, the one it forwards for, with the proxy as the peer; otherwise
+// the peer's, whatever a header claims.
+func TestRequestLogShowsClient(t *testing.T) {
+	tests := []struct {
+		name    string
+		proxies []netip.Prefix
+		want    string // in the request's log line
+	}{
+		{"behind a trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, " remote=203.0.113.7 peer=127.0.0.1\n"},
+		{"no trusted proxy", nil, " remote=127.0.0.1\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t, withProxies(tt.proxies...))
+			res := ts.callWith(t, "GET", "/healthz", "", xForwardedFor("203.0.113.7"))
+			wantStatus(t, "GET /healthz", res, http.StatusOK)
+			var line string
+			for _, l := range strings.SplitAfter(ts.logs.String(), "\n") {
+				if strings.Contains(l, " path=/healthz ") {
+					line = l
+				}
+			}
+			if !strings.HasSuffix(line, tt.want) {
+				t.Errorf("log line of GET /healthz = %q, want it to end %q", line, tt.want)
+			}
+		})
 	}
 }

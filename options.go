@@ -38,6 +38,7 @@ type options struct {
 	logFormat          string // text or json
 	adminAddr          string // the admin listener's address; empty: none
 	version            bool   // print the version and stop
+	trustedProxies     []netip.Prefix
 }
 
 // envNames are the environment variables that set flags, by flag name.
@@ -49,6 +50,7 @@ var envNames = []struct{ flag, env string }{
 	{"password-iterations", "TOKENAPI_PASSWORD_ITERATIONS"},
 	{"log-format", "TOKENAPI_LOG_FORMAT"},
 	{"admin-addr", "TOKENAPI_ADMIN_ADDR"},
+	{"trusted-proxies", "TOKENAPI_TRUSTED_PROXIES"},
 }
 
 // parseOptions reads the environment and then args: the flags, then the
@@ -124,6 +126,9 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 		value(func(s string) error { return parseLogFormat(s, &o.logFormat) }))
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "address of the admin listener, with /debug/vars and /debug/pprof/;\n"+
 		"keep it on localhost or a private network (TOKENAPI_ADMIN_ADDR; default none)")
+	fs.Func("trusted-proxies", "addresses or CIDR prefixes, comma-separated, of the reverse proxies whose\n"+
+		"X-Forwarded-For or Forwarded header names the client (TOKENAPI_TRUSTED_PROXIES; default none)",
+		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
 }
@@ -148,6 +153,7 @@ func (o options) config() config {
 	cfg.tokenTTL = o.tokenTTL
 	cfg.tokenMaxAge = o.tokenMaxAge
 	cfg.passwordIterations = o.passwordIterations
+	cfg.trustedProxies = o.trustedProxies
 	return cfg
 }
 
@@ -201,6 +207,44 @@ func parseLogFormat(s string, dst *string) error {
 	return nil
 }
 
+// parseTrustedProxies reads -trusted-proxies: addresses and CIDR prefixes,
+// separated by commas. An address is a prefix of its own length.
+func parseTrustedProxies(s string, dst *[]netip.Prefix) error {
+	var prefixes []netip.Prefix
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		p, err := parseTrustedProxy(item)
+		if err != nil {
+			return err
+		}
+		prefixes = append(prefixes, p)
+	}
+	*dst = prefixes
+	return nil
+}
+
+// parseTrustedProxy reads one address or prefix. A prefix with bits set
+// past its length, such as 10.0.0.1/8, is refused rather than rounded
+// down: it is likelier a slip for /32 than a wish to trust 16 million
+// addresses, each of which could then name any client it liked.
+func parseTrustedProxy(s string) (netip.Prefix, error) {
+	if addr, err := netip.ParseAddr(s); err == nil && addr.Zone() == "" {
+		addr = addr.Unmap()
+		return netip.PrefixFrom(addr, addr.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil:
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or a CIDR prefix such as 10.0.0.0/8 or fd00::/8", s)
+	case p != p.Masked():
+		return netip.Prefix{}, fmt.Errorf("%q has bits set past its /%d: write %s for the network, or %s for the one address",
+			s, p.Bits(), p.Masked(), p.Addr())
+	}
+	return p, nil
+}
+
 // sameListenAddr reports whether listening on a and on b would take the
 // same port on a same address: equal ports, other than 0 (any free port),
 // on equal hosts or where one host is every address. Two names of one
@@ -240,6 +284,8 @@ var flagSynonyms = map[string]string{
 	"cert": "tls-cert", "key": "tls-key", "iterations": "password-iterations",
 	"log": "log-format", "logformat": "log-format", "log-json": "log-format", "json-log": "log-format",
 	"debug-addr": "admin-addr", "metrics-addr": "admin-addr", "pprof": "admin-addr", "metrics": "admin-addr",
+	"trusted-proxy": "trusted-proxies", "proxies": "trusted-proxies", "trust-proxy": "trusted-proxies",
+	"forwarded-allow-ips": "trusted-proxies", "real-ip-from": "trusted-proxies", "set-real-ip-from": "trusted-proxies",
 	"v": "version",
 }
 

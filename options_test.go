@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -74,6 +76,21 @@ func TestParseOptions(t *testing.T) {
 		{name: "admin and public on free ports", args: []string{"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"},
 			want: options{addr: "127.0.0.1:0", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000,
 				logFormat: "text", adminAddr: "127.0.0.1:0"}},
+		{name: "trusted proxies", args: []string{"-trusted-proxies", "10.0.0.0/8, 192.0.2.1,2001:db8::/32"},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000, logFormat: "text",
+				trustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::/32")}}},
+		{name: "trusted proxies variable", env: map[string]string{"TOKENAPI_TRUSTED_PROXIES": "fd00::/8"},
+			want: options{addr: "localhost:5000", db: "tokenapi.db", tokenTTL: time.Hour, tokenMaxAge: 720 * time.Hour, passwordIterations: 600_000, logFormat: "text",
+				trustedProxies: []netip.Prefix{netip.MustParsePrefix("fd00::/8")}}},
+		{name: "bad trusted proxy flag", args: []string{"-trusted-proxies", "10.0.0.0/8,10.0.0.0/33"},
+			wantErr: `-trusted-proxies: "10.0.0.0/33" is not an address or a CIDR prefix such as 10.0.0.0/8 or fd00::/8`},
+		{name: "bad trusted proxy variable", env: map[string]string{"TOKENAPI_TRUSTED_PROXIES": "proxy.internal"},
+			wantErr: `TOKENAPI_TRUSTED_PROXIES: "proxy.internal" is not an address or a CIDR prefix`},
+		// A prefix with host bits is a slip more often than a wish to
+		// trust the whole network; it is refused, with both readings.
+		{name: "trusted proxy with host bits", args: []string{"-trusted-proxies", "10.0.0.1/8"},
+			wantErr: `-trusted-proxies: "10.0.0.1/8" has bits set past its /8: write 10.0.0.0/8 for the network, or 10.0.0.1 for the one address`},
+		{name: "unknown flag, a proxy option from elsewhere", args: []string{"-forwarded-allow-ips", "10.0.0.1"}, wantErr: "unknown flag -forwarded-allow-ips; did you mean -trusted-proxies?"},
 		{name: "unknown flag, a metrics address from elsewhere", args: []string{"-metrics-addr", ":9090"}, wantErr: "unknown flag -metrics-addr; did you mean -admin-addr?"},
 		{name: "unknown flag, -v", args: []string{"-v"}, wantErr: "unknown flag -v; did you mean -version?"},
 		// The first argument is the command; all that follows it is the
@@ -100,10 +117,22 @@ func TestParseOptions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseOptions(%q) error = %v", tt.args, err)
 			}
-			if got != tt.want || !slices.Equal(command, tt.command) {
+			if !reflect.DeepEqual(got, tt.want) || !slices.Equal(command, tt.command) {
 				t.Errorf("parseOptions(%q) = %+v, %q; want %+v, %q", tt.args, got, command, tt.want, tt.command)
 			}
 		})
+	}
+}
+
+// The trusted proxies reach the server's config, which newServer reads.
+func TestTrustedProxiesConfig(t *testing.T) {
+	o, _, err := parseOptions([]string{"-trusted-proxies", "10.0.0.0/8"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	if got := o.config().trustedProxies; !slices.Equal(got, want) {
+		t.Errorf("config().trustedProxies = %v, want %v", got, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"time"
 )
@@ -61,6 +62,7 @@ type config struct {
 	accountLimit       int // one account from every address
 	addressLimit       int // one address across accounts
 	throttleWindow     time.Duration
+	trustedProxies     []netip.Prefix // whose forwarding headers name the client (clientaddr.go)
 	now                func() time.Time
 }
 
@@ -91,7 +93,9 @@ func newServer(st store, log *slog.Logger, cfg config) *server {
 	}
 	s.mux = s.routes()
 	routed := s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch)))
-	s.handler = s.logRequests(closeOnUnsureFraming(safetyHeaders(routed)))
+	logged := s.logRequests(closeOnUnsureFraming(safetyHeaders(routed)))
+	// Outermost, so that the log and the throttle see the same client.
+	s.handler = resolveClient(cfg.trustedProxies, logged)
 	return s
 }
 
