@@ -236,8 +236,10 @@ func optionalTime(t time.Time) *string {
 }
 
 // textCell is a client's text, a session name or a User-Agent, as the
-// tables show it: "-" for none, and no control character, which could
-// move the cursor or break the columns.
+// tables show it: "-" for none, and '?' for a control character, which
+// could move the cursor or break the columns, or a format character, which
+// could reorder the row. A row stored before format characters were
+// refused may still hold them, so the table mends them as it prints.
 func textCell(s string) string {
 	if s == "" {
 		return "-"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -22,12 +23,19 @@ const cacheTrust = time.Second
 // generation on (see lookup). It is bounded: when full, it drops what is no
 // longer trusted, then an arbitrary eighth; those keys cost one query on
 // their next use.
+//
+// A grouped cache (newGroupedCache) also keeps its keys by a group drawn
+// from each value, such as the user a token belongs to, so that forgetting
+// a group touches that group alone: a walk of the whole cache under mu
+// would stall every lookup while it ran.
 type cache[K comparable, V any] struct {
-	max  int
-	fits func(V) bool // nil: every value is cached
+	max   int
+	fits  func(V) bool  // nil: every value is cached
+	group func(V) int64 // nil: not grouped
 
 	mu           sync.Mutex
 	entries      map[K]cacheEntry[V]
+	groups       map[int64][]K // when grouped: each group's keys, in no order
 	generation   uint64
 	hits, misses uint64 // of get, for the admin listener; counted under mu, which get holds anyway
 }
@@ -35,12 +43,23 @@ type cache[K comparable, V any] struct {
 type cacheEntry[V any] struct {
 	value   V
 	trusted int64 // Unix microseconds: the entry answers until then
+	slot    int   // when grouped: the key's index in its group's keys
 }
 
 // newCache makes a cache of at most max entries. A value for which fits,
 // when given, is false is not kept: it would cost too much memory.
 func newCache[K comparable, V any](max int, fits func(V) bool) *cache[K, V] {
 	return &cache[K, V]{max: max, fits: fits, entries: make(map[K]cacheEntry[V])}
+}
+
+// newGroupedCache makes a cache of at most max entries whose keys are also
+// kept by group(value), for forgetGroup. A group is a slice, not a set: a
+// key is taken out of it in constant time all the same, by moving the
+// group's last key into its slot, and it costs a few words a key.
+func newGroupedCache[K comparable, V any](max int, group func(V) int64) *cache[K, V] {
+	c := newCache[K, V](max, nil)
+	c.group, c.groups = group, make(map[int64][]K)
+	return c
 }
 
 // lookup returns the value for k while it is trusted, and otherwise the
@@ -95,7 +114,7 @@ func (c *cache[K, V]) add(generation uint64, k K, v V, now time.Time) {
 	if len(c.entries) >= c.max {
 		c.makeRoomLocked(now)
 	}
-	c.entries[k] = cacheEntry[V]{value: v, trusted: now.Add(cacheTrust).UnixMicro()}
+	c.putLocked(k, cacheEntry[V]{value: v, trusted: now.Add(cacheTrust).UnixMicro()})
 }
 
 func (c *cache[K, V]) makeRoomLocked(now time.Time) {
@@ -105,8 +124,60 @@ func (c *cache[K, V]) makeRoomLocked(now time.Time) {
 		if len(c.entries) < c.max || drop == 0 {
 			return
 		}
-		delete(c.entries, k)
+		c.deleteLocked(k)
 		drop--
+	}
+}
+
+// putLocked stores e for k, and k in its value's group.
+func (c *cache[K, V]) putLocked(k K, e cacheEntry[V]) {
+	if c.group != nil {
+		old, ok := c.entries[k]
+		switch g := c.group(e.value); {
+		case ok && c.group(old.value) == g:
+			e.slot = old.slot
+		default:
+			if ok {
+				c.ungroupLocked(old)
+			}
+			e.slot = len(c.groups[g])
+			c.groups[g] = append(c.groups[g], k)
+		}
+	}
+	c.entries[k] = e
+}
+
+// deleteLocked drops the entry for k, and k from its group. Every delete
+// goes through here, so that the groups hold exactly the cached keys.
+func (c *cache[K, V]) deleteLocked(k K) {
+	e, ok := c.entries[k]
+	if !ok {
+		return
+	}
+	delete(c.entries, k)
+	if c.group != nil {
+		c.ungroupLocked(e)
+	}
+}
+
+// ungroupLocked takes the key of e out of its group, moving the group's
+// last key into its slot.
+func (c *cache[K, V]) ungroupLocked(e cacheEntry[V]) {
+	g := c.group(e.value)
+	keys := c.groups[g]
+	last := len(keys) - 1
+	if e.slot != last {
+		moved := c.entries[keys[last]]
+		moved.slot = e.slot
+		c.entries[keys[last]] = moved
+		keys[e.slot] = keys[last]
+	}
+	var zero K
+	keys[last] = zero
+	if last == 0 {
+		delete(c.groups, g)
+	} else {
+		c.groups[g] = keys[:last]
 	}
 }
 
@@ -115,18 +186,22 @@ func (c *cache[K, V]) forget(k K) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.generation++
-	delete(c.entries, k)
+	c.deleteLocked(k)
 }
 
-// forgetWhere drops every entry whose value matches. It walks the whole
-// cache, which suits what calls it: rare writes such as a password change.
-func (c *cache[K, V]) forgetWhere(match func(V) bool) {
+// forgetGroup drops the entries of group g whose value matches, or all of
+// them when match is nil. It looks at that group's entries alone, however
+// many others the cache holds.
+func (c *cache[K, V]) forgetGroup(g int64, match func(V) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.generation++
-	for k, e := range c.entries {
-		if match(e.value) {
-			delete(c.entries, k)
+	// Backwards, because deleting a key moves the group's last key, one
+	// already seen, into the slot it frees.
+	keys := c.groups[g]
+	for i := len(keys) - 1; i >= 0; i-- {
+		if k := keys[i]; match == nil || match(c.entries[k].value) {
+			c.deleteLocked(k)
 		}
 	}
 }
@@ -137,6 +212,7 @@ func (c *cache[K, V]) forgetAll() {
 	defer c.mu.Unlock()
 	c.generation++
 	clear(c.entries)
+	clear(c.groups)
 }
 
 // sweep drops the entries no longer trusted at now.
@@ -150,7 +226,7 @@ func (c *cache[K, V]) sweepLocked(now time.Time) {
 	micros := now.UnixMicro()
 	for k, e := range c.entries {
 		if e.trusted <= micros {
-			delete(c.entries, k)
+			c.deleteLocked(k)
 		}
 	}
 }
@@ -178,4 +254,11 @@ func (c *cache[K, V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)
+}
+
+// groupKeys returns a copy of group g's keys, in no order, for tests.
+func (c *cache[K, V]) groupKeys(g int64) []K {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.groups[g])
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -45,9 +48,6 @@ func TestCache(t *testing.T) {
 	lookup(lookupStep{what: "after forget", key: 1, at: later, loads: "c", want: "c", wantLoads: 3})
 
 	lookup(lookupStep{what: "another key", key: 2, at: later, loads: "x", want: "x", wantLoads: 4})
-	c.forgetWhere(func(v string) bool { return v == "c" })
-	lookup(lookupStep{what: "after forgetWhere matched it", key: 1, at: later, loads: "d", want: "d", wantLoads: 5})
-	lookup(lookupStep{what: "after forgetWhere did not match it", key: 2, at: later, loads: "y", want: "x", wantLoads: 5})
 
 	if _, err := c.lookup(3, cacheTestNow, func() (string, error) { return "", errNotFound }); !errors.Is(err, errNotFound) {
 		t.Errorf("lookup with a failing load = %v, want errNotFound", err)
@@ -70,10 +70,11 @@ func TestCacheRefusesStaleLookup(t *testing.T) {
 		do   func(c *cache[int, string])
 	}{
 		{"forget", func(c *cache[int, string]) { c.forget(1) }},
-		{"forgetWhere", func(c *cache[int, string]) { c.forgetWhere(func(string) bool { return true }) }},
+		{"forgetGroup", func(c *cache[int, string]) { c.forgetGroup(0, nil) }},
+		{"forgetAll", func(c *cache[int, string]) { c.forgetAll() }},
 	} {
 		t.Run(forget.name, func(t *testing.T) {
-			c := newCache[int, string](100, nil)
+			c := newGroupedCache[int](100, func(string) int64 { return 0 })
 			c.lookup(1, cacheTestNow, func() (string, error) {
 				forget.do(c) // the change commits while the lookup reads
 				return "stale", nil
@@ -123,5 +124,126 @@ func TestCacheKeepsOnlyWhatFits(t *testing.T) {
 	}
 	if _, ok := c.get(2, cacheTestNow); ok {
 		t.Error("a value that does not fit was kept")
+	}
+}
+
+// BenchmarkRevokeWithCachedTokens is the cache's part of a revoke, with the
+// token cache holding size entries of users holding tokensPerUser each: a
+// user's revoke (DELETE /api/tokens?all=true, a password change) and one
+// session's (DELETE /api/tokens/{id}). Each run puts the revoked entries
+// back, so every run revokes the same number. The lock is held for the
+// whole forget, so its cost is how long every token lookup waits; it must
+// not grow with the cache.
+func BenchmarkRevokeWithCachedTokens(b *testing.B) {
+	const tokensPerUser = 10
+	for _, size := range []int{1_000, 10_000, 100_000} {
+		c := &cachingStore{tokens: newGroupedCache[tokenHash](maxCachedTokens, cachedSession.user)}
+		sessions := make([]cachedSession, size)
+		for i := range sessions {
+			sessions[i] = cachedSession{id: int64(i + 1), userID: int64(i/tokensPerUser + 1), expires: cacheTestNow.Add(time.Hour).UnixMicro()}
+			c.tokens.add(c.tokens.startLookup(), benchTokenHash(i), sessions[i], cacheTestNow)
+		}
+		putBack := func(i int) { c.tokens.add(c.tokens.startLookup(), benchTokenHash(i), sessions[i], cacheTestNow) }
+		users := size / tokensPerUser
+		b.Run(fmt.Sprintf("user/%d", size), func(b *testing.B) {
+			for n := 0; b.Loop(); n++ {
+				user := n%users + 1
+				c.forgetTokensOf(int64(user))
+				for i := (user - 1) * tokensPerUser; i < user*tokensPerUser; i++ {
+					putBack(i)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("session/%d", size), func(b *testing.B) {
+			for n := 0; b.Loop(); n++ {
+				i := n % size
+				c.tokens.forgetGroup(sessions[i].userID, func(s cachedSession) bool { return s.id == sessions[i].id })
+				putBack(i)
+			}
+		})
+		if n := c.tokens.len(); n != size {
+			b.Fatalf("after the revokes the cache holds %d entries, want %d", n, size)
+		}
+	}
+}
+
+// benchTokenHash is a distinct token hash for each i.
+func benchTokenHash(i int) tokenHash {
+	var h tokenHash
+	binary.BigEndian.PutUint64(h[:], uint64(i))
+	return h
+}
+
+// TestCacheGroups: forgetting a user's group drops exactly that user's
+// entries, and the groups hold exactly the cached keys however an entry
+// leaves or changes: forgotten, replaced, swept or evicted when full.
+func TestCacheGroups(t *testing.T) {
+	const max, keys = 40, 100
+	c := newGroupedCache[int](max, cachedSession.user)
+	session := func(k int, user int64) cachedSession { return cachedSession{id: int64(k + 1), userID: user} }
+	add := func(k int, user int64, at time.Time) { c.add(c.startLookup(), k, session(k, user), at) }
+	for k := range 30 {
+		add(k, int64(k%3+1), cacheTestNow) // users 1, 2 and 3
+	}
+	wantGroups(t, "after the adds", c, keys)
+
+	c.forgetGroup(2, nil)
+	for k := range 30 {
+		if _, ok := c.get(k, cacheTestNow); ok != (k%3+1 != 2) {
+			t.Errorf("after forgetting user 2: key %d of user %d cached = %t", k, k%3+1, ok)
+		}
+	}
+	wantGroups(t, "after forgetting user 2", c, keys)
+
+	c.forgetGroup(1, func(s cachedSession) bool { return s.id == 4 }) // key 3
+	if _, ok := c.get(3, cacheTestNow); ok || c.len() != 19 {
+		t.Errorf("after forgetting session 4: key 3 cached = %t, %d entries; want false, 19", ok, c.len())
+	}
+	wantGroups(t, "after forgetting one session", c, keys)
+
+	add(0, 3, cacheTestNow) // another user: key 0 moves from group 1 to 3
+	add(6, 1, cacheTestNow) // the same user again: key 6 stays
+	c.forget(9)
+	wantGroups(t, "after replacing and forgetting keys", c, keys)
+
+	later := cacheTestNow.Add(cacheTrust / 2)
+	for k := 30; k < 35; k++ {
+		add(k, int64(k%3+1), later)
+	}
+	c.sweep(cacheTestNow.Add(cacheTrust)) // drops all but the five added later
+	if n := c.len(); n != 5 {
+		t.Errorf("after the sweep: %d entries, want 5", n)
+	}
+	wantGroups(t, "after the sweep", c, keys)
+
+	for k := 35; k < keys; k++ { // past max: makeRoomLocked drops an eighth at a time
+		add(k, int64(k%5+1), later)
+		wantGroups(t, fmt.Sprintf("after adding key %d", k), c, keys)
+	}
+	c.forgetAll()
+	wantGroups(t, "after forgetAll", c, keys)
+}
+
+// wantGroups checks that each group of c holds, once each, exactly the
+// keys below keys whose cached value is in it, and no other key.
+func wantGroups(t *testing.T, what string, c *cache[int, cachedSession], keys int) {
+	t.Helper()
+	want := map[int64][]int{}
+	for k := range keys {
+		if s, ok := c.get(k, cacheTestNow); ok { // every entry is trusted at cacheTestNow
+			want[s.userID] = append(want[s.userID], k)
+		}
+	}
+	grouped := 0
+	for user := range int64(6) {
+		got := c.groupKeys(user)
+		grouped += len(got)
+		slices.Sort(got)
+		if !slices.Equal(got, want[user]) {
+			t.Errorf("%s: group %d holds keys %v, want %v", what, user, got, want[user])
+		}
+	}
+	if n := c.len(); grouped != n {
+		t.Errorf("%s: the groups hold %d keys, the cache %d entries", what, grouped, n)
 	}
 }

@@ -18,6 +18,10 @@ func cacheSession(s session) cachedSession {
 		expires: s.ExpiresAt.UnixMicro(), maxExpires: s.MaxExpiresAt.UnixMicro()}
 }
 
+// user groups the token cache (newGroupedCache), so that a revoke forgets
+// one user's tokens without walking everyone's.
+func (cs cachedSession) user() int64 { return cs.userID }
+
 // session is the cached session as the store gives it: the fields a
 // request needs.
 func (cs cachedSession) session() session {

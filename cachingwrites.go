@@ -31,9 +31,13 @@ func (c *cachingStore) insertSession(ctx context.Context, hash tokenHash, passwo
 	return c.db.insertSession(ctx, hash, passwordHash, s)
 }
 
+// deleteSession looks for the session's token among its user's cached
+// tokens alone, about maxTokensPerUser at most, not among everyone's: the
+// token cache is grouped by user, and a second index by session would cost
+// every entry memory to save a walk that is short already.
 func (c *cachingStore) deleteSession(ctx context.Context, userID, id int64) error {
 	err := c.db.deleteSession(ctx, userID, id)
-	c.tokens.forgetWhere(func(s cachedSession) bool { return s.id == id })
+	c.tokens.forgetGroup(userID, func(s cachedSession) bool { return s.id == id })
 	return err
 }
 
@@ -115,7 +119,7 @@ func (c *cachingStore) changedUser(id int64) {
 }
 
 func (c *cachingStore) forgetTokensOf(userID int64) {
-	c.tokens.forgetWhere(func(s cachedSession) bool { return s.userID == userID })
+	c.tokens.forgetGroup(userID, nil)
 }
 
 // rememberAddress and forgetStaleAddresses change nothing cached.

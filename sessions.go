@@ -121,15 +121,17 @@ func requireWrite(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // cutRunes cuts s to at most n characters, never inside one, with any
-// control character or invalid byte made '?': a User-Agent is the
-// client's text, shown later in a terminal by tokenapi sessions.
+// character isUnsafeRune refuses, or invalid byte, made '?': a User-Agent
+// is the client's text, shown to its user by GET /api/tokens and in a
+// terminal by tokenapi sessions, but not a field the client chose to
+// send, so it is mended rather than refused.
 func cutRunes(s string, n int) string {
 	out := make([]rune, 0, min(n, len(s)))
 	for _, r := range s {
 		if len(out) == n {
 			break
 		}
-		if r == utf8.RuneError || isControl(r) {
+		if r == utf8.RuneError || isUnsafeRune(r) {
 			r = '?'
 		}
 		out = append(out, r)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -10,7 +11,8 @@ import (
 // the field, so a client knows what to fix.
 
 // checkText requires value to be between minLen and maxLen characters
-// without control characters; multiline text may hold tabs and newlines.
+// without the characters isUnsafeRune refuses; multiline text may hold tabs
+// and newlines.
 func checkText(field, value string, minLen, maxLen int, multiline bool) string {
 	n := utf8.RuneCountInString(value)
 	switch {
@@ -23,9 +25,14 @@ func checkText(field, value string, minLen, maxLen int, multiline bool) string {
 		if multiline && (r == '\n' || r == '\r' || r == '\t') {
 			continue
 		}
+		if !isUnsafeRune(r) {
+			continue
+		}
 		if isControl(r) {
 			return "field " + field + " must not contain control characters"
 		}
+		// Invisible, so the message names it: the client cannot see it.
+		return fmt.Sprintf("field %s must not contain the format character %U", field, r)
 	}
 	return ""
 }
@@ -64,7 +71,9 @@ func checkEmail(value string) string {
 
 // checkNewPassword asks only for a length: a long phrase beats rules about
 // symbols. Control characters are refused because a Basic header that
-// carries them is refused too.
+// carries them is refused too. Format characters, which checkText refuses,
+// are allowed: a password is never shown, so they can reorder nothing, and
+// a Basic header must go on taking any password set before that rule.
 func checkNewPassword(value string) string {
 	if value == "" {
 		return "field password is required"
@@ -82,6 +91,35 @@ func checkNewPassword(value string) string {
 // a control character, for every text a client sends.
 func isControl(r rune) bool {
 	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)
+}
+
+// isUnsafeRune reports the characters no text a client writes may hold,
+// since others see it, and an operator in a terminal: control characters,
+// and the format characters (Unicode category Cf) but the two joiners. One
+// line or many, the rule is the same: a post's body is shown beside other
+// text just as its title is.
+//
+// Format characters are invisible and change how the text around them
+// reads. Bidi overrides, embeddings and isolates (U+202A-U+202E,
+// U+2066-U+2069) reorder it: "invoice", U+202E, "gpj.exe" shows as
+// "invoiceexe.jpg", the trick of spoofed file names and of Trojan Source
+// (CVE-2021-42574). Zero-width spaces, the BOM and soft hyphens make two
+// names that look alike differ; tag characters (U+E0000-U+E007F) carry
+// hidden ASCII. The bidi marks (U+200E, U+200F, U+061C) go with them: few
+// people type them, and a client that shows mixed-direction text can
+// isolate it itself. One rule per character also refuses the tag sequences
+// of the England, Scotland and Wales flags.
+//
+// The joiners stay because text needs them and they move nothing: U+200D
+// (ZWJ) builds emoji sequences such as woman + ZWJ + laptop and some Indic
+// letters, and U+200C (ZWNJ) is part of everyday Persian and Indic
+// spelling. Variation selectors, which pick an emoji's look, are marks
+// (Mn), not format characters, and pass.
+func isUnsafeRune(r rune) bool {
+	if isControl(r) {
+		return true
+	}
+	return r != '\u200c' && r != '\u200d' && unicode.Is(unicode.Cf, r)
 }
 
 // noControlChars reports whether s is valid UTF-8 without control characters.
