@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -89,7 +88,7 @@ func (c *client) execute(ctx context.Context, stmts []statement, transaction boo
 	if transaction {
 		path = transactionPath
 	}
-	resp, err := c.do(ctx, path, statementList(stmts), true)
+	resp, err := c.do(ctx, path, stmts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -98,25 +97,25 @@ func (c *client) execute(ctx context.Context, stmts []statement, transaction boo
 			return nil, errors.New(sqlErrorText(r.Error))
 		}
 	}
-	if len(resp.Results) != len(stmts) {
-		return nil, fmt.Errorf("rqlite: %d results for %d statements", len(resp.Results), len(stmts))
+	if resp.Count != len(stmts) {
+		return nil, fmt.Errorf("rqlite: %d results for %d statements", resp.Count, len(stmts))
 	}
 	return resp.Results, nil
 }
 
 // query runs one query and returns its rows.
 func (c *client) query(ctx context.Context, stmt statement) (*rows, error) {
-	resp, err := c.do(ctx, queryPath, statementList([]statement{stmt}), false)
+	resp, err := c.do(ctx, queryPath, []statement{stmt}, false)
 	if err != nil {
 		return nil, err
 	}
-	if len(resp.Results) != 1 {
-		return nil, fmt.Errorf("rqlite: %d results for one query", len(resp.Results))
+	if resp.Count != 1 {
+		return nil, fmt.Errorf("rqlite: %d results for one query", resp.Count)
 	}
 	if resp.Results[0].Error != "" {
 		return nil, errors.New(sqlErrorText(resp.Results[0].Error))
 	}
-	return &rows{result: resp.Results[0]}, nil
+	return newRows(resp.Results[0]), nil
 }
 
 // statementList is the request body: the statements as one JSON array.
@@ -136,7 +135,7 @@ func statementList(stmts []statement) []byte {
 	return append(b, ']')
 }
 
-// do sends body to path until a leader answers, within ctx. Whatever a
+// do sends stmts to path until a leader answers, within ctx. Whatever a
 // node answers without applying the request (a redirect, "not leader",
 // "leader not found", or no connection at all) is tried again, on the
 // leader it names when that is a node of the URL, or else on the next
@@ -145,7 +144,8 @@ func statementList(stmts []statement) []byte {
 // ErrUnavailable. A read is safe to send again, and is when the
 // connection failed or a node said it could not lead; any other error is
 // returned at once.
-func (c *client) do(ctx context.Context, path string, body []byte, write bool) (response, error) {
+func (c *client) do(ctx context.Context, path string, stmts []statement, write bool) (response, error) {
+	body := statementList(stmts)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, noDeadlineWait)
@@ -155,7 +155,7 @@ func (c *client) do(ctx context.Context, path string, body []byte, write bool) (
 	var lastErr error
 	redirects := 0
 	for {
-		resp, leader, retry, err := c.try(ctx, node, path, body, write)
+		resp, leader, retry, err := c.try(ctx, node, path, body, len(stmts), write)
 		switch {
 		case err != nil:
 			return response{}, err
@@ -186,8 +186,9 @@ func (c *client) do(ctx context.Context, path string, body []byte, write bool) (
 // try sends the request to node once and says what came of it: the
 // node's response; or the leader it redirected to, a node of the URL; or
 // why another node should be asked (retry), as the node did not apply the
-// request; or an error to return without asking again.
-func (c *client) try(ctx context.Context, node, path string, body []byte, write bool) (resp response, leader string, retry, err error) {
+// request; or an error to return without asking again. body holds
+// statements statements.
+func (c *client) try(ctx context.Context, node, path string, body []byte, statements int, write bool) (resp response, leader string, retry, err error) {
 	status, location, answer, sent, err := c.post(ctx, node, path, body)
 	switch {
 	case err != nil && sent && write:
@@ -207,7 +208,7 @@ func (c *client) try(ctx context.Context, node, path string, body []byte, write 
 		}
 		return response{}, leader, nil, nil
 	case status == http.StatusOK:
-		resp, retry, err := judgeAnswer(node, answer, write)
+		resp, retry, err := judgeAnswer(node, answer, statements, write)
 		return resp, "", retry, err
 	case notApplied(string(answer)):
 		// 503 "leader not found" while there is none, or 500 from a
@@ -220,10 +221,11 @@ func (c *client) try(ctx context.Context, node, path string, body []byte, write 
 	}
 }
 
-// judgeAnswer reads a 200 answer from node: the response, or why another
-// node should be asked (retry), or an error to return.
-func judgeAnswer(node string, answer []byte, write bool) (resp response, retry, err error) {
-	resp, err = decodeResponse(answer)
+// judgeAnswer reads a 200 answer from node to statements statements: the
+// response, or why another node should be asked (retry), or an error to
+// return.
+func judgeAnswer(node string, answer []byte, statements int, write bool) (resp response, retry, err error) {
+	resp, err = decodeResponse(answer, statements)
 	switch {
 	case err != nil && write:
 		return response{}, nil, fmt.Errorf("%w: rqlite: a write sent to %s may or may not have been applied: %w", ErrUnavailable, node, err)
@@ -289,10 +291,7 @@ func (c *client) post(ctx context.Context, node, path string, body []byte) (stat
 		return 0, "", nil, !notSent, err
 	}
 	defer res.Body.Close()
-	answer, err = io.ReadAll(io.LimitReader(res.Body, maxResponse+1))
-	if err == nil && len(answer) > maxResponse {
-		err = errAnswerTooLarge
-	}
+	answer, err = readAnswer(res.Body)
 	if err != nil {
 		return 0, "", nil, true, err
 	}

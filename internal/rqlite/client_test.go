@@ -26,7 +26,7 @@ type fakeNode struct {
 
 // newFakeNode starts a node that counts each request and then
 // answers it with answer.
-func newFakeNode(t *testing.T, answer http.HandlerFunc) *fakeNode {
+func newFakeNode(t testing.TB, answer http.HandlerFunc) *fakeNode {
 	t.Helper()
 	n := &fakeNode{}
 	n.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +50,7 @@ func fakeURL(nodes ...*fakeNode) string {
 }
 
 // fakeClient is a client of nodes, as the driver makes one.
-func fakeClient(t *testing.T, nodes ...*fakeNode) *client {
+func fakeClient(t testing.TB, nodes ...*fakeNode) *client {
 	t.Helper()
 	addrs, err := parseURL(fakeURL(nodes...))
 	if err != nil {

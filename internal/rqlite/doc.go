@@ -19,6 +19,14 @@
 // one), and then fails with ErrUnavailable, as does a write whose answer
 // was lost, which is never sent twice: it may have been applied. A node's
 // answer is read up to 8 MiB; a larger one is an error, never cut short.
+// Whatever a node answers, faulty or hostile, costs about twice its size
+// in memory while it is read, and then its size and its column names:
+// rows stay the answer's JSON text, checked whole when it comes and
+// turned into Go values one row at a time as Next reads them. An answer
+// is refused whole when a row has more or fewer values than there are
+// columns, when there are more columns than SQLite allows (32767), or
+// when it is not rqlite's JSON; results beyond one per statement are
+// counted, not decoded.
 // SQL errors carry SQLite's own text, as go-sqlite3 gives it ("UNIQUE
 // constraint failed: users.username"), so code that matches on it works
 // on either driver; any text of a node's is cut to 256 bytes.
@@ -60,6 +68,8 @@
 //
 // driver.go is what database/sql sees: connections, statements and
 // transactions. client.go sends the requests and finds the leader;
-// values.go turns Go values into rqlite's JSON and back; errors.go is
-// what the driver says when a request fails.
+// answer.go reads and checks a node's answer within that budget, walking
+// its JSON in place with jsontext.go; values.go turns Go values into
+// rqlite's JSON and rows back into Go values; errors.go is what the
+// driver says when a request fails.
 package rqlite

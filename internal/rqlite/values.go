@@ -1,8 +1,8 @@
 package rqlite
 
 // rqlite's JSON, both ways: statements with their arguments going out,
-// results and rows coming back. Integers travel as JSON number text and are
-// read back with UseNumber into int64, so an id past 2^53 stays exact.
+// rows coming back. Integers travel as JSON number text and are read back
+// from that text into int64, so an id past 2^53 stays exact.
 
 import (
 	"bytes"
@@ -169,109 +169,104 @@ func castPlaceholders(query string, ordinals []int) (string, error) {
 	return out.String(), nil
 }
 
-// response is the answer to /db/execute and /db/query: a result per
-// statement, or an error for the whole request.
-type response struct {
-	Results []result `json:"results"`
-	Error   string   `json:"error"`
-}
-
-// result is one statement's result: rows for a query, the last
-// insert id and rows affected for a write, or its SQL error.
-type result struct {
-	Columns  []string `json:"columns"`
-	Types    []string `json:"types"`
-	Values   [][]any  `json:"values"`
-	LastID   int64    `json:"last_insert_id"`
-	Affected int64    `json:"rows_affected"`
-	Error    string   `json:"error"`
-}
-
-func (r result) LastInsertId() (int64, error) { return r.LastID, nil }
-func (r result) RowsAffected() (int64, error) { return r.Affected, nil }
-
-// decodeResponse reads a response with UseNumber: every number stays
-// its text until a column's type says what it is.
-func decodeResponse(body []byte) (response, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var resp response
-	if err := dec.Decode(&resp); err != nil {
-		return response{}, fmt.Errorf("rqlite: unreadable answer: %w", err)
-	}
-	return resp, nil
-}
-
-// rows are a query's rows, all in memory: rqlite answers with all of
-// them at once.
+// rows are a query's rows, all in memory, as rqlite answers with all of
+// them at once, but as the answer's own JSON text (see answer.go): each
+// Next turns one row into Go values.
 type rows struct {
-	result result
-	next   int
+	columns []string
+	types   []string
+	isReal  []bool   // whether each column has REAL affinity
+	values  jsonText // the rows to come, as checkRows checked them
+	done    bool
 }
 
-func (r *rows) Columns() []string { return r.result.Columns }
-func (r *rows) Close() error      { return nil }
+func newRows(r result) *rows {
+	rs := &rows{columns: r.Columns, types: r.Types, isReal: make([]bool, len(r.Columns))}
+	for i := range rs.isReal {
+		rs.isReal[i] = i < len(r.Types) && hasRealAffinity(r.Types[i])
+	}
+	rs.values = jsonText{b: r.Values}
+	some, _ := rs.values.enter('[', "values") // none when Values is nil
+	rs.done = !some
+	return rs
+}
+
+func (r *rows) Columns() []string { return r.columns }
+
+// Close lets the answer go before database/sql lets its rows go.
+func (r *rows) Close() error {
+	r.values, r.done = jsonText{}, true
+	return nil
+}
 
 func (r *rows) ColumnTypeDatabaseTypeName(i int) string {
-	if i < len(r.result.Types) {
-		return strings.ToUpper(r.result.Types[i])
+	if i < len(r.types) {
+		return strings.ToUpper(r.types[i])
 	}
 	return ""
 }
 
+// Next reads one row, which checkRows made sure has a value per column.
 func (r *rows) Next(dest []driver.Value) error {
-	if r.next >= len(r.result.Values) {
+	if r.done || !r.values.more(']') {
+		r.done = true
 		return io.EOF
 	}
-	row := r.result.Values[r.next]
-	r.next++
-	for i := range dest {
-		if i >= len(row) {
-			dest[i] = nil
+	r.values.enter('[', "a row") // checkRows made sure it is an array
+	for i := 0; r.values.more(']'); i++ {
+		cell := r.values.value()
+		if i >= len(dest) {
 			continue
 		}
-		typ := ""
-		if i < len(r.result.Types) {
-			typ = r.result.Types[i]
-		}
-		v, err := columnValue(row[i], typ)
+		v, err := columnValue(cell, r.isReal[i])
 		if err != nil {
-			return fmt.Errorf("rqlite: column %s: %w", r.result.Columns[i], err)
+			r.done = true // the walk stopped in the middle of a row
+			return fmt.Errorf("rqlite: column %s: %w", r.columns[i], err)
 		}
 		dest[i] = v
 	}
 	return nil
 }
 
-// columnValue turns one JSON value into what database/sql expects of a
-// SQLite driver: int64, float64, string, []byte (blobs come as arrays,
-// asked for with blob_array) or nil. A number is an int64 unless its
-// column has REAL affinity or it has a fraction: JSON writes the real 1.0
-// as 1.
-func columnValue(v any, typ string) (driver.Value, error) {
-	switch v := v.(type) {
-	case nil, string, bool:
-		return v, nil
-	case json.Number:
-		if !hasRealAffinity(typ) {
-			if i, err := v.Int64(); err == nil {
-				return i, nil
-			}
-		}
-		return v.Float64()
-	case []any:
-		blob := make([]byte, len(v))
-		for i, e := range v {
-			n, ok := e.(json.Number)
-			b, err := strconv.ParseUint(string(n), 10, 8)
-			if !ok || err != nil {
-				return nil, fmt.Errorf("blob byte %v", e)
-			}
-			blob[i] = byte(b)
+// columnValue turns the JSON text of one value, which checkRows checked,
+// into what database/sql expects of a SQLite driver: int64, float64,
+// string, []byte (blobs come as arrays, asked for with blob_array) or
+// nil. A number is an int64 unless its column has REAL affinity or it has
+// a fraction: JSON writes the real 1.0 as 1.
+func columnValue(cell []byte, isReal bool) (driver.Value, error) {
+	switch cell[0] {
+	case 'n':
+		return nil, nil
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case '"':
+		return unquote(cell), nil
+	case '[':
+		blob := make([]byte, 0, bytes.Count(cell, []byte{','})+1)
+		t := jsonText{b: cell, i: 1} // past the '['
+		for t.more(']') {
+			b, _ := smallInt(t.value())
+			blob = append(blob, byte(b))
 		}
 		return blob, nil
 	}
-	return nil, fmt.Errorf("unexpected value %T", v)
+	if !isReal {
+		if i, ok := smallInt(cell); ok {
+			return i, nil
+		}
+		if len(cell) <= len("-9223372036854775808") {
+			if i, err := strconv.ParseInt(string(cell), 10, 64); err == nil {
+				return i, nil
+			}
+		}
+	}
+	f, err := strconv.ParseFloat(string(cell), 64)
+	if numErr, ok := err.(*strconv.NumError); ok {
+		numErr.Num, _ = cutText(numErr.Num) // a node's text, which may be long
+	}
+	return f, err
 }
 
 // hasRealAffinity applies SQLite's rule for a declared type with REAL
