@@ -56,7 +56,9 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 
 // safetyHeaders sets, before anything else can answer, the headers every
 // response carries: none may be shown in a frame, which stops clickjacking
-// of a browser client, and none answering a request with credentials may
+// of a browser client; none may be sniffed into another type than it
+// says, so no answer, a 204 or the mux's redirect included, is ever run
+// as a script or a page; and none answering a request with credentials may
 // be kept by a cache, which could hand a token, or what a token let its
 // holder see, to the next client. A response that shows an email without
 // credentials (sign-up) calls noStore itself.
@@ -65,6 +67,7 @@ func safetyHeaders(next http.Handler) http.Handler {
 		h := w.Header()
 		h["X-Frame-Options"] = frameDeny
 		h["Content-Security-Policy"] = noFrameAncestors
+		h["X-Content-Type-Options"] = noSniff
 		if _, ok := r.Header["Authorization"]; ok {
 			noStore(w)
 		}
@@ -102,6 +105,7 @@ func closeOnUnsureFraming(next http.Handler) http.Handler {
 var (
 	frameDeny        = []string{"DENY"}
 	noFrameAncestors = []string{"frame-ancestors 'none'"}
+	noSniff          = []string{"nosniff"}
 	cacheNoStore     = []string{"no-store"}
 	connectionClose  = []string{"close"}
 )

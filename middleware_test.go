@@ -180,12 +180,15 @@ func TestPipelinedRequestsKeepConnection(t *testing.T) {
 
 // TestSafetyHeaders sends requests to every route of routes(), with and
 // without credentials, answered and refused, and to no route at all. Every
-// answer must forbid framing; one to a request with an Authorization
-// header, or one that shows an email, must forbid caching; no other may,
-// and what is the same for everyone (/docs, /api/openapi.json) asks to be
-// cached.
+// answer, a 204 without a body and the mux's own redirect among them, must
+// forbid framing and content sniffing; one to a request with an
+// Authorization header, or one that shows an email, must forbid caching;
+// no other may, and what is the same for everyone (/docs,
+// /api/openapi.json) asks to be cached.
 func TestSafetyHeaders(t *testing.T) {
 	ts := newTestServer(t)
+	// A redirect is an answer of its own, to be checked, not followed.
+	ts.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	ts.srv.mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	_, token := ts.newUser(t, "muthoni")
 	_, otherToken := ts.newUser(t, "wanjiru")
@@ -258,6 +261,9 @@ func TestSafetyHeaders(t *testing.T) {
 		{"GET", "/docs", nil, "", 200, false},
 		{"GET", "/docs", bearer(token), "", 200, false},
 
+		{"GET", "/api//users", nil, "", 307, false}, // the mux's redirect of an unclean path
+		{"GET", "/api//users", bearer(token), "", 307, false},
+
 		{"GET", "/nope", nil, "", 404, false},
 		{"GET", "/nope", bearer(token), "", 404, false},
 		{"PATCH", "/api/posts/1", bearer(token), "", 405, false},
@@ -302,6 +308,7 @@ func TestSafetyHeaders(t *testing.T) {
 		for _, h := range []struct{ name, want string }{
 			{"X-Frame-Options", "DENY"},
 			{"Content-Security-Policy", wantPolicy},
+			{"X-Content-Type-Options", "nosniff"},
 			{"Cache-Control", wantCacheControl},
 		} {
 			var want []string // none
