@@ -62,12 +62,21 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 // be kept by a cache, which could hand a token, or what a token let its
 // holder see, to the next client. A response that shows an email without
 // credentials (sign-up) calls noStore itself.
+//
+// An answer over TLS also tells the browser to use nothing but HTTPS for
+// this host for a year (HSTS), so that a later http:// link or typed
+// address cannot send a token in the clear for anyone on the path to
+// read. Over plain HTTP a browser ignores it (RFC 6797 §8.1); a proxy
+// that ends TLS in front of us is the one to send it there.
 func safetyHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["X-Frame-Options"] = frameDeny
 		h["Content-Security-Policy"] = noFrameAncestors
 		h["X-Content-Type-Options"] = noSniff
+		if r.TLS != nil {
+			h["Strict-Transport-Security"] = httpsForAYear
+		}
 		if _, ok := r.Header["Authorization"]; ok {
 			noStore(w)
 		}
@@ -106,6 +115,7 @@ var (
 	frameDeny        = []string{"DENY"}
 	noFrameAncestors = []string{"frame-ancestors 'none'"}
 	noSniff          = []string{"nosniff"}
+	httpsForAYear    = []string{"max-age=31536000"}
 	cacheNoStore     = []string{"no-store"}
 	connectionClose  = []string{"close"}
 )

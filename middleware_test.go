@@ -309,6 +309,7 @@ func TestSafetyHeaders(t *testing.T) {
 			{"X-Frame-Options", "DENY"},
 			{"Content-Security-Policy", wantPolicy},
 			{"X-Content-Type-Options", "nosniff"},
+			{"Strict-Transport-Security", ""}, // plain HTTP; TestServesTLS checks HTTPS
 			{"Cache-Control", wantCacheControl},
 		} {
 			var want []string // none
