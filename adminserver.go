@@ -26,7 +26,9 @@ import (
 
 // adminHandler is the admin listener's mux: vars at /debug/vars, and the
 // profiler's pages at /debug/pprof/, for requests whose Host header names
-// the listener by an address or the name -admin-addr gives (addr).
+// the listener by an address or the name -admin-addr gives (addr). Its
+// answers carry the API's safety headers: a page must no more frame a
+// profile, or read one as a script, than it may the API's answers.
 func adminHandler(vars expvar.Var, addr string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/vars", varsHandler(vars))
@@ -35,10 +37,10 @@ func adminHandler(vars expvar.Var, addr string) http.Handler {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return requireAdminHost(addr, mux)
+	return safetyHeaders(requireAdminHost(addr, mux))
 }
 
-// requireAdminHost refuses, with 421 in plain text, a request whose Host
+// requireAdminHost refuses, with a JSON 421, a request whose Host
 // is not an IP address, localhost, or the host of the listener's address
 // addr (-admin-addr), with or without a port.
 //
@@ -58,7 +60,7 @@ func requireAdminHost(addr string, next http.Handler) http.Handler {
 		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 		_, ipErr := netip.ParseAddr(host)
 		if host == "" || ipErr != nil && !strings.EqualFold(host, "localhost") && !strings.EqualFold(host, named) {
-			http.Error(w, "the admin listener answers only to an IP address, localhost or the host of -admin-addr in the Host header", http.StatusMisdirectedRequest)
+			writeError(w, http.StatusMisdirectedRequest, "the admin listener answers only to an IP address, localhost or the host of -admin-addr in the Host header")
 			return
 		}
 		next.ServeHTTP(w, r)

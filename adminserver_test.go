@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"expvar"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +59,61 @@ func TestAdminListenerChecksHost(t *testing.T) {
 			}
 		}
 		hs.Close()
+	}
+}
+
+// adminAsk sends one GET to the admin listener hs, with Host host and
+// the extra header lines given ("Name: value"), on a connection of its
+// own, written by hand: Go's client would tidy some of the Host headers
+// the tests send (it sends "[127.0.0.1]:6060" as "127.0.0.1:6060").
+func adminAsk(t *testing.T, hs *httptest.Server, target, host string, lines ...string) response {
+	t.Helper()
+	conn := dialRaw(t, hs.URL)
+	var header strings.Builder
+	for _, line := range lines {
+		header.WriteString(line + "\r\n")
+	}
+	conn.send(t, "GET "+target+" HTTP/1.1\r\nHost: "+host+"\r\n"+header.String()+"Connection: close\r\n\r\n")
+	return conn.response(t, "GET "+target+" with Host "+host)
+}
+
+// Every answer of the admin listener, net/http/pprof's pages and the
+// listener's refusals among them, carries the safety headers of the API
+// (safetyHeaders): none of its pages may be framed or sniffed into
+// another type, so no page can show or run one of them as its own. Its
+// refusals are JSON errors, as the API's are.
+func TestAdminListenerSafetyHeaders(t *testing.T) {
+	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), "127.0.0.1:6060"))
+	defer hs.Close()
+	for _, tt := range []struct {
+		target, host string
+		status       int
+	}{
+		{"/debug/vars", "127.0.0.1:6060", http.StatusOK},
+		{"/debug/pprof/", "127.0.0.1:6060", http.StatusOK},
+		{"/debug/pprof/cmdline", "127.0.0.1:6060", http.StatusOK},
+		{"/debug/pprof/heap?debug=1", "127.0.0.1:6060", http.StatusOK},
+		{"/debug/pprof/nothing", "127.0.0.1:6060", http.StatusNotFound}, // pprof's own
+		{"/nowhere", "127.0.0.1:6060", http.StatusNotFound},             // the mux's own
+		{"/debug/vars", "rebind.example", http.StatusMisdirectedRequest},
+	} {
+		what := fmt.Sprintf("GET %s with Host %s", tt.target, tt.host)
+		res := adminAsk(t, hs, tt.target, tt.host)
+		if res.status != tt.status {
+			t.Errorf("%s = %d %q, want %d", what, res.status, res.body, tt.status)
+		}
+		for _, h := range []struct{ name, want string }{
+			{"X-Frame-Options", "DENY"},
+			{"Content-Security-Policy", "frame-ancestors 'none'"},
+			{"X-Content-Type-Options", "nosniff"},
+		} {
+			if got := res.header.Values(h.name); !slices.Equal(got, []string{h.want}) {
+				t.Errorf("%s = %d: %s = %q, want %q", what, res.status, h.name, got, h.want)
+			}
+		}
+		if tt.status == http.StatusMisdirectedRequest {
+			wantError(t, what, res, tt.status, "the admin listener answers only to")
+		}
 	}
 }
 

@@ -21,17 +21,18 @@ import (
 // read as a request. These tests speak HTTP on a raw socket, as a smuggler
 // would, because an HTTP client will not send such requests.
 
-// rawConn is a TCP connection to the test server, for writing requests by
-// hand. Every read and write on it fails after 10 s, so that a server that
-// keeps the connection open fails the test rather than hangs it.
+// rawConn is a TCP connection to a test server (at base, its URL), for
+// writing requests by hand. Every read and write on it fails after 10 s,
+// so that a server that keeps the connection open fails the test rather
+// than hangs it.
 type rawConn struct {
 	net.Conn
 	r *bufio.Reader
 }
 
-func dialRaw(t *testing.T, ts *testServer) *rawConn {
+func dialRaw(t *testing.T, base string) *rawConn {
 	t.Helper()
-	u, err := url.Parse(ts.base)
+	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestUnsureFramingClosesConnection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTestServer(t)
-			conn := dialRaw(t, ts)
+			conn := dialRaw(t, ts.base)
 			conn.send(t, tt.request, healthCheck)
 			res := conn.response(t, tt.name)
 			wantStatus(t, tt.name, res, tt.status)
@@ -158,7 +159,7 @@ func TestUnsureFramingClosesConnection(t *testing.T) {
 func TestPipelinedRequestsKeepConnection(t *testing.T) {
 	ts := newTestServer(t)
 	signUp := `{"username": "muthoni", "email": "muthoni@example.com", "password": "muthoni-password"}`
-	conn := dialRaw(t, ts)
+	conn := dialRaw(t, ts.base)
 	conn.send(t,
 		"POST /api/users HTTP/1.1\r\nHost: tokenapi\r\nContent-Type: application/json\r\n"+
 			fmt.Sprintf("Content-Length: %d\r\n\r\n", len(signUp))+signUp,
