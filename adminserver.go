@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,12 +33,44 @@ import (
 func adminHandler(vars expvar.Var, addr string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/vars", varsHandler(vars))
-	mux.HandleFunc("/debug/pprof/", pprof.Index) // also heap, goroutine, block, mutex, allocs, threadcreate
+	mux.Handle("/debug/pprof/", capSeconds(pprof.Index)) // also heap, goroutine, block, mutex, allocs, threadcreate
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.Handle("/debug/pprof/profile", capSeconds(pprof.Profile))
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/debug/pprof/trace", capSeconds(pprof.Trace))
 	return safetyHeaders(requireAdminHost(addr, mux))
+}
+
+// maxProfileSeconds bounds how long a CPU profile, a trace or a delta
+// profile (heap?seconds=N) may run.
+const maxProfileSeconds = 60
+
+// capSeconds refuses with 400 a profile or a trace asked to run for more
+// than maxProfileSeconds.
+//
+// Why: pprof runs one for as long as it is asked, and only one CPU
+// profile at a time, so one ?seconds=100000, by a slip or by anyone who
+// reaches the listener, profiles the server (a few per cent of its CPU)
+// for a day and refuses every other profile meanwhile. Refused, not
+// clamped: an operator who asked for 300 seconds and silently got 60
+// would read the profile as five minutes of load; the 400 says why, and
+// several profiles in a row cover a longer time.
+//
+// It reads seconds as pprof does, with FormValue, so that a form body
+// cannot carry past it a value pprof would then read; a value that is not
+// a number is left to pprof, which refuses it or takes its default.
+func capSeconds(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s := r.FormValue("seconds"); s != "" {
+			// Written so that NaN and +Inf, which pprof's trace reads
+			// as floats like any other, are refused too.
+			if n, err := strconv.ParseFloat(s, 64); err == nil && !(n <= maxProfileSeconds) {
+				badRequest(w, fmt.Sprintf("seconds is at most %d on the admin listener; take several profiles for a longer time", maxProfileSeconds))
+				return
+			}
+		}
+		next(w, r)
+	})
 }
 
 // requireAdminHost refuses, with a JSON 421, a request whose Host

@@ -117,6 +117,53 @@ func TestAdminListenerSafetyHeaders(t *testing.T) {
 	}
 }
 
+// A CPU profile, a trace or a delta profile asked to run more than a
+// minute is refused, whether seconds comes in the query or, as pprof also
+// reads it, in a form body; one of a minute or less runs, and the
+// profiles' other parameters are pprof's as before.
+func TestAdminListenerCapsSeconds(t *testing.T) {
+	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), "127.0.0.1:6060"))
+	defer hs.Close()
+	for _, tt := range []struct {
+		target string
+		status int
+	}{
+		{"/debug/pprof/profile?seconds=100000", http.StatusBadRequest},
+		{"/debug/pprof/profile?seconds=61", http.StatusBadRequest},
+		{"/debug/pprof/profile?seconds=60.5", http.StatusBadRequest},
+		{"/debug/pprof/profile?seconds=1e9", http.StatusBadRequest},
+		{"/debug/pprof/trace?seconds=100000", http.StatusBadRequest},
+		{"/debug/pprof/trace?seconds=Inf", http.StatusBadRequest}, // pprof's trace reads a float
+		{"/debug/pprof/trace?seconds=NaN", http.StatusBadRequest},
+		{"/debug/pprof/heap?seconds=100000", http.StatusBadRequest}, // a delta profile sleeps as long
+		{"/debug/pprof/goroutine?seconds=61&debug=1", http.StatusBadRequest},
+		{"/debug/pprof/profile?seconds=61&seconds=1", http.StatusBadRequest}, // pprof reads the first
+
+		{"/debug/pprof/trace?seconds=0.01", http.StatusOK},
+		{"/debug/pprof/heap?gc=1", http.StatusOK},
+		{"/debug/pprof/heap?debug=1&gc=1", http.StatusOK},
+		{"/debug/pprof/goroutine?debug=2", http.StatusOK},
+		{"/debug/pprof/allocs", http.StatusOK},
+		{"/debug/pprof/heap?seconds=-1", http.StatusBadRequest}, // pprof's own refusal
+	} {
+		res := adminAsk(t, hs, tt.target, "127.0.0.1:6060")
+		if res.status != tt.status {
+			t.Errorf("GET %s = %d %q, want %d", tt.target, res.status, res.body, tt.status)
+		}
+	}
+	wantError(t, "GET /debug/pprof/profile?seconds=100000", adminAsk(t, hs, "/debug/pprof/profile?seconds=100000", "127.0.0.1:6060"),
+		http.StatusBadRequest, "seconds is at most 60")
+
+	res, err := hs.Client().Post(hs.URL+"/debug/pprof/profile", "application/x-www-form-urlencoded", strings.NewReader("seconds=100000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("POST /debug/pprof/profile with seconds=100000 in its body = %d, want %d", res.StatusCode, http.StatusBadRequest)
+	}
+}
+
 // TestAdminListener starts the program with an admin listener and checks
 // what /debug/vars counts after a sign-up, logins that succeed, fail and
 // are throttled, and some reads; that the profiler answers there; that
