@@ -26,10 +26,11 @@ import (
 // handlers on another one, below.
 
 // adminHandler is the admin listener's mux: vars at /debug/vars, and the
-// profiler's pages at /debug/pprof/, for requests whose Host header names
-// the listener by an address or the name -admin-addr gives (addr). Its
-// answers carry the API's safety headers: a page must no more frame a
-// profile, or read one as a script, than it may the API's answers.
+// profiler's pages at /debug/pprof/ (profiles of at most a minute), for
+// requests whose Host header names the listener by an address or the name
+// -admin-addr gives (addr), and that no web page sent. Its answers carry
+// the API's safety headers: a page must no more frame a profile, or read
+// one as a script, than it may the API's answers.
 func adminHandler(vars expvar.Var, addr string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/vars", varsHandler(vars))
@@ -38,7 +39,33 @@ func adminHandler(vars expvar.Var, addr string) http.Handler {
 	mux.Handle("/debug/pprof/profile", capSeconds(pprof.Profile))
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.Handle("/debug/pprof/trace", capSeconds(pprof.Trace))
-	return safetyHeaders(requireAdminHost(addr, mux))
+	return safetyHeaders(requireAdminHost(addr, refuseWebPages(mux)))
+}
+
+// refuseWebPages refuses, with 403, a request that a web page made the
+// browser send: one with an Origin header, or with Sec-Fetch-Site other
+// than none (the operator typed the address) or same-origin (a link on
+// pprof's own index page, whose origin passed requireAdminHost). Neither
+// header can be set by a page's script; go tool pprof and curl send
+// neither.
+//
+// Why: the Host check stops a page that reads answers through DNS
+// rebinding, not one that only sends. Any page the operator opens can
+// point an <img> at http://127.0.0.1:6060/debug/pprof/profile, and the
+// browser sends it as it is, Host and all: it cannot read the answer, but
+// the server runs the profile. A browser too old to send Sec-Fetch-Site
+// sends no Origin on such a GET either, and gets through; capSeconds then
+// bounds what it can start.
+func refuseWebPages(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, origin := r.Header["Origin"]
+		site, fetched := r.Header["Sec-Fetch-Site"]
+		if origin || fetched && (len(site) != 1 || site[0] != "none" && site[0] != "same-origin") {
+			forbidden(w, "the admin listener answers no request a web page sent (Origin, Sec-Fetch-Site); use go tool pprof, curl or the address bar")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // maxProfileSeconds bounds how long a CPU profile, a trace or a delta

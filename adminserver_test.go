@@ -62,6 +62,49 @@ func TestAdminListenerChecksHost(t *testing.T) {
 	}
 }
 
+// A request a web page made the browser send is refused, whatever its
+// Host: one with an Origin header, or with Sec-Fetch-Site other than none
+// (the operator typed the address) or same-origin (a link on pprof's own
+// index page). Above all, a page's <img src> cannot start a profile at
+// http://127.0.0.1:6060, whose Host passes TestAdminListenerChecksHost.
+// go tool pprof and curl send neither header.
+func TestAdminListenerRefusesWebPages(t *testing.T) {
+	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), "127.0.0.1:6060"))
+	defer hs.Close()
+	for _, tt := range []struct {
+		header string // a header line; "" for none
+		want   int
+	}{
+		{"", http.StatusOK},
+		{"Sec-Fetch-Site: none", http.StatusOK},
+		{"Sec-Fetch-Site: same-origin", http.StatusOK},
+		{"Sec-Fetch-Site: same-site", http.StatusForbidden}, // another port of localhost
+		{"Sec-Fetch-Site: cross-site", http.StatusForbidden},
+		{"Sec-Fetch-Site: something-new", http.StatusForbidden},
+		{"Origin: http://evil.example", http.StatusForbidden},
+		{"Origin: null", http.StatusForbidden},
+		{"Origin: http://127.0.0.1:6060", http.StatusForbidden},
+	} {
+		for _, target := range []string{"/debug/vars", "/debug/pprof/cmdline", "/debug/pprof/"} {
+			what := fmt.Sprintf("GET %s with %q", target, tt.header)
+			var lines []string
+			if tt.header != "" {
+				lines = append(lines, tt.header)
+			}
+			res := adminAsk(t, hs, target, "127.0.0.1:6060", lines...)
+			if res.status != tt.want {
+				t.Errorf("%s = %d, want %d", what, res.status, tt.want)
+			}
+		}
+	}
+	// The simple cross-site request of issue 17; 403, not the 400 of a
+	// profile too long: nothing of the request is looked at.
+	for _, header := range []string{"Sec-Fetch-Site: cross-site", "Origin: http://evil.example"} {
+		res := adminAsk(t, hs, "/debug/pprof/profile?seconds=100000", "127.0.0.1:6060", header)
+		wantError(t, "GET /debug/pprof/profile?seconds=100000 with "+header, res, http.StatusForbidden, "web page")
+	}
+}
+
 // adminAsk sends one GET to the admin listener hs, with Host host and
 // the extra header lines given ("Name: value"), on a connection of its
 // own, written by hand: Go's client would tidy some of the Host headers
