@@ -100,9 +100,9 @@ func capSeconds(next http.HandlerFunc) http.Handler {
 	})
 }
 
-// requireAdminHost refuses, with a JSON 421, a request whose Host
-// is not an IP address, localhost, or the host of the listener's address
-// addr (-admin-addr), with or without a port.
+// requireAdminHost refuses, with a JSON 421, a request whose Host is not
+// an IP address, localhost, or the host of the listener's address addr
+// (-admin-addr), with or without a port (see adminHost).
 //
 // Why: DNS rebinding. A web page the operator opens can make its own name
 // resolve to 127.0.0.1; the browser then sends the page's requests to the
@@ -113,18 +113,47 @@ func capSeconds(next http.HandlerFunc) http.Handler {
 func requireAdminHost(addr string, next http.Handler) http.Handler {
 	named, _, _ := net.SplitHostPort(addr)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-		_, ipErr := netip.ParseAddr(host)
-		if host == "" || ipErr != nil && !strings.EqualFold(host, "localhost") && !strings.EqualFold(host, named) {
+		if !adminHost(r.Host, named) {
 			writeError(w, http.StatusMisdirectedRequest, "the admin listener answers only to an IP address, localhost or the host of -admin-addr in the Host header")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// adminHost reports whether the Host header hostport names the admin
+// listener: an IPv4 address, an IPv6 address in brackets, localhost or
+// named (-admin-addr's host, "" for none), each alone or with a port of
+// digits. It is strict where net.SplitHostPort and netip.ParseAddr are
+// lenient, since what they let by is not what a browser sends for an
+// address: an IPv6 zone ("[::1%evil.com]", which ParseAddr takes as ::1),
+// an IPv4 address in brackets, a port that is not a number
+// ("localhost:evil").
+func adminHost(hostport, named string) bool {
+	if rest, ok := strings.CutPrefix(hostport, "["); ok {
+		literal, port, ok := strings.Cut(rest, "]")
+		ip, err := netip.ParseAddr(literal)
+		return ok && err == nil && ip.Is6() && ip.Zone() == "" && optionalPort(port)
+	}
+	host, port, hasPort := strings.Cut(hostport, ":")
+	if hasPort && !optionalPort(":"+port) {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Is4()
+	}
+	return strings.EqualFold(host, "localhost") || named != "" && strings.EqualFold(host, named)
+}
+
+// optionalPort reports whether s is nothing, or a colon and a port
+// number.
+func optionalPort(s string) bool {
+	if s == "" {
+		return true
+	}
+	digits, ok := strings.CutPrefix(s, ":")
+	_, err := strconv.ParseUint(digits, 10, 16) // no sign, no "_", not empty
+	return ok && err == nil
 }
 
 // varsHandler serves what expvar.Handler does, the process's published

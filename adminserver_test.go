@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"expvar"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,9 +15,11 @@ import (
 )
 
 // The admin listener answers only to a Host header that names it by an
-// address, localhost, or the host of -admin-addr: a page whose own name
-// was made to resolve to 127.0.0.1 (DNS rebinding) gets 421, not the vars
-// or a profile.
+// address, localhost, or the host of -admin-addr, each with a port or
+// none: a page whose own name was made to resolve to 127.0.0.1 (DNS
+// rebinding) gets 421, not the vars or a profile. The Host is parsed
+// strictly, as RFC 3986 writes it: an IPv6 address in brackets and
+// without a zone, an IPv4 address bare, a port of digits.
 func TestAdminListenerChecksHost(t *testing.T) {
 	cases := []struct {
 		adminAddr, host string
@@ -26,36 +27,48 @@ func TestAdminListenerChecksHost(t *testing.T) {
 	}{
 		{"127.0.0.1:6060", "127.0.0.1:6060", http.StatusOK},
 		{"127.0.0.1:6060", "127.0.0.1", http.StatusOK},
+		{"127.0.0.1:6060", "127.0.0.1:80", http.StatusOK}, // behind a port forward
 		{"127.0.0.1:6060", "[::1]:6060", http.StatusOK},
 		{"127.0.0.1:6060", "[::1]", http.StatusOK},
+		{"127.0.0.1:6060", "[::ffff:127.0.0.1]:6060", http.StatusOK}, // an IPv6 address still
 		{"127.0.0.1:6060", "localhost:6060", http.StatusOK},
 		{"127.0.0.1:6060", "LocalHost", http.StatusOK},
 		{":6060", "10.0.0.5:6060", http.StatusOK},
 		{"admin.internal:6060", "admin.internal:6060", http.StatusOK},
 		{"admin.internal:6060", "Admin.Internal", http.StatusOK},
+		{"[::1]:6060", "[::1]:6060", http.StatusOK},
+
 		{"127.0.0.1:6060", "rebind.example:6060", http.StatusMisdirectedRequest},
 		{"127.0.0.1:6060", "rebind.example", http.StatusMisdirectedRequest},
 		{"127.0.0.1:6060", "localhost.rebind.example:6060", http.StatusMisdirectedRequest},
 		{"127.0.0.1:6060", "127.0.0.1.rebind.example", http.StatusMisdirectedRequest},
 		{":6060", "box.example:6060", http.StatusMisdirectedRequest},
+		{":6060", ":6060", http.StatusMisdirectedRequest}, // -admin-addr names no host
 		{"admin.internal:6060", "other.internal:6060", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "[::1%evil.com]", http.StatusMisdirectedRequest}, // a zone is no part of a Host
+		{"127.0.0.1:6060", "[::1%evil.com]:6060", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "[fe80::1%25eth0]:6060", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "[127.0.0.1]", http.StatusMisdirectedRequest}, // IPv4 goes bare
+		{"127.0.0.1:6060", "[127.0.0.1]:6060", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "[localhost]", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "::1", http.StatusMisdirectedRequest}, // IPv6 goes in brackets
+		{"127.0.0.1:6060", "[::1]evil.com", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "[::1", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "localhost:evil", http.StatusMisdirectedRequest}, // a port is digits
+		{"127.0.0.1:6060", "localhost:", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "localhost:6060:6060", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "localhost:99999", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "127.0.0.1:-1", http.StatusMisdirectedRequest},
+		{"127.0.0.1:6060", "127.1", http.StatusMisdirectedRequest}, // not an IPv4 address as URLs write it
+		{"127.0.0.1:6060", "localhost.", http.StatusMisdirectedRequest},
+		{"admin.internal:6060", "admin.internal:evil", http.StatusMisdirectedRequest},
 	}
 	for _, tc := range cases {
 		hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), tc.adminAddr))
 		for _, path := range []string{"/debug/vars", "/debug/pprof/cmdline"} {
-			req, err := http.NewRequest("GET", hs.URL+path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Host = tc.host
-			res, err := hs.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if res.StatusCode != tc.want {
-				t.Errorf("-admin-addr %s: GET %s with Host %s = %d %q; want %d", tc.adminAddr, path, tc.host, res.StatusCode, body, tc.want)
+			res := adminAsk(t, hs, path, tc.host)
+			if res.status != tc.want {
+				t.Errorf("-admin-addr %s: GET %s with Host %s = %d; want %d", tc.adminAddr, path, tc.host, res.status, tc.want)
 			}
 		}
 		hs.Close()
