@@ -15,15 +15,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
-
-	"tokenapi/internal/rqlite"
 )
 
 // usageError is a command line the program cannot run: an unknown
@@ -159,17 +155,11 @@ func (a *admin) wantArgs(got []string, want ...string) error {
 }
 
 // open opens the database. A command works on a database that a server
-// made: a path with no file behind it is a mistake, not a new database to
-// create. (An rqlite cluster has no file to look for: on an empty one a
-// command finds no users and no sessions.)
+// made: a path with no file behind it, an empty file or another
+// program's database, on a file or a cluster, is a mistake, not a new
+// database to create (see openExistingStore).
 func (a *admin) open(ctx context.Context) (*sqlStore, error) {
-	if rqlite.IsURL(a.opts.db) {
-		return openStore(ctx, a.opts.db)
-	}
-	if _, err := os.Stat(a.opts.db); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("database %s does not exist", a.opts.db)
-	}
-	return openStore(ctx, a.opts.db)
+	return openExistingStore(ctx, a.opts.db)
 }
 
 // openUser opens the database and finds the user with this name, in any

@@ -372,6 +372,73 @@ func TestAdminFailures(t *testing.T) {
 	}
 }
 
+// A command works on a database a server has made, and on nothing else:
+// a file that is empty, not SQLite, or another program's SQLite
+// database is refused, exit 1 and one line, and left as it was, every
+// byte, with no -wal, -shm or -journal beside it. (openStore would make
+// any of them a tokenapi database, which only a server's first start
+// may do: TestReopenKeepsData and the rest start on a file that does not
+// exist yet.)
+func TestAdminRefusesFileWithoutSchema(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		setup  func(t *testing.T, dir string) // makes tokenapi.db
+		stderr string
+	}{
+		{"empty file", writeFile("tokenapi.db", nil),
+			"database tokenapi.db is empty, not a tokenapi database; a server makes one on its first start"},
+		{"text file", writeFile("tokenapi.db", []byte("these are not the tables you are looking for\n")),
+			"database tokenapi.db is not a SQLite database"},
+		{"a SQLite database without tables", func(t *testing.T, dir string) {
+			makeDB(t, filepath.Join(dir, "tokenapi.db"), "CREATE TABLE gone (x); DROP TABLE gone")
+		}, "database tokenapi.db holds no tokenapi schema; a server makes one on its first start"},
+		{"another program's database", func(t *testing.T, dir string) {
+			makeDB(t, filepath.Join(dir, "tokenapi.db"), "CREATE TABLE notes (body TEXT)")
+		}, "database tokenapi.db holds tables but no tokenapi schema version; is it another program's database?"},
+		{"another program's database in WAL mode", func(t *testing.T, dir string) {
+			makeDB(t, filepath.Join(dir, "tokenapi.db"), "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT)")
+		}, "database tokenapi.db holds tables but no tokenapi schema version; is it another program's database?"},
+	}
+	commands := [][]string{{"users"}, {"sessions", "amara"}, {"revoke", "amara"}, {"revoke", "-session", "1"}, {"passwd", "amara"}, {"prune"}}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		tt.setup(t, dir)
+		before := snapshotDir(t, dir)
+		for _, command := range commands {
+			args := append([]string{"-db", "tokenapi.db"}, command...)
+			what := tt.name + ": tokenapi " + strings.Join(args, " ")
+			stdout, stderr, code := runProgram(t, dir, "a long enough one\n", args...)
+			if code != 1 || stdout != "" || stderr != "tokenapi: "+tt.stderr+"\n" {
+				t.Errorf("%s: exit code %d, stdout %q, stderr %q; want 1, nothing and %q", what, code, stdout, stderr, "tokenapi: "+tt.stderr+"\n")
+			}
+			after := snapshotDir(t, dir)
+			for name, data := range after {
+				if old, ok := before[name]; !ok {
+					t.Errorf("%s left %s behind", what, filepath.Base(name))
+				} else if old != data {
+					t.Errorf("%s changed %s (%d bytes, was %d)", what, filepath.Base(name), len(data), len(old))
+				}
+			}
+			if len(after) != len(before) {
+				t.Errorf("%s: %d files, want the %d there were", what, len(after), len(before))
+			}
+		}
+	}
+
+	// The control: a database a server made, and has stopped on, so that
+	// it is whole in its file with no -wal beside it.
+	p, dir := startAdminServer(t)
+	p.createUser(t, "amara", "amara-password")
+	p.stop(t)
+	if _, err := os.Stat(filepath.Join(dir, "tokenapi.db-wal")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("tokenapi.db-wal after the server stopped: %v; want none", err)
+	}
+	if rows := tableRows(t, runOK(t, dir, "", "users"), "ID USERNAME CREATED LAST SEEN LIVE SESSIONS"); len(rows) != 1 || rows[0][1] != "amara" {
+		t.Errorf("tokenapi users on a stopped server's database: %v, want amara", rows)
+	}
+}
+
 // TestAdminServeStillServes starts the server through serve, with the
 // flags before it and after it.
 func TestAdminServeStillServes(t *testing.T) {

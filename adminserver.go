@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,22 +26,83 @@ import (
 // handlers on another one, below.
 
 // adminHandler is the admin listener's mux: vars at /debug/vars, and the
-// profiler's pages at /debug/pprof/, for requests whose Host header names
-// the listener by an address or the name -admin-addr gives (addr).
+// profiler's pages at /debug/pprof/ (profiles of at most a minute), for
+// requests whose Host header names the listener by an address or the name
+// -admin-addr gives (addr), and that no web page sent. Its answers carry
+// the API's safety headers: a page must no more frame a profile, or read
+// one as a script, than it may the API's answers.
 func adminHandler(vars expvar.Var, addr string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/vars", varsHandler(vars))
-	mux.HandleFunc("/debug/pprof/", pprof.Index) // also heap, goroutine, block, mutex, allocs, threadcreate
+	mux.Handle("/debug/pprof/", capSeconds(pprof.Index)) // also heap, goroutine, block, mutex, allocs, threadcreate
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.Handle("/debug/pprof/profile", capSeconds(pprof.Profile))
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return requireAdminHost(addr, mux)
+	mux.Handle("/debug/pprof/trace", capSeconds(pprof.Trace))
+	return safetyHeaders(requireAdminHost(addr, refuseWebPages(mux)))
 }
 
-// requireAdminHost refuses, with 421 in plain text, a request whose Host
-// is not an IP address, localhost, or the host of the listener's address
-// addr (-admin-addr), with or without a port.
+// refuseWebPages refuses, with 403, a request that a web page made the
+// browser send: one with an Origin header, or with Sec-Fetch-Site other
+// than none (the operator typed the address) or same-origin (a link on
+// pprof's own index page, whose origin passed requireAdminHost). Neither
+// header can be set by a page's script; go tool pprof and curl send
+// neither.
+//
+// Why: the Host check stops a page that reads answers through DNS
+// rebinding, not one that only sends. Any page the operator opens can
+// point an <img> at http://127.0.0.1:6060/debug/pprof/profile, and the
+// browser sends it as it is, Host and all: it cannot read the answer, but
+// the server runs the profile. A browser too old to send Sec-Fetch-Site
+// sends no Origin on such a GET either, and gets through; capSeconds then
+// bounds what it can start.
+func refuseWebPages(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, origin := r.Header["Origin"]
+		site, fetched := r.Header["Sec-Fetch-Site"]
+		if origin || fetched && (len(site) != 1 || site[0] != "none" && site[0] != "same-origin") {
+			forbidden(w, "the admin listener answers no request a web page sent (Origin, Sec-Fetch-Site); use go tool pprof, curl or the address bar")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// maxProfileSeconds bounds how long a CPU profile, a trace or a delta
+// profile (heap?seconds=N) may run.
+const maxProfileSeconds = 60
+
+// capSeconds refuses with 400 a profile or a trace asked to run for more
+// than maxProfileSeconds.
+//
+// Why: pprof runs one for as long as it is asked, and only one CPU
+// profile at a time, so one ?seconds=100000, by a slip or by anyone who
+// reaches the listener, profiles the server (a few per cent of its CPU)
+// for a day and refuses every other profile meanwhile. Refused, not
+// clamped: an operator who asked for 300 seconds and silently got 60
+// would read the profile as five minutes of load; the 400 says why, and
+// several profiles in a row cover a longer time.
+//
+// It reads seconds as pprof does, with FormValue, so that a form body
+// cannot carry past it a value pprof would then read; a value that is not
+// a number is left to pprof, which refuses it or takes its default.
+func capSeconds(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s := r.FormValue("seconds"); s != "" {
+			// Written so that NaN and +Inf, which pprof's trace reads
+			// as floats like any other, are refused too.
+			if n, err := strconv.ParseFloat(s, 64); err == nil && !(n <= maxProfileSeconds) {
+				badRequest(w, fmt.Sprintf("seconds is at most %d on the admin listener; take several profiles for a longer time", maxProfileSeconds))
+				return
+			}
+		}
+		next(w, r)
+	})
+}
+
+// requireAdminHost refuses, with a JSON 421, a request whose Host is not
+// an IP address, localhost, or the host of the listener's address addr
+// (-admin-addr), with or without a port (see adminHost).
 //
 // Why: DNS rebinding. A web page the operator opens can make its own name
 // resolve to 127.0.0.1; the browser then sends the page's requests to the
@@ -51,18 +113,47 @@ func adminHandler(vars expvar.Var, addr string) http.Handler {
 func requireAdminHost(addr string, next http.Handler) http.Handler {
 	named, _, _ := net.SplitHostPort(addr)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-		_, ipErr := netip.ParseAddr(host)
-		if host == "" || ipErr != nil && !strings.EqualFold(host, "localhost") && !strings.EqualFold(host, named) {
-			http.Error(w, "the admin listener answers only to an IP address, localhost or the host of -admin-addr in the Host header", http.StatusMisdirectedRequest)
+		if !adminHost(r.Host, named) {
+			writeError(w, http.StatusMisdirectedRequest, "the admin listener answers only to an IP address, localhost or the host of -admin-addr in the Host header")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// adminHost reports whether the Host header hostport names the admin
+// listener: an IPv4 address, an IPv6 address in brackets, localhost or
+// named (-admin-addr's host, "" for none), each alone or with a port of
+// digits. It is strict where net.SplitHostPort and netip.ParseAddr are
+// lenient, since what they let by is not what a browser sends for an
+// address: an IPv6 zone ("[::1%evil.com]", which ParseAddr takes as ::1),
+// an IPv4 address in brackets, a port that is not a number
+// ("localhost:evil").
+func adminHost(hostport, named string) bool {
+	if rest, ok := strings.CutPrefix(hostport, "["); ok {
+		literal, port, ok := strings.Cut(rest, "]")
+		ip, err := netip.ParseAddr(literal)
+		return ok && err == nil && ip.Is6() && ip.Zone() == "" && optionalPort(port)
+	}
+	host, port, hasPort := strings.Cut(hostport, ":")
+	if hasPort && !optionalPort(":"+port) {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Is4()
+	}
+	return strings.EqualFold(host, "localhost") || named != "" && strings.EqualFold(host, named)
+}
+
+// optionalPort reports whether s is nothing, or a colon and a port
+// number.
+func optionalPort(s string) bool {
+	if s == "" {
+		return true
+	}
+	digits, ok := strings.CutPrefix(s, ":")
+	_, err := strconv.ParseUint(digits, 10, 16) // no sign, no "_", not empty
+	return ok && err == nil
 }
 
 // varsHandler serves what expvar.Handler does, the process's published

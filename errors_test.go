@@ -174,7 +174,7 @@ func TestBodyLimitReadsNoFurther(t *testing.T) {
 			if ep.token != "" {
 				header += "Authorization: Bearer " + ep.token + "\r\n"
 			}
-			conn := dialRaw(t, ts)
+			conn := dialRaw(t, ts.base)
 			conn.send(t, header+"\r\n"+strings.Repeat(" ", ep.limit+1))
 			res := conn.response(t, what+" with a body cut short")
 			wantError(t, what, res, http.StatusRequestEntityTooLarge,

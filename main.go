@@ -49,7 +49,8 @@
 // main.go and options.go start it all: run is the whole program. admin.go,
 // admin_commands.go and admin_password.go are the operator's side of the
 // same binary: tokenapi users, sessions, revoke, passwd and prune, on the
-// database file a server may be using. For a running server,
+// database file a server may be using, and only one a server has made
+// (existingdb.go). For a running server,
 // adminserver.go is the opt-in admin listener, with the counts of
 // metrics.go and the profiler; version.go is -version.
 package main

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -120,7 +121,9 @@ func TestReopenKeepsData(t *testing.T) {
 
 // TestServesTLS starts the program with a certificate: it serves HTTPS to
 // a client that trusts the certificate (the program's client does, see
-// programHTTPClient), and nothing to plain HTTP.
+// programHTTPClient), every answer with Strict-Transport-Security, and
+// nothing to plain HTTP. (TestSafetyHeaders checks that no answer over
+// plain HTTP has Strict-Transport-Security.)
 func TestServesTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := writeTestCert(t, dir)
@@ -128,7 +131,23 @@ func TestServesTLS(t *testing.T) {
 	if !strings.HasPrefix(p.base, "https://") {
 		t.Errorf("with -tls-cert the program serves %s, want https", p.base)
 	}
-	wantStatus(t, "GET /healthz over HTTPS", p.call(t, "GET", "/healthz", "", ""), http.StatusOK)
+	for _, req := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/healthz", http.StatusOK},
+		{"HEAD", "/healthz", http.StatusOK},
+		{"GET", "/api/users", http.StatusUnauthorized},
+		{"GET", "/nope", http.StatusNotFound},
+		{"PUT", "/healthz", http.StatusMethodNotAllowed},
+	} {
+		what := req.method + " " + req.path + " over HTTPS"
+		res := p.call(t, req.method, req.path, "", "")
+		wantStatus(t, what, res, req.status)
+		if got, want := res.header.Values("Strict-Transport-Security"), []string{"max-age=31536000"}; !slices.Equal(got, want) {
+			t.Errorf("%s: Strict-Transport-Security = %q, want %q", what, got, want)
+		}
+	}
 	// Go's TLS server answers plain HTTP with a 400 of its own.
 	plain := client{base: "http://" + p.addr(), http: &http.Client{Timeout: time.Minute}}
 	if res, err := plain.do("GET", "/healthz", ""); err == nil && res.status == http.StatusOK {

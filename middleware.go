@@ -56,15 +56,27 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 
 // safetyHeaders sets, before anything else can answer, the headers every
 // response carries: none may be shown in a frame, which stops clickjacking
-// of a browser client, and none answering a request with credentials may
+// of a browser client; none may be sniffed into another type than it
+// says, so no answer, a 204 or the mux's redirect included, is ever run
+// as a script or a page; and none answering a request with credentials may
 // be kept by a cache, which could hand a token, or what a token let its
 // holder see, to the next client. A response that shows an email without
 // credentials (sign-up) calls noStore itself.
+//
+// An answer over TLS also tells the browser to use nothing but HTTPS for
+// this host for a year (HSTS), so that a later http:// link or typed
+// address cannot send a token in the clear for anyone on the path to
+// read. Over plain HTTP a browser ignores it (RFC 6797 §8.1); a proxy
+// that ends TLS in front of us is the one to send it there.
 func safetyHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["X-Frame-Options"] = frameDeny
 		h["Content-Security-Policy"] = noFrameAncestors
+		h["X-Content-Type-Options"] = noSniff
+		if r.TLS != nil {
+			h["Strict-Transport-Security"] = httpsForAYear
+		}
 		if _, ok := r.Header["Authorization"]; ok {
 			noStore(w)
 		}
@@ -102,6 +114,8 @@ func closeOnUnsureFraming(next http.Handler) http.Handler {
 var (
 	frameDeny        = []string{"DENY"}
 	noFrameAncestors = []string{"frame-ancestors 'none'"}
+	noSniff          = []string{"nosniff"}
+	httpsForAYear    = []string{"max-age=31536000"}
 	cacheNoStore     = []string{"no-store"}
 	connectionClose  = []string{"close"}
 )

@@ -22,17 +22,18 @@ import (
 // read as a request. These tests speak HTTP on a raw socket, as a smuggler
 // would, because an HTTP client will not send such requests.
 
-// rawConn is a TCP connection to the test server, for writing requests by
-// hand. Every read and write on it fails after 10 s, so that a server that
-// keeps the connection open fails the test rather than hangs it.
+// rawConn is a TCP connection to a test server (at base, its URL), for
+// writing requests by hand. Every read and write on it fails after 10 s,
+// so that a server that keeps the connection open fails the test rather
+// than hangs it.
 type rawConn struct {
 	net.Conn
 	r *bufio.Reader
 }
 
-func dialRaw(t *testing.T, ts *testServer) *rawConn {
+func dialRaw(t *testing.T, base string) *rawConn {
 	t.Helper()
-	u, err := url.Parse(ts.base)
+	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestUnsureFramingClosesConnection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTestServer(t)
-			conn := dialRaw(t, ts)
+			conn := dialRaw(t, ts.base)
 			conn.send(t, tt.request, healthCheck)
 			res := conn.response(t, tt.name)
 			wantStatus(t, tt.name, res, tt.status)
@@ -159,7 +160,7 @@ func TestUnsureFramingClosesConnection(t *testing.T) {
 func TestPipelinedRequestsKeepConnection(t *testing.T) {
 	ts := newTestServer(t)
 	signUp := `{"username": "muthoni", "email": "muthoni@example.com", "password": "muthoni-password"}`
-	conn := dialRaw(t, ts)
+	conn := dialRaw(t, ts.base)
 	conn.send(t,
 		"POST /api/users HTTP/1.1\r\nHost: tokenapi\r\nContent-Type: application/json\r\n"+
 			fmt.Sprintf("Content-Length: %d\r\n\r\n", len(signUp))+signUp,
@@ -181,12 +182,15 @@ func TestPipelinedRequestsKeepConnection(t *testing.T) {
 
 // TestSafetyHeaders sends requests to every route of routes(), with and
 // without credentials, answered and refused, and to no route at all. Every
-// answer must forbid framing; one to a request with an Authorization
-// header, or one that shows an email, must forbid caching; no other may,
-// and what is the same for everyone (/docs, /api/openapi.json) asks to be
-// cached.
+// answer, a 204 without a body and the mux's own redirect among them, must
+// forbid framing and content sniffing; one to a request with an
+// Authorization header, or one that shows an email, must forbid caching;
+// no other may, and what is the same for everyone (/docs,
+// /api/openapi.json) asks to be cached.
 func TestSafetyHeaders(t *testing.T) {
 	ts := newTestServer(t)
+	// A redirect is an answer of its own, to be checked, not followed.
+	ts.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	ts.srv.mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	_, token := ts.newUser(t, "muthoni")
 	_, otherToken := ts.newUser(t, "wanjiru")
@@ -259,6 +263,9 @@ func TestSafetyHeaders(t *testing.T) {
 		{"GET", "/docs", nil, "", 200, false},
 		{"GET", "/docs", bearer(token), "", 200, false},
 
+		{"GET", "/api//users", nil, "", 307, false}, // the mux's redirect of an unclean path
+		{"GET", "/api//users", bearer(token), "", 307, false},
+
 		{"GET", "/nope", nil, "", 404, false},
 		{"GET", "/nope", bearer(token), "", 404, false},
 		{"PATCH", "/api/posts/1", bearer(token), "", 405, false},
@@ -303,6 +310,8 @@ func TestSafetyHeaders(t *testing.T) {
 		for _, h := range []struct{ name, want string }{
 			{"X-Frame-Options", "DENY"},
 			{"Content-Security-Policy", wantPolicy},
+			{"X-Content-Type-Options", "nosniff"},
+			{"Strict-Transport-Security", ""}, // plain HTTP; TestServesTLS checks HTTPS
 			{"Cache-Control", wantCacheControl},
 		} {
 			var want []string // none

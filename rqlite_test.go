@@ -217,6 +217,21 @@ func TestRqliteAdminCommands(t *testing.T) {
 	wantStatus(t, "GET /api/users after the operator revoked every session", p.call(t, "GET", "/api/users", token, ""), http.StatusUnauthorized)
 }
 
+// On a cluster no server has started on, a command refuses, as it does
+// an empty file, and writes nothing: the cluster is left with no schema.
+func TestRqliteAdminRefusesEmptyCluster(t *testing.T) {
+	url := needRqlite(t)
+	_, stderr, code := runProgram(t, t.TempDir(), "", "-db", url, "users")
+	want := "tokenapi: database " + url + " holds no tokenapi schema; a server makes one on its first start\n"
+	if code != 1 || stderr != want {
+		t.Errorf("tokenapi -db %s users on an empty cluster: exit %d, stderr %q; want 1 and %q", url, code, stderr, want)
+	}
+	version, tables, err := schemaVersion(testRqliteContext(t), rqliteDB(t, url))
+	if err != nil || version != 0 || tables != 0 {
+		t.Errorf("after the command, the cluster has schema version %d and %d tables (%v); want 0 and none", version, tables, err)
+	}
+}
+
 // The schema steps can run on rqlite only because each fails when run a
 // second time (see migrate): keep it so for every new step.
 func TestSchemaStepsFailTwice(t *testing.T) {
