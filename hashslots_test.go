@@ -274,7 +274,9 @@ func TestPasswordSpareSlot(t *testing.T) {
 }
 
 // A hash that queued while the spare slot was closed gets it once the
-// other requests have stopped for otherWorkQuiet, and not before.
+// other requests have stopped for otherWorkQuiet, and not before. (Timers
+// never fire early, so the lower bound holds on any machine; how much
+// later the slot opens is only logged.)
 func TestHashSlotsSpareOpensForWaiter(t *testing.T) {
 	h := newHashSlots(2)
 	release, err := h.acquire(context.Background(), hashCheck) // the regular slot, for the whole test
@@ -292,8 +294,9 @@ func TestHashSlotsSpareOpensForWaiter(t *testing.T) {
 
 	receive(t, order, 1)
 	waited := time.Since(lastOther)
-	if waited < otherWorkQuiet*9/10 || waited > otherWorkQuiet+500*time.Millisecond {
-		t.Errorf("the spare slot opened %v after the last other request, want about %v", waited, otherWorkQuiet)
+	t.Logf("the spare slot opened %v after the last other request (otherWorkQuiet %v)", waited, otherWorkQuiet)
+	if waited < otherWorkQuiet*9/10 {
+		t.Errorf("the spare slot opened %v after the last other request, want no sooner than %v", waited, otherWorkQuiet)
 	}
 }
 
