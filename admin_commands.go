@@ -166,7 +166,7 @@ func (a *admin) passwd(ctx context.Context, args []string) error {
 	if msg := checkNewPassword(password); msg != "" {
 		return errors.New(msg)
 	}
-	hash, err := newPasswordHasher(a.opts.passwordIterations, newHashSlots(runtime.GOMAXPROCS(0))).hash(ctx, password)
+	hash, err := newPasswordHasher(a.opts.passwordIterations, newHashSlots(runtime.GOMAXPROCS(0))).hash(ctx, "", password)
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func (s *server) handleError(w http.ResponseWriter, r *http.Request, err error) 
 		badRequest(w, err.Error())
 	case errors.Is(err, errPasswordBusy):
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "too many password checks at once; try again shortly")
+		writeError(w, http.StatusServiceUnavailable, "the server is busy hashing passwords; try again shortly")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "")
 	case errors.Is(err, errStoreUnavailable):

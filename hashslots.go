@@ -25,9 +25,13 @@ import (
 //     sign-up or a new password) wait in two queues, first come first
 //     served; a freed slot goes to the oldest check, and to the oldest new
 //     hash when no check waits or after checksPerNewHash checks in a row.
-//   - How long: no more new hashes wait than the slots get through in
-//     newHashWait at the recent pace; one more is refused at once with
-//     errPasswordBusy (503, Retry-After). Any other wait ends after maxWait.
+//   - How long: no more new hashes wait than the open slots get through in
+//     maxWait at the recent pace, and from one source (an IPv4 address, an
+//     IPv6 /64) half of that; one more is refused at once (errPasswordBusy:
+//     503, Retry-After) rather than after waiting in vain. A crowd behind
+//     one address, a class behind its school's NAT, is served; a flood from
+//     one address is refused past its half, and the other half stays open
+//     to everyone else. Any other wait ends after maxWait.
 //
 // docs/performance.md has the measurements behind each choice.
 type hashSlots struct {
@@ -50,8 +54,12 @@ type hashSlots struct {
 	busy      atomic.Bool // a request with a bearer token came since untilQuiet looked
 
 	// For the admin listener: hashes given a slot, their total wait for
-	// it, and hashes refused with errPasswordBusy.
-	granted, waitedNanos, refused atomic.Int64
+	// it, hashes refused with errPasswordBusy, and how many of those were
+	// refused at once, by a bound, rather than after maxWait.
+	granted, waitedNanos, refused, refusedAtOnce atomic.Int64
+
+	// onGrant, set by tests, hears of each slot given, in order. h.mu is held.
+	onGrant func(hashClass)
 }
 
 // hashClass is what a hash is for, which says where it waits.
@@ -65,6 +73,7 @@ const (
 // hashWaiter is a hash waiting in a queue for a slot.
 type hashWaiter struct {
 	class   hashClass
+	source  string        // a new hash's client address, as throttleAddr has it
 	granted chan struct{} // closed once handOut has given it a slot
 	spare   bool          // the slot given is the spare one
 }
@@ -84,17 +93,9 @@ const maxHashWait = 10 * time.Second
 // load tool's own sign-ups did, measuring reads beside saturating logins).
 const checksPerNewHash = 4
 
-// newHashWait bounds how long the new hashes waiting would take, at the
-// recent pace, before the last of them gets a slot. It is the Retry-After
-// that errors.go gives a refused client: waiting longer would gain it
-// nothing over coming back then. A few sign-ups at once still queue; a
-// flood of them is refused at once, and costs the logins nothing either
-// way.
-const newHashWait = time.Second
-
 // errPasswordBusy means every hash slot stayed taken for maxHashWait, or
-// too many new passwords wait already.
-var errPasswordBusy = errors.New("too many password checks at once")
+// too many new passwords wait already, in all or from one source.
+var errPasswordBusy = errors.New("too many password hashes at once")
 
 // newHashSlots makes the slots for a machine with cores cores.
 func newHashSlots(cores int) *hashSlots {
@@ -137,13 +138,15 @@ func (h *hashSlots) untilQuiet() time.Duration {
 }
 
 // acquire waits in class's queue for a slot, no longer than maxWait or ctx
-// allows, and returns the function that frees it.
-func (h *hashSlots) acquire(ctx context.Context, class hashClass) (release func(), err error) {
-	w := &hashWaiter{class: class, granted: make(chan struct{})}
+// allows, and returns the function that frees it. A new hash is counted
+// against source, the client address it came from ("" for none).
+func (h *hashSlots) acquire(ctx context.Context, class hashClass, source string) (release func(), err error) {
+	w := &hashWaiter{class: class, source: throttleAddr(source), granted: make(chan struct{})}
 	h.mu.Lock()
-	if class == hashNew && len(h.queues[hashNew]) >= h.maxNewWaiting() {
+	if class == hashNew && !h.roomFor(w.source) {
 		h.mu.Unlock()
 		h.refused.Add(1)
+		h.refusedAtOnce.Add(1)
 		return nil, errPasswordBusy
 	}
 	h.queues[class] = append(h.queues[class], w)
@@ -204,18 +207,32 @@ func (h *hashSlots) notePace(d time.Duration) {
 	h.pace += (d - h.pace) / 8
 }
 
-// maxNewWaiting is how many new hashes may wait: as many as the open slots
-// get through in newHashWait at the recent pace, and at least one. h.mu is
-// held.
-func (h *hashSlots) maxNewWaiting() int {
+// newHashBounds are how many new hashes may wait: in all, as many as the
+// open slots get through in maxWait at the recent pace, and from one
+// source half as many; at least one each. Before the first hash has
+// ended, any number may. h.mu is held.
+func (h *hashSlots) newHashBounds() (total, perSource int) {
 	if h.pace <= 0 {
-		return math.MaxInt
+		return math.MaxInt, math.MaxInt
 	}
 	open := h.regular
 	if h.spare && h.quiet() {
 		open++
 	}
-	return max(1, int(newHashWait*time.Duration(open)/h.pace))
+	total = max(1, int(h.maxWait*time.Duration(open)/h.pace))
+	return total, max(1, total/2)
+}
+
+// roomFor reports whether a new hash from source may wait. h.mu is held.
+func (h *hashSlots) roomFor(source string) bool {
+	total, perSource := h.newHashBounds()
+	fromSource := 0
+	for _, w := range h.queues[hashNew] {
+		if w.source == source {
+			fromSource++
+		}
+	}
+	return len(h.queues[hashNew]) < total && fromSource < perSource
 }
 
 // free gives a slot back, to the next waiter if there is one. h.mu is
@@ -257,6 +274,9 @@ func (h *hashSlots) handOut() {
 		w := (*queue)[0]
 		*queue = (*queue)[1:]
 		w.spare = spare
+		if h.onGrant != nil {
+			h.onGrant(w.class)
+		}
 		close(w.granted)
 	}
 }
@@ -295,16 +315,19 @@ type hashSlotStats struct {
 	Granted       int64   `json:"granted"`
 	WaitedSeconds float64 `json:"waited_seconds_total"`
 	Refused       int64   `json:"refused"`
+	RefusedAtOnce int64   `json:"refused_at_once"` // of those refused, by a bound, without waiting
 }
 
 func (h *hashSlots) stats() hashSlotStats {
 	return hashSlotStats{Slots: h.slots(), Running: h.taken(),
 		QueuedChecks: h.waiting(hashCheck), QueuedNew: h.waiting(hashNew),
-		Granted: h.granted.Load(), WaitedSeconds: time.Duration(h.waitedNanos.Load()).Seconds(), Refused: h.refused.Load()}
+		Granted: h.granted.Load(), WaitedSeconds: time.Duration(h.waitedNanos.Load()).Seconds(),
+		Refused: h.refused.Load(), RefusedAtOnce: h.refusedAtOnce.Load()}
 }
 
 // taken is how many slots run a hash, waiting how many hashes wait for
-// one, and newWaitingBound how many new hashes may: for tests and stats.
+// one, and newWaitingBounds how many new hashes may, in all and from one
+// source: for tests and stats.
 func (h *hashSlots) taken() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -320,8 +343,8 @@ func (h *hashSlots) waiting(class hashClass) int {
 	return len(h.queues[class])
 }
 
-func (h *hashSlots) newWaitingBound() int {
+func (h *hashSlots) newWaitingBounds() (total, perSource int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.maxNewWaiting()
+	return h.newHashBounds()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -23,7 +24,7 @@ func takeAllSlots(t testing.TB, h *hashSlots) (free func()) {
 	t.Helper()
 	var releases []func()
 	for range h.slots() {
-		release, err := h.acquire(context.Background(), hashCheck)
+		release, err := h.acquire(context.Background(), hashCheck, "")
 		if err != nil {
 			t.Fatalf("taking every slot: %v", err)
 		}
@@ -36,12 +37,16 @@ func takeAllSlots(t testing.TB, h *hashSlots) (free func()) {
 	}
 }
 
-// waitFor polls until cond holds, failing the test after a generous bound.
+// patience is how long a test waits for what must come before it fails:
+// a bound on a hang, never a measure of speed.
+const patience = 30 * time.Second
+
+// waitFor polls until cond holds, failing the test after patience.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+	for deadline := time.Now().Add(patience); !cond(); {
 		if time.Now().After(deadline) {
-			t.Fatalf("waited 5s for %s", what)
+			t.Fatalf("waited %v for %s", patience, what)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -53,21 +58,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // gets acquire's error.
 func startWaiting(t *testing.T, ctx context.Context, h *hashSlots, class hashClass, name string, order chan<- string) <-chan error {
 	t.Helper()
+	return startWaitingFrom(t, ctx, h, class, "", name, order)
+}
+
+// startWaitingFrom is startWaiting for a hash from the client address source.
+func startWaitingFrom(t *testing.T, ctx context.Context, h *hashSlots, class hashClass, source, name string, order chan<- string) <-chan error {
+	t.Helper()
 	before := h.waiting(class)
 	done := make(chan error, 1)
 	go func() {
-		release, err := h.acquire(ctx, class)
+		release, err := h.acquire(ctx, class, source)
 		if err == nil {
 			order <- name
 			release()
 		}
 		done <- err
 	}()
-	waitFor(t, name+" to queue", func() bool { return h.waiting(class) > before })
+	waitFor(t, name+" to queue", func() bool {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s did not queue: %v", name, err)
+			}
+			done <- err
+		default:
+		}
+		return h.waiting(class) > before
+	})
 	return done
 }
 
-// receive takes n names from order, failing the test if they are slow.
+// receive takes n names from order, failing the test after patience.
 func receive(t *testing.T, order <-chan string, n int) []string {
 	t.Helper()
 	var got []string
@@ -75,8 +96,8 @@ func receive(t *testing.T, order <-chan string, n int) []string {
 		select {
 		case name := <-order:
 			got = append(got, name)
-		case <-time.After(5 * time.Second):
-			t.Fatalf("after %v, no slot for another waiter within 5s", got)
+		case <-time.After(patience):
+			t.Fatalf("after %v, no slot for another waiter within %v", got, patience)
 		}
 	}
 	return got
@@ -146,66 +167,86 @@ func withPace(h *hashSlots, d time.Duration) *hashSlots {
 	return h
 }
 
-// As many new hashes may wait as the open slots get through in
-// newHashWait, at the pace of the last hashes.
-func TestHashSlotsNewHashBound(t *testing.T) {
-	if got := newHashSlots(2).newWaitingBound(); got != math.MaxInt {
-		t.Errorf("before any hash has ended, %d new hashes may wait, want any number", got)
+// As many new hashes may wait as the open slots get through in maxWait at
+// the pace of the last hashes, and half as many from one source.
+func TestHashSlotsNewHashBounds(t *testing.T) {
+	if total, perSource := newHashSlots(2).newWaitingBounds(); total != math.MaxInt || perSource != math.MaxInt {
+		t.Errorf("before any hash has ended, %d new hashes may wait, %d from one source; want any number", total, perSource)
 	}
 	tests := []struct {
-		cores int
-		quiet bool
-		pace  time.Duration
-		want  int
+		cores            int
+		quiet            bool
+		pace             time.Duration
+		total, perSource int
 	}{
-		{cores: 1, quiet: true, pace: 100 * time.Millisecond, want: 10},
-		{cores: 2, quiet: true, pace: 100 * time.Millisecond, want: 20},
-		{cores: 2, quiet: false, pace: 100 * time.Millisecond, want: 10}, // the spare slot closed
-		{cores: 4, quiet: true, pace: 100 * time.Millisecond, want: 40},
-		{cores: 2, quiet: true, pace: time.Millisecond, want: 2000},
-		{cores: 2, quiet: true, pace: 3 * time.Second, want: 1},
+		{cores: 1, quiet: true, pace: 100 * time.Millisecond, total: 100, perSource: 50},
+		{cores: 2, quiet: true, pace: 100 * time.Millisecond, total: 200, perSource: 100},
+		{cores: 2, quiet: false, pace: 100 * time.Millisecond, total: 100, perSource: 50}, // the spare slot closed
+		{cores: 4, quiet: true, pace: 100 * time.Millisecond, total: 400, perSource: 200},
+		{cores: 2, quiet: true, pace: 150 * time.Millisecond, total: 133, perSource: 66},
+		{cores: 2, quiet: true, pace: time.Millisecond, total: 20_000, perSource: 10_000},
+		{cores: 2, quiet: true, pace: 15 * time.Second, total: 1, perSource: 1},
+		{cores: 1, quiet: true, pace: time.Minute, total: 1, perSource: 1},
 	}
 	for _, tc := range tests {
 		h := withPace(newHashSlots(tc.cores), tc.pace)
 		if !tc.quiet {
 			h.noteOtherWork()
 		}
-		if got := h.newWaitingBound(); got != tc.want {
-			t.Errorf("%d cores, quiet %v, hashes of %v: %d new hashes may wait, want %d", tc.cores, tc.quiet, tc.pace, got, tc.want)
+		if total, perSource := h.newWaitingBounds(); total != tc.total || perSource != tc.perSource {
+			t.Errorf("%d cores, quiet %v, hashes of %v: %d new hashes may wait, %d from one source; want %d and %d",
+				tc.cores, tc.quiet, tc.pace, total, perSource, tc.total, tc.perSource)
 		}
 	}
 
-	// The pace is the hashes' own time in their slots.
+	// The pace is the hashes' own time in their slots: one held for at
+	// least 50 ms leaves room for at most maxWait / 50 ms.
 	h := newHashSlots(1)
-	release, err := h.acquire(context.Background(), hashNew)
+	release, err := h.acquire(context.Background(), hashNew, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
 	release()
-	if got := h.newWaitingBound(); got < 5 || got > 20 {
-		t.Errorf("after a hash of 50 ms on one slot, %d new hashes may wait, want about 20", got)
+	if total, _ := h.newWaitingBounds(); total < 1 || total > int(maxHashWait/(50*time.Millisecond)) {
+		t.Errorf("after a hash of 50 ms or more on one slot, %d new hashes may wait, want 1 to %d", total, maxHashWait/(50*time.Millisecond))
 	}
 }
 
-// Past the bound, a new hash is refused at once rather than after maxWait;
-// a check still waits its turn, ahead of the new hashes.
+// Past its source's bound, or past the bound in all, a new hash is refused
+// at once, without waiting for a slot; a check still waits its turn, ahead
+// of the new hashes. An IPv6 source is its /64.
 func TestHashSlotsNewHashesBounded(t *testing.T) {
-	h := withPace(newHashSlots(1), 100*time.Millisecond)
+	h := withPace(newHashSlots(1), time.Second) // 10 may wait, 5 from one source
 	free := takeAllSlots(t, h)
-	bound := h.newWaitingBound()
-	order := make(chan string, bound+1)
+	total, perSource := h.newWaitingBounds()
+	order := make(chan string, total+1)
 	var want []string
-	for i := range bound {
-		want = append(want, fmt.Sprintf("sign-up %d", i+1))
-		startWaiting(t, context.Background(), h, hashNew, want[i], order)
+	refuse := func(what, source string) {
+		t.Helper()
+		before, waiting := h.stats().RefusedAtOnce, h.waiting(hashNew)
+		_, err := h.acquire(context.Background(), hashNew, source)
+		if !errors.Is(err, errPasswordBusy) || h.stats().RefusedAtOnce != before+1 || h.waiting(hashNew) != waiting {
+			t.Errorf("%s = %v, refused at once %d times more, %d waiting after; want errPasswordBusy at once, %d waiting",
+				what, err, h.stats().RefusedAtOnce-before, h.waiting(hashNew), waiting)
+		}
 	}
-
-	start := time.Now()
-	_, err := h.acquire(context.Background(), hashNew)
-	if elapsed := time.Since(start); !errors.Is(err, errPasswordBusy) || elapsed > h.maxWait/10 {
-		t.Errorf("new hash with %d waiting = %v after %v, want errPasswordBusy at once", bound, err, elapsed)
+	sources := []string{"192.0.2.1", "2001:db8::1"}
+	for _, source := range sources {
+		for i := range perSource {
+			// 2001:db8::1, 2001:db8::2, ... are all one /64.
+			if strings.Contains(source, ":") {
+				source = fmt.Sprintf("2001:db8::%d", i+1)
+			}
+			want = append(want, fmt.Sprintf("sign-up %d from %s", i+1, source))
+			startWaitingFrom(t, context.Background(), h, hashNew, source, want[len(want)-1], order)
+		}
+		refuse("one more new hash from "+source, source)
 	}
+	if n := h.waiting(hashNew); n != total {
+		t.Fatalf("%d new hashes wait, want %d", n, total)
+	}
+	refuse("a new hash from a third source with the queue full", "198.51.100.1")
 	startWaiting(t, context.Background(), h, hashCheck, "login", order)
 
 	free()
@@ -216,15 +257,15 @@ func TestHashSlotsNewHashesBounded(t *testing.T) {
 }
 
 // A hash that gives up waiting leaves its place in the queue: it takes no
-// slot, and no longer counts against the bound on new hashes.
+// slot, and no longer counts against the bounds on new hashes.
 func TestHashSlotsCancelLeavesQueue(t *testing.T) {
-	h := withPace(newHashSlots(1), 500*time.Millisecond) // two new hashes may wait
+	h := withPace(newHashSlots(1), 5*time.Second) // two new hashes may wait, one from each source
 	free := takeAllSlots(t, h)
 	order := make(chan string, 3)
 	ctx, cancel := context.WithCancel(context.Background())
-	gaveUp := startWaiting(t, ctx, h, hashNew, "gives up", order)
-	startWaiting(t, context.Background(), h, hashNew, "stays", order)
-	if _, err := h.acquire(context.Background(), hashNew); !errors.Is(err, errPasswordBusy) {
+	gaveUp := startWaitingFrom(t, ctx, h, hashNew, "192.0.2.1", "gives up", order)
+	startWaitingFrom(t, context.Background(), h, hashNew, "192.0.2.2", "stays", order)
+	if _, err := h.acquire(context.Background(), hashNew, "192.0.2.3"); !errors.Is(err, errPasswordBusy) {
 		t.Fatalf("new hash with two waiting = %v, want errPasswordBusy", err)
 	}
 
@@ -235,7 +276,7 @@ func TestHashSlotsCancelLeavesQueue(t *testing.T) {
 	if n := h.waiting(hashNew); n != 1 {
 		t.Errorf("after one of two gave up, %d new hashes wait, want 1", n)
 	}
-	startWaiting(t, context.Background(), h, hashNew, "comes later", order)
+	startWaitingFrom(t, context.Background(), h, hashNew, "192.0.2.1", "comes later", order)
 
 	free()
 	want := []string{"stays", "comes later"}
@@ -252,18 +293,18 @@ func TestPasswordSpareSlot(t *testing.T) {
 	h.maxWait = 20 * time.Millisecond
 	ctx := context.Background()
 
-	first, err := h.acquire(ctx, hashCheck)
+	first, err := h.acquire(ctx, hashCheck, "")
 	if err != nil {
 		t.Fatalf("first slot: %v", err)
 	}
-	second, err := h.acquire(ctx, hashCheck)
+	second, err := h.acquire(ctx, hashCheck, "")
 	if err != nil {
 		t.Fatalf("second slot while nothing else runs: %v, want the spare slot", err)
 	}
 	second()
 
 	h.noteOtherWork()
-	if _, err := h.acquire(ctx, hashCheck); !errors.Is(err, errPasswordBusy) {
+	if _, err := h.acquire(ctx, hashCheck, ""); !errors.Is(err, errPasswordBusy) {
 		t.Fatalf("second slot right after another request = %v, want errPasswordBusy", err)
 	}
 	first()
@@ -274,10 +315,12 @@ func TestPasswordSpareSlot(t *testing.T) {
 }
 
 // A hash that queued while the spare slot was closed gets it once the
-// other requests have stopped for otherWorkQuiet, and not before.
+// other requests have stopped for otherWorkQuiet, and not before. (Timers
+// never fire early, so the lower bound holds on any machine; how much
+// later the slot opens is only logged.)
 func TestHashSlotsSpareOpensForWaiter(t *testing.T) {
 	h := newHashSlots(2)
-	release, err := h.acquire(context.Background(), hashCheck) // the regular slot, for the whole test
+	release, err := h.acquire(context.Background(), hashCheck, "") // the regular slot, for the whole test
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,8 +335,9 @@ func TestHashSlotsSpareOpensForWaiter(t *testing.T) {
 
 	receive(t, order, 1)
 	waited := time.Since(lastOther)
-	if waited < otherWorkQuiet*9/10 || waited > otherWorkQuiet+500*time.Millisecond {
-		t.Errorf("the spare slot opened %v after the last other request, want about %v", waited, otherWorkQuiet)
+	t.Logf("the spare slot opened %v after the last other request (otherWorkQuiet %v)", waited, otherWorkQuiet)
+	if waited < otherWorkQuiet*9/10 {
+		t.Errorf("the spare slot opened %v after the last other request, want no sooner than %v", waited, otherWorkQuiet)
 	}
 }
 
@@ -310,7 +354,7 @@ func TestHashSlotsChurn(t *testing.T) {
 			defer wg.Done()
 			for range 50 {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(3000))*time.Microsecond)
-				release, err := h.acquire(ctx, hashClass(rand.IntN(2)))
+				release, err := h.acquire(ctx, hashClass(rand.IntN(2)), "")
 				cancel()
 				if err != nil {
 					if !errors.Is(err, errPasswordBusy) && !errors.Is(err, context.DeadlineExceeded) {
@@ -362,108 +406,232 @@ func TestShareCoresNotesTokenRequests(t *testing.T) {
 	}
 }
 
-// TestSignUpFloodSparesLogins has 200 clients sign up at once, each
-// signing up again as soon as it is answered (after the second a 503's
-// Retry-After asks for), and meanwhile logs in an existing user five times.
-// A login waits for no more than the hashes already running and one new
-// hash more: the five must take at most 6 hash times on average. Sign-ups
-// past the bound must be refused at once. Measured with hashes of about
-// 30 ms: the logins took 2.0 to 3.1 hash times on average (2.6 to 4.1 under
-// the race detector: a hash, part of another while it waits for a slot,
-// and the rest of the request on cores that the hashes keep busy), and
-// about 130 sign-ups got a 503 within 0.16 s; when a freed slot went to
-// whichever waiter won the race, the logins took 11 to 58 hash times and
-// no sign-up got a 503.
-func TestSignUpFloodSparesLogins(t *testing.T) {
-	skipOnRqlite(t, "its bound is in hash times, and a login's round trips to the cluster are not hash time")
-	ts := newTestServer(t, func(c *config) { c.passwordIterations = iterationsTaking(t, 30*time.Millisecond) })
-	ts.createUser(t, "muthoni", "muthoni-password")
-	hashTime := medianHashTime(t, ts.srv.passwords)
+// busyHashTime is what a hash at the default cost takes in each of two
+// slots on the 2-core machine of docs/performance.md with another core's
+// work beside it (about 100 ms alone). The tests below give the slots this
+// pace, scaled to their number, so that the bounds on waiting sign-ups are
+// the ones there, 133 in all and 66 from one address, while the tests'
+// own hashes stay cheap.
+const busyHashTime = 150 * time.Millisecond
 
-	const clients = 200
-	// The flood's own client keeps a connection for each of its clients.
-	flood := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	defer flood.CloseIdleConnections()
-	ctx, cancel := context.WithCancel(context.Background())
-	var (
-		mu      sync.Mutex
-		created int
-		refused []time.Duration // how long each 503 took
-		wg      sync.WaitGroup
-	)
-	stopFlood := sync.OnceFunc(func() {
-		cancel()
-		wg.Wait()
-	})
-	defer stopFlood() // before the server closes, should the test fail early
-	for c := range clients {
-		wg.Add(1)
+// atBusyPace gives h the pace at which its bounds on new hashes are those
+// of two open slots at busyHashTime.
+func atBusyPace(h *hashSlots) {
+	withPace(h, busyHashTime*time.Duration(h.slots())/2)
+}
+
+// holdAllSlots is takeAllSlots until the function it returns, or the end of
+// the test, frees them: a test that fails with requests waiting does not
+// leave the server to wait for them.
+func holdAllSlots(t *testing.T, h *hashSlots) (free func()) {
+	t.Helper()
+	free = sync.OnceFunc(takeAllSlots(t, h))
+	t.Cleanup(free)
+	return free
+}
+
+// recordGrants has h note each slot it gives from now on; the function
+// returned tells the classes of the hashes they went to, in order.
+func recordGrants(h *hashSlots) (grants func() []hashClass) {
+	var given []hashClass
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.onGrant = func(class hashClass) { given = append(given, class) }
+	return func() []hashClass {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return slices.Clone(given)
+	}
+}
+
+// signUpResult is the answer to one sign-up of a crowd.
+type signUpResult struct {
+	status     int
+	retryAfter string
+	err        error
+}
+
+// signUpCrowd sends n sign-ups at once, named prefix1, prefix2 and so on,
+// all from the test's one address (127.0.0.1: a crowd behind one NAT), and
+// returns once each of them waits for a hash slot or was refused at once.
+// Their answers come on the channel as they come.
+func signUpCrowd(t *testing.T, ts *testServer, prefix string, n int) <-chan signUpResult {
+	t.Helper()
+	h := ts.srv.passwords.slots
+	waiting, refused := h.waiting(hashNew), h.stats().RefusedAtOnce
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	t.Cleanup(c.CloseIdleConnections)
+	results := make(chan signUpResult, n)
+	for i := range n {
 		go func() {
-			defer wg.Done()
-			for round := 0; ctx.Err() == nil; round++ {
-				start := time.Now()
-				status, retryAfter, err := signUp(ctx, flood, ts.base, fmt.Sprintf("flood%d_%d", c, round))
-				elapsed := time.Since(start)
-				mu.Lock()
-				switch {
-				case ctx.Err() != nil: // the test is done with it
-				case err != nil:
-					t.Errorf("POST /api/users: %v", err)
-				case status == http.StatusCreated:
-					created++
-				case status == http.StatusServiceUnavailable && retryAfter != "":
-					refused = append(refused, elapsed)
-				default:
-					t.Errorf("POST /api/users in a flood = %d (Retry-After %q), want 201, or 503 with Retry-After", status, retryAfter)
-				}
-				mu.Unlock()
-				if status == http.StatusServiceUnavailable {
-					select {
-					case <-ctx.Done():
-					case <-time.After(time.Second):
-					}
-				}
-			}
+			status, retryAfter, err := signUp(context.Background(), c, ts.base, fmt.Sprintf("%s%d", prefix, i+1))
+			results <- signUpResult{status, retryAfter, err}
 		}()
 	}
-	// By then the refused sign-ups have had their answer, and the rest
-	// keep the slots busy and the queue full.
-	time.Sleep(10 * hashTime)
+	waitFor(t, fmt.Sprintf("%d sign-ups to wait or be refused", n), func() bool {
+		return h.waiting(hashNew)-waiting+int(h.stats().RefusedAtOnce-refused) == n
+	})
+	return results
+}
 
-	var logins []time.Duration
-	var total time.Duration
-	for range 5 {
-		start := time.Now()
-		res := ts.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password")
-		elapsed := time.Since(start)
-		logins = append(logins, elapsed)
-		total += elapsed
-		wantStatus(t, "POST /api/tokens during the flood", res, http.StatusOK)
+// collect takes n answers from results and counts them by status. Every
+// 503 must carry Retry-After.
+func collect(t *testing.T, results <-chan signUpResult, n int) map[int]int {
+	t.Helper()
+	statuses := map[int]int{}
+	for range n {
+		var r signUpResult
+		select {
+		case r = <-results:
+		case <-time.After(patience):
+			t.Fatalf("after %v, no answer to another sign-up within %v", statuses, patience)
+		}
+		switch {
+		case r.err != nil:
+			t.Errorf("POST /api/users: %v", r.err)
+		case r.status == http.StatusServiceUnavailable && r.retryAfter == "":
+			t.Errorf("POST /api/users = 503 without Retry-After")
+		}
+		statuses[r.status]++
 	}
-	waiting := ts.srv.passwords.slots.waiting(hashNew)
-	stopFlood()
+	return statuses
+}
 
-	slices.Sort(refused)
-	login := total / time.Duration(len(logins))
-	ratio := float64(login) / float64(hashTime)
-	t.Logf("hash %v; logins during the flood %v, on average %.1f hash times; %d sign-ups created, %d refused (median %v, slowest %v), %d waiting",
-		hashTime, logins, ratio, created, len(refused), median(refused), slowest(refused), waiting)
-	if ratio > 6 {
-		t.Errorf("a login during a flood of sign-ups took %v on average (%v), %.1f hash times of %v; want at most 6",
-			login, logins, ratio, hashTime)
+// signUpFrom sends a sign-up as if from addr, through the whole handler
+// stack, and returns its status.
+func signUpFrom(ts *testServer, addr, name string) int {
+	req := httptest.NewRequest("POST", "/api/users", strings.NewReader(signUpBody(name)))
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = net.JoinHostPort(addr, "40000")
+	rec := httptest.NewRecorder()
+	ts.srv.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+// A crowd signing up at once from one address, a class behind its
+// school's NAT, is served: with the slots busy until the last of them has
+// come, every one waits for a slot, and none is refused.
+func TestSignUpCrowdServed(t *testing.T) {
+	for _, n := range []int{16, 50} {
+		t.Run(fmt.Sprintf("%d at once", n), func(t *testing.T) {
+			ts := newTestServer(t)
+			h := ts.srv.passwords.slots
+			atBusyPace(h)
+			total, perSource := h.newWaitingBounds()
+			free := holdAllSlots(t, h)
+			results := signUpCrowd(t, ts, "pupil", n)
+			free()
+			if got := collect(t, results, n); got[http.StatusCreated] != n {
+				t.Errorf("%d sign-ups at once from one address: statuses %v, want %d × 201 (bounds %d in all, %d from one address)",
+					n, got, n, total, perSource)
+			}
+		})
 	}
-	if len(refused) == 0 {
-		t.Errorf("none of %d sign-ups at once got a 503 with Retry-After, want those past the bound to", clients)
-	} else if slowest(refused) > maxHashWait/10 {
-		t.Errorf("the slowest 503 to a sign-up took %v, want far less than maxHashWait (%v)", slowest(refused), maxHashWait)
+}
+
+// A flood of sign-ups from one address is refused past that address's
+// bound, at once: every refusal comes back while all the slots are still
+// taken, before any slot is given. Meanwhile a sign-up from another
+// address finds room, and is served.
+func TestSignUpFloodRefusedPerAddress(t *testing.T) {
+	ts := newTestServer(t)
+	h := ts.srv.passwords.slots
+	atBusyPace(h)
+	_, perSource := h.newWaitingBounds()
+	free := holdAllSlots(t, h)
+	grants := recordGrants(h)
+
+	const flood = 200
+	results := signUpCrowd(t, ts, "flood", flood)
+	refused := int(h.stats().RefusedAtOnce)
+	if refused != flood-perSource || h.waiting(hashNew) != perSource {
+		t.Fatalf("%d sign-ups at once from one address: %d refused at once, %d waiting; want %d and %d",
+			flood, refused, h.waiting(hashNew), flood-perSource, perSource)
+	}
+	if got := collect(t, results, refused); got[http.StatusServiceUnavailable] != refused {
+		t.Errorf("the first %d answers to the flood, every slot still taken: %v, want %d × 503", refused, got, refused)
+	}
+	if g := grants(); len(g) != 0 {
+		t.Errorf("while the flood was refused, %d slots were given, want none", len(g))
+	}
+
+	other := make(chan int, 1)
+	go func() { other <- signUpFrom(ts, "192.0.2.7", "neighbour") }()
+	waitFor(t, "the other address's sign-up to wait", func() bool {
+		if len(other) > 0 {
+			t.Fatalf("POST /api/users from another address during the flood = %d at once, want it to wait for a slot", <-other)
+		}
+		return h.waiting(hashNew) == perSource+1
+	})
+	free()
+	if got := collect(t, results, perSource); got[http.StatusCreated] != perSource {
+		t.Errorf("the flood's %d waiting sign-ups: %v, want all 201", perSource, got)
+	}
+	if status := <-other; status != http.StatusCreated {
+		t.Errorf("POST /api/users from another address during the flood = %d, want 201", status)
+	}
+}
+
+// TestSignUpFloodSparesLogins: logins that come while a flood of sign-ups
+// waits for the slots go ahead of it, but for the share kept for new
+// hashes, so each waits for the hashes running when it came and at most
+// one new hash more. Five at once show the share: four logins, a sign-up,
+// the fifth login. The timing is BenchmarkLoginDuringSignUpFlood's.
+func TestSignUpFloodSparesLogins(t *testing.T) {
+	ts := newTestServer(t)
+	const logins = checksPerNewHash + 1
+	for i := range logins {
+		ts.createUser(t, fmt.Sprintf("reader%d", i+1), "reader-password")
+	}
+	h := ts.srv.passwords.slots
+	atBusyPace(h)
+	free := holdAllSlots(t, h)
+	const flood = 200
+	results := signUpCrowd(t, ts, "flood", flood)
+	queued := h.waiting(hashNew)
+	answers := make(chan string, logins)
+	for i := range logins {
+		go func() {
+			res, err := ts.do("POST", "/api/tokens", "", basic(fmt.Sprintf("reader%d", i+1), "reader-password"))
+			if err != nil || res.status != http.StatusOK {
+				answers <- fmt.Sprintf("POST /api/tokens as reader%d during the flood = %d, %v; want 200", i+1, res.status, err)
+				return
+			}
+			answers <- ""
+		}()
+	}
+	waitFor(t, "the logins to wait", func() bool { return h.waiting(hashCheck) == logins })
+	grants := recordGrants(h)
+	free()
+	for range logins {
+		if problem := <-answers; problem != "" {
+			t.Error(problem)
+		}
+	}
+	if got := collect(t, results, flood); got[http.StatusCreated] != queued || got[http.StatusServiceUnavailable] != flood-queued {
+		t.Errorf("the flood: %v, want %d × 201 and %d × 503", got, queued, flood-queued)
+	}
+
+	checks, newAhead := 0, 0
+	for _, class := range grants() {
+		if class == hashNew {
+			newAhead++
+			continue
+		}
+		checks++
+		if newAhead > 1 {
+			t.Errorf("login %d of %d was given a slot after %d of the %d waiting sign-ups, want at most 1", checks, logins, newAhead, queued)
+		}
+	}
+	if checks != logins {
+		t.Errorf("%d logins were given a slot, want %d", checks, logins)
 	}
 }
 
 // signUp posts a new user with ctx, and gives the answer's status and
 // Retry-After.
 func signUp(ctx context.Context, c *http.Client, base, name string) (status int, retryAfter string, err error) {
-	body := fmt.Sprintf(`{"username": %q, "email": "%s@example.com", "password": "%s-password"}`, name, name, name)
-	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/users", strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/users", strings.NewReader(signUpBody(name)))
 	if err != nil {
 		return 0, "", err
 	}
@@ -477,46 +645,9 @@ func signUp(ctx context.Context, c *http.Client, base, name string) (status int,
 	return res.StatusCode, res.Header.Get("Retry-After"), err
 }
 
-// iterationsTaking is a PBKDF2 cost at which one hash takes about d here,
-// with or without the race detector (which slows PBKDF2 tenfold).
-func iterationsTaking(t *testing.T, d time.Duration) int {
-	t.Helper()
-	const sample = 10_000
-	start := time.Now()
-	if _, err := newPasswordHasher(sample, newHashSlots(1)).hash(context.Background(), "password"); err != nil {
-		t.Fatal(err)
-	}
-	return min(max(int(d*sample/time.Since(start)), 5_000), defaultPasswordIterations)
-}
-
-// medianHashTime is how long one hash of h takes here, the median of five.
-func medianHashTime(t *testing.T, h *passwordHasher) time.Duration {
-	t.Helper()
-	var times []time.Duration
-	for range 5 {
-		start := time.Now()
-		if _, err := h.hash(context.Background(), "password"); err != nil {
-			t.Fatal(err)
-		}
-		times = append(times, time.Since(start))
-	}
-	slices.Sort(times)
-	return median(times)
-}
-
-// median and slowest are of sorted times, zero when there are none.
-func median(sorted []time.Duration) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[len(sorted)/2]
-}
-
-func slowest(sorted []time.Duration) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[len(sorted)-1]
+// signUpBody is the body of a sign-up as name.
+func signUpBody(name string) string {
+	return fmt.Sprintf(`{"username": %q, "email": "%s@example.com", "password": "%s-password"}`, name, name, name)
 }
 
 // TestPasswordSlotsBusy fills every hash slot and checks that a login then

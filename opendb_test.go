@@ -21,7 +21,7 @@ import (
 // stay right.
 func TestUpgradeFromVersion1(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "v1.db")
-	hash, err := newPasswordHasher(testPasswordIterations, newHashSlots(1)).hash(context.Background(), "muthoni-password")
+	hash, err := newPasswordHasher(testPasswordIterations, newHashSlots(1)).hash(context.Background(), "", "muthoni-password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestOpenErrorSaysPermissionDenied(t *testing.T) {
 // cap, so no use makes them live longer than they were issued for.
 func TestUpgradeFromVersion3(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "v3.db")
-	hash, err := newPasswordHasher(testPasswordIterations, newHashSlots(1)).hash(context.Background(), "muthoni-password")
+	hash, err := newPasswordHasher(testPasswordIterations, newHashSlots(1)).hash(context.Background(), "", "muthoni-password")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,11 +54,12 @@ func encodeHash(iterations int, salt, key []byte) string {
 
 // hash returns the encoded hash of a password with a new random salt. It
 // waits as a new hash: behind every password check, and refused at once
-// when too many wait already.
-func (h *passwordHasher) hash(ctx context.Context, password string) (string, error) {
+// when too many wait already, in all or from source, the client address
+// the password came from.
+func (h *passwordHasher) hash(ctx context.Context, source, password string) (string, error) {
 	salt := make([]byte, passwordSaltLen)
 	rand.Read(salt)
-	key, err := h.derive(ctx, hashNew, password, salt, h.iterations)
+	key, err := h.derive(ctx, hashNew, source, password, salt, h.iterations)
 	if err != nil {
 		return "", err
 	}
@@ -67,7 +68,7 @@ func (h *passwordHasher) hash(ctx context.Context, password string) (string, err
 
 // matches reports whether password matches an encoded hash, comparing in
 // constant time. An error means the hash is not one of ours or ctx ended.
-// It waits as a check, which goes before every new hash.
+// It waits as a check, which goes before every new hash, from any source.
 func (h *passwordHasher) matches(ctx context.Context, encoded, password string) (bool, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 4 || parts[0] != passwordScheme {
@@ -86,7 +87,7 @@ func (h *passwordHasher) matches(ctx context.Context, encoded, password string) 
 	if err != nil || len(want) != passwordKeyLen {
 		return false, errors.New("password hash: bad key")
 	}
-	got, err := h.derive(ctx, hashCheck, password, salt, iterations)
+	got, err := h.derive(ctx, hashCheck, "", password, salt, iterations)
 	if err != nil {
 		return false, err
 	}
@@ -94,9 +95,9 @@ func (h *passwordHasher) matches(ctx context.Context, encoded, password string) 
 }
 
 // derive runs PBKDF2 in one of the hasher's slots, waiting for it as a
-// hash of class.
-func (h *passwordHasher) derive(ctx context.Context, class hashClass, password string, salt []byte, iterations int) ([]byte, error) {
-	release, err := h.slots.acquire(ctx, class)
+// hash of class from source.
+func (h *passwordHasher) derive(ctx context.Context, class hashClass, source, password string, salt []byte, iterations int) ([]byte, error) {
+	release, err := h.slots.acquire(ctx, class, source)
 	if err != nil {
 		return nil, err
 	}

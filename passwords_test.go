@@ -56,7 +56,7 @@ func TestPasswordHashFormat(t *testing.T) {
 	ctx := context.Background()
 	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
 	const password = "correct horse battery staple"
-	encoded, err := h.hash(ctx, password)
+	encoded, err := h.hash(ctx, "", password)
 	if err != nil {
 		t.Fatalf("hash: %v", err)
 	}
@@ -98,8 +98,8 @@ func TestPasswordHashStored(t *testing.T) {
 func TestPasswordHashSalted(t *testing.T) {
 	ctx := context.Background()
 	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
-	first, err1 := h.hash(ctx, "muthoni-password")
-	second, err2 := h.hash(ctx, "muthoni-password")
+	first, err1 := h.hash(ctx, "", "muthoni-password")
+	second, err2 := h.hash(ctx, "", "muthoni-password")
 	if err := errors.Join(err1, err2); err != nil {
 		t.Fatal(err)
 	}
@@ -114,13 +114,13 @@ func TestPasswordHashSalted(t *testing.T) {
 func TestPasswordMatches(t *testing.T) {
 	ctx := context.Background()
 	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
-	encoded, err := h.hash(ctx, "pässwörd ☃ 1")
+	encoded, err := h.hash(ctx, "", "pässwörd ☃ 1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A hash with another iteration count, as an older or newer binary
 	// would have written it.
-	older, err := newPasswordHasher(testPasswordIterations/2, newHashSlots(1)).hash(ctx, "pässwörd ☃ 1")
+	older, err := newPasswordHasher(testPasswordIterations/2, newHashSlots(1)).hash(ctx, "", "pässwörd ☃ 1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestPasswordMatches(t *testing.T) {
 func TestPasswordMatchesMalformed(t *testing.T) {
 	ctx := context.Background()
 	h := newPasswordHasher(testPasswordIterations, newHashSlots(2))
-	good, err := h.hash(ctx, "muthoni-password")
+	good, err := h.hash(ctx, "", "muthoni-password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,15 +253,15 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 		want error
 	}{
 		{name: "derive, canceled", want: context.Canceled, call: func() error {
-			_, err := h.derive(canceled, hashCheck, "pw", []byte("salt"), 1)
+			_, err := h.derive(canceled, hashCheck, "", "pw", []byte("salt"), 1)
 			return err
 		}},
 		{name: "derive, past the deadline", want: context.DeadlineExceeded, call: func() error {
-			_, err := h.derive(expired, hashNew, "pw", []byte("salt"), 1)
+			_, err := h.derive(expired, hashNew, "", "pw", []byte("salt"), 1)
 			return err
 		}},
 		{name: "hash, canceled", want: context.Canceled, call: func() error {
-			_, err := h.hash(canceled, "pw")
+			_, err := h.hash(canceled, "", "pw")
 			return err
 		}},
 		{name: "matches, canceled", want: context.Canceled, call: func() error {
@@ -274,7 +274,7 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 		{name: "derive, canceled while waiting", want: context.Canceled, call: func() error {
 			// The context ends while derive may already be waiting.
 			go cancelWaiting()
-			_, err := h.derive(waiting, hashCheck, "pw", []byte("salt"), 1)
+			_, err := h.derive(waiting, hashCheck, "", "pw", []byte("salt"), 1)
 			return err
 		}},
 	}
@@ -286,7 +286,7 @@ func TestPasswordDeriveCanceled(t *testing.T) {
 
 	// The canceled calls took no slot: freeing them lets a hash through.
 	free()
-	if _, err := h.hash(context.Background(), "pw"); err != nil {
+	if _, err := h.hash(context.Background(), "", "pw"); err != nil {
 		t.Errorf("hash with free slots = %v, want nil", err)
 	}
 	if n := h.slots.taken(); n != 0 {
@@ -304,7 +304,7 @@ func TestDerivePassesCancellation(t *testing.T) {
 	defer takeAllSlots(t, h.slots)()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := h.hash(ctx, "password1"); err != context.Canceled {
+	if _, err := h.hash(ctx, "", "password1"); err != context.Canceled {
 		t.Fatalf("hash with a canceled context and no free slot = %v, want context.Canceled", err)
 	}
 }

@@ -110,7 +110,7 @@ func TestNotedUseStaysWithItsSession(t *testing.T) {
 // and its tokens go on working.
 func TestUpgradeKeepsSessions(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "v4.db")
-	hash, err := newPasswordHasher(testPasswordIterations, newHashSlots(1)).hash(context.Background(), "muthoni-password")
+	hash, err := newPasswordHasher(testPasswordIterations, newHashSlots(1)).hash(context.Background(), "", "muthoni-password")
 	if err != nil {
 		t.Fatal(err)
 	}

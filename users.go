@@ -94,7 +94,7 @@ func (s *server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, msg)
 		return
 	}
-	hash, err := s.passwords.hash(r.Context(), req.Password)
+	hash, err := s.passwords.hash(r.Context(), clientAddr(r), req.Password)
 	if err != nil {
 		s.handleError(w, r, err)
 		return
@@ -196,7 +196,7 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		if !s.confirmPassword(w, r, me.userID, *req.CurrentPassword) {
 			return
 		}
-		hash, err := s.passwords.hash(r.Context(), *req.Password)
+		hash, err := s.passwords.hash(r.Context(), clientAddr(r), *req.Password)
 		if err != nil {
 			s.handleError(w, r, err)
 			return
