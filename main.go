@@ -31,7 +31,9 @@
 //   - noteduses.go: last_seen and each session's last use (which slides its
 //     expiry) noted in memory by the caching store, written once a second;
 //   - throttle.go and store_failures.go: failed password checks, counted in
-//     the database, lock a login out for a while;
+//     the database, lock a login out for a while; knownaddresses.go: an
+//     account that logged in from an address before is not locked out of it
+//     by failures counted against that address;
 //   - passwords.go and hashslots.go: PBKDF2, and how many hashes run at once;
 //   - clientaddr.go (with forwarded.go): the client's address, which the
 //     throttle counts by and the log shows, found behind trusted proxies;
@@ -47,10 +49,10 @@
 // rendered from it by internal/apidocs.
 //
 // main.go and options.go start it all: run is the whole program. admin.go,
-// admin_commands.go and admin_password.go are the operator's side of the
-// same binary: tokenapi users, sessions, revoke, passwd and prune, on the
-// database file a server may be using, and only one a server has made
-// (existingdb.go). For a running server,
+// admin_commands.go, admin_password.go and admin_unlock.go are the
+// operator's side of the same binary: tokenapi users, sessions, revoke,
+// passwd, prune and unlock, on the database file a server may be using, and
+// only on one a server has made (existingdb.go). For a running server,
 // adminserver.go is the opt-in admin listener, with the counts of
 // metrics.go and the profiler; version.go is -version.
 package main
