@@ -282,15 +282,23 @@ func TestAdminPrune(t *testing.T) {
 	// Expired only just: a running server may still be about to write a
 	// later use of it, so prune leaves it for now.
 	insertSession(t, dir, id, time.Second)
+	// And more than one batch of the sweeps' deletes, long expired.
+	st, err := openStore(context.Background(), filepath.Join(dir, "tokenapi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedRows(t, st, "tokens", "old-", id, 2*sweepBatch+500, time.Now().Add(-24*time.Hour))
+	st.Close()
 
-	if out := runOK(t, dir, "", "prune"); out != "deleted 2 expired sessions\n" {
-		t.Errorf("prune printed %q, want \"deleted 2 expired sessions\\n\"", out)
+	want := fmt.Sprintf("deleted %d expired sessions\n", 2+2*sweepBatch+500)
+	if out := runOK(t, dir, "", "prune"); out != want {
+		t.Errorf("prune printed %q, want %q", out, want)
 	}
 	if out := runOK(t, dir, "", "prune", "-json"); out != "{\n  \"deleted\": 0\n}\n" {
 		t.Errorf("prune -json again printed %q, want 0 deleted", out)
 	}
 	wantWorks(t, p, token, "the live session")
-	st, err := openStore(context.Background(), filepath.Join(dir, "tokenapi.db"))
+	st, err = openStore(context.Background(), filepath.Join(dir, "tokenapi.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,8 @@
 //   - middleware.go and logwriter.go: JSON for the mux's own errors, panics,
 //     safety headers, connections closed after unsure framing, and the
 //     request log, written in batches;
-//   - sweeper.go: expired sessions cleared away;
+//   - sweeper.go: expired sessions cleared away, a batch of rows a
+//     statement (store_sweeps.go), so that writes go between the batches;
 //   - rqlitestore.go: the same store on an rqlite cluster (-db rqlite://...),
 //     through the database/sql driver in internal/rqlite (docs/cluster.md).
 //

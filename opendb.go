@@ -56,8 +56,9 @@ func splitSchema(sql string) []string {
 // on SQLITE_BUSY, and several read-only connections, which WAL lets run
 // beside the writer.
 type sqlStore struct {
-	read  *sql.DB
-	write *sql.DB
+	read   *sql.DB
+	write  *sql.DB
+	sweeps sweepOptions // how the sweeps delete (store_sweeps.go)
 }
 
 // openStore opens the SQLite database at path, creating it with its schema

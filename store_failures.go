@@ -82,16 +82,15 @@ func (s *sqlStore) clearPasswordFailures(ctx context.Context, key string) error 
 }
 
 // deleteStaleFailures deletes the records that hold nothing back at now:
-// no lockout, and no failure within window.
+// no lockout, and no failure within window; a batch at a time, through the
+// password_failures_by_time index (see deleteInBatches).
 func (s *sqlStore) deleteStaleFailures(ctx context.Context, now time.Time, window time.Duration) (int64, error) {
-	res, err := s.write.ExecContext(ctx,
-		`DELETE FROM password_failures WHERE last_failure <= ? AND (locked_until IS NULL OR locked_until <= ?)`,
-		formatTime(now.Add(-window)), formatTime(now))
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return s.deleteInBatches(ctx, deleteStaleFailuresSQL, formatTime(now.Add(-window)), formatTime(now))
 }
+
+const deleteStaleFailuresSQL = `DELETE FROM password_failures WHERE key IN (
+	SELECT key FROM password_failures
+	WHERE last_failure <= ? AND (locked_until IS NULL OR locked_until <= ?) LIMIT ?)`
 
 // isKnownAddress reports whether a user logged in from addr (a counted
 // address, throttleAddr's) after since.
@@ -114,11 +113,11 @@ func (s *sqlStore) rememberAddress(ctx context.Context, userID int64, addr strin
 }
 
 // forgetStaleAddresses deletes the addresses last logged in from at or
-// before before.
+// before before; a batch at a time, through the known_addresses_by_time
+// index (see deleteInBatches).
 func (s *sqlStore) forgetStaleAddresses(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM known_addresses WHERE last_login <= ?`, formatTime(before))
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return s.deleteInBatches(ctx, forgetStaleAddressesSQL, formatTime(before))
 }
+
+const forgetStaleAddressesSQL = `DELETE FROM known_addresses WHERE (user_id, address) IN (
+	SELECT user_id, address FROM known_addresses WHERE last_login <= ? LIMIT ?)`

@@ -201,12 +201,13 @@ func (s *sqlStore) deleteOtherSessions(ctx context.Context, userID int64, keep t
 }
 
 // deleteExpiredSessions removes the sessions whose stored expiry is at or
-// before before. (The sweeper passes a time a little before now: a
-// session's stored expiry may lag the uses the caching store noted.)
+// before before, a batch at a time (see deleteInBatches), and returns how
+// many. (The sweeper passes a time a little before now: a session's stored
+// expiry may lag the uses the caching store noted.) The inner SELECT walks
+// the tokens_by_expiry index, so each batch reads only the rows it deletes.
 func (s *sqlStore) deleteExpiredSessions(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at <= ?`, formatTime(before))
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return s.deleteInBatches(ctx, deleteExpiredSessionsSQL, formatTime(before))
 }
+
+const deleteExpiredSessionsSQL = `DELETE FROM tokens WHERE id IN (
+	SELECT id FROM tokens WHERE expires_at <= ? LIMIT ?)`

@@ -44,7 +44,9 @@ func runEvery(interval time.Duration, f func(ctx context.Context)) (stop func())
 }
 
 // sweep deletes expired sessions, the records of failed password checks
-// that no longer hold anything back, and the addresses no longer known.
+// that no longer hold anything back, and the addresses no longer known,
+// each a batch of rows at a time (store_sweeps.go): a write that comes
+// during a sweep waits for one batch, not for the whole sweep.
 func (s *server) sweep(ctx context.Context) {
 	// A session's stored expiry may lag its uses by maxSessionLag.
 	n, err := s.store.deleteExpiredSessions(ctx, s.now().Add(-maxSessionLag(s.tokenTTL)))
