@@ -10,16 +10,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"text/tabwriter"
-	"time"
-	"unicode/utf8"
 )
 
 // usageError is a command line the program cannot run: an unknown
@@ -178,69 +173,4 @@ func (a *admin) openUser(ctx context.Context, username string) (*sqlStore, int64
 		return nil, 0, err
 	}
 	return st, id, nil
-}
-
-// writeJSON prints v as indented JSON.
-func (a *admin) writeJSON(v any) error {
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// table prints aligned columns under a header.
-type table struct{ w *tabwriter.Writer }
-
-func (a *admin) table(header ...any) *table {
-	t := &table{tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)}
-	t.row(header...)
-	return t
-}
-
-func (t *table) row(cells ...any) {
-	for i, c := range cells {
-		if i > 0 {
-			fmt.Fprint(t.w, "\t")
-		}
-		fmt.Fprint(t.w, c)
-	}
-	fmt.Fprintln(t.w)
-}
-
-func (t *table) flush() error { return t.w.Flush() }
-
-// textTime is a time as the tables show it, "-" for none.
-func textTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-// optionalTime is a time as the JSON shows it, null for none.
-func optionalTime(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := formatTime(t)
-	return &s
-}
-
-// textCell is a client's text, a session name or a User-Agent, as the
-// tables show it: "-" for none, and '?' for a control character, which
-// could move the cursor or break the columns, or a format character, which
-// could reorder the row. A row stored before format characters were
-// refused may still hold them, so the table mends them as it prints.
-func textCell(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return cutRunes(s, utf8.RuneCountInString(s))
-}
-
-// plural is "1 session", "2 sessions".
-func plural(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }

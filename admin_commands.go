@@ -19,30 +19,25 @@ func (a *admin) users(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	users, err := st.adminUsers(ctx, time.Now())
-	if err != nil {
-		return err
+	type userJSON struct {
+		ID           int64   `json:"id"`
+		Username     string  `json:"username"`
+		CreatedAt    *string `json:"created_at"`
+		LastSeen     string  `json:"last_seen"`
+		LiveSessions int     `json:"live_sessions"`
 	}
-	if a.json {
-		type userJSON struct {
-			ID           int64   `json:"id"`
-			Username     string  `json:"username"`
-			CreatedAt    *string `json:"created_at"`
-			LastSeen     string  `json:"last_seen"`
-			LiveSessions int     `json:"live_sessions"`
+	l := a.listing("ID", "USERNAME", "CREATED", "LAST SEEN", "LIVE SESSIONS")
+	for u, err := range st.adminUsers(ctx, time.Now()) {
+		if err != nil {
+			return err
 		}
-		items := make([]userJSON, len(users))
-		for i, u := range users {
-			items[i] = userJSON{ID: u.ID, Username: u.Username, CreatedAt: optionalTime(u.CreatedAt),
-				LastSeen: formatTime(u.LastSeen), LiveSessions: u.LiveSessions}
+		item := userJSON{ID: u.ID, Username: u.Username, CreatedAt: optionalTime(u.CreatedAt),
+			LastSeen: formatTime(u.LastSeen), LiveSessions: u.LiveSessions}
+		if err := l.add(item, u.ID, u.Username, textTime(u.CreatedAt), textTime(u.LastSeen), u.LiveSessions); err != nil {
+			return err
 		}
-		return a.writeJSON(items)
 	}
-	t := a.table("ID", "USERNAME", "CREATED", "LAST SEEN", "LIVE SESSIONS")
-	for _, u := range users {
-		t.row(u.ID, u.Username, textTime(u.CreatedAt), textTime(u.LastSeen), u.LiveSessions)
-	}
-	return t.flush()
+	return l.end()
 }
 
 // sessions lists a user's live sessions, newest first. It shows the
@@ -62,21 +57,16 @@ func (a *admin) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	live := liveOnly(all, time.Now())
-	if a.json {
-		items := make([]sessionResponse, len(live))
-		for i, s := range live {
-			items[i] = sessionView(s, false)
-			items[i].Current = nil // no request here to be current
+	l := a.listing("ID", "NAME", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "USER AGENT")
+	for _, s := range liveOnly(all, time.Now()) {
+		item := sessionView(s, false)
+		item.Current = nil // no request here to be current
+		if err := l.add(item, s.ID, textCell(s.Name), s.Scope, textTime(s.CreatedAt), textTime(s.LastUsedAt),
+			textTime(s.ExpiresAt), textCell(s.UserAgent)); err != nil {
+			return err
 		}
-		return a.writeJSON(items)
 	}
-	t := a.table("ID", "NAME", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "USER AGENT")
-	for _, s := range live {
-		t.row(s.ID, textCell(s.Name), s.Scope, textTime(s.CreatedAt), textTime(s.LastUsedAt), textTime(s.ExpiresAt),
-			textCell(s.UserAgent))
-	}
-	return t.flush()
+	return l.end()
 }
 
 // revoke ends every session of a user, or with -session one session,

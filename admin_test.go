@@ -464,6 +464,11 @@ func TestAdminServeStillServes(t *testing.T) {
 
 // TestAdminUsersPages lists more users than one page of adminUsers holds:
 // every user comes back once, in id order, with its live sessions counted.
+// As the first user of each page arrives, the test deletes the user that
+// would begin the next page. The store has not read that user yet if it
+// holds one page at a time, so the user is not listed; a store that had
+// read further ahead, or read every user before yielding the first, would
+// list it.
 func TestAdminUsersPages(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "tokenapi.db")
 	if url := rqliteTestURL(); url != "" {
@@ -476,30 +481,100 @@ func TestAdminUsersPages(t *testing.T) {
 	defer st.Close()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	const users = 2*adminUsersPage + 1
-	if _, err := st.write.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-		INSERT INTO users (username, email, email_key, password_hash, last_seen)
-		SELECT 'user' || i, 'user' || i || '@example.com', 'user' || i || '@example.com', 'x', ? FROM n`,
-		users, formatTime(now)); err != nil {
-		t.Fatal(err)
-	}
+	const users = 5 * adminUsersPage
+	insertUsers(t, st, users, now)
 	if _, err := st.write.ExecContext(ctx, `INSERT INTO tokens (hash, user_id, created_at, expires_at)
 		VALUES ('live', ?, ?, ?)`, users, formatTime(now), formatTime(now.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
-	got, err := st.adminUsers(ctx, now)
+	deleted := map[int64]bool{}
+	var got []userSummary
+	for u, err := range st.adminUsers(ctx, now) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got)%adminUsersPage == 0 {
+			next := u.ID + adminUsersPage
+			res, err := st.write.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				deleted[next] = true
+			}
+		}
+		got = append(got, u)
+	}
+	var want []int64
+	for id := int64(1); id <= users; id++ {
+		if !deleted[id] {
+			want = append(want, id)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("adminUsers gave %d users, want %d: all %d but the %d deleted as the pages before them were read",
+			len(got), len(want), users, len(deleted))
+	}
+	for i, u := range got {
+		if u.ID != want[i] || u.Username != fmt.Sprintf("user%d", want[i]) {
+			t.Fatalf("user %d of the list is %d %q, want %d %q", i, u.ID, u.Username, want[i], fmt.Sprintf("user%d", want[i]))
+		}
+	}
+	if last := got[len(got)-1]; last.LiveSessions != 1 || got[0].LiveSessions != 0 {
+		t.Errorf("live sessions: first user %d, last %d; want 0 and 1", got[0].LiveSessions, last.LiveSessions)
+	}
+}
+
+// insertUsers inserts n users, user1 to userN with ids 1 to n, in one
+// statement.
+func insertUsers(t *testing.T, st *sqlStore, n int, lastSeen time.Time) {
+	t.Helper()
+	if _, err := st.write.ExecContext(context.Background(), `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO users (username, email, email_key, password_hash, last_seen)
+		SELECT 'user' || i, 'user' || i || '@example.com', 'user' || i || '@example.com', 'x', ? FROM n`,
+		n, formatTime(lastSeen)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAdminUsersMany runs tokenapi users on more users than a page of the
+// store or of the table holds: every user is printed once, in id order,
+// in the table and in the JSON.
+func TestAdminUsersMany(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := openStore(context.Background(), filepath.Join(dir, "tokenapi.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != users {
-		t.Fatalf("adminUsers gave %d users, want %d", len(got), users)
+	const users = 5 * adminUsersPage
+	insertUsers(t, st, users, time.Now())
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
 	}
-	for i, u := range got {
-		if u.ID != int64(i+1) || u.Username != fmt.Sprintf("user%d", i+1) {
-			t.Fatalf("user %d of the list is %d %q, want %d %q", i, u.ID, u.Username, i+1, fmt.Sprintf("user%d", i+1))
+
+	rows := tableRows(t, runOK(t, dir, "", "users"), "ID USERNAME CREATED LAST SEEN LIVE SESSIONS")
+	if len(rows) != users {
+		t.Fatalf("users printed %d rows, want %d", len(rows), users)
+	}
+	for i, row := range rows {
+		if id := strconv.Itoa(i + 1); row[0] != id || row[1] != "user"+id {
+			t.Fatalf("users row %d = %q, want id %s and user%s", i, row, id, id)
 		}
 	}
-	if last := got[users-1]; last.LiveSessions != 1 || got[0].LiveSessions != 0 {
-		t.Errorf("live sessions: first user %d, last %d; want 0 and 1", got[0].LiveSessions, last.LiveSessions)
+	var list []struct {
+		ID       int64  `json:"id"`
+		Username string `json:"username"`
+	}
+	if err := json.Unmarshal([]byte(runOK(t, dir, "", "users", "-json")), &list); err != nil {
+		t.Fatalf("users -json: %v", err)
+	}
+	if len(list) != users {
+		t.Fatalf("users -json printed %d users, want %d", len(list), users)
+	}
+	for i, u := range list {
+		if u.ID != int64(i+1) || u.Username != fmt.Sprintf("user%d", i+1) {
+			t.Fatalf("users -json item %d = %+v, want id %d", i, u, i+1)
+		}
 	}
 }

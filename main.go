@@ -53,7 +53,8 @@
 // admin_commands.go, admin_password.go and admin_unlock.go are the
 // operator's side of the same binary: tokenapi users, sessions, revoke,
 // passwd, prune and unlock, on the database file a server may be using, and
-// only on one a server has made (existingdb.go). For a running server,
+// only on one a server has made (existingdb.go); admin_output.go prints
+// their listings a page at a time. For a running server,
 // adminserver.go is the opt-in admin listener, with the counts of
 // metrics.go and the profiler; version.go is -version.
 package main

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -23,22 +24,32 @@ type userSummary struct {
 	LiveSessions int // sessions whose stored expiry is after the time asked
 }
 
-// adminUsers returns every user in id order, each with the number of its
-// sessions that expire after now. It reads them adminUsersPage at a time,
-// so that no one answer grows with the number of users (an rqlite node's
-// answer is capped).
-func (s *sqlStore) adminUsers(ctx context.Context, now time.Time) ([]userSummary, error) {
-	var all []userSummary
-	for after := int64(0); ; {
-		page, err := s.adminUsersAfter(ctx, now, after)
-		if err != nil {
-			return nil, err
+// adminUsers yields every user in id order, each with the number of its
+// sessions that expire after now. It reads adminUsersPage users at a time,
+// and the next page only when the caller has taken the last of this one, so
+// a listing holds one page however many users there are, and no one answer
+// grows with their number (an rqlite node's answer is capped). No read is
+// open while the caller works on a page: a slow reader of the output holds
+// back neither the server's writes nor its checkpoints. A failure is
+// yielded once, with a zero userSummary, and ends the sequence.
+func (s *sqlStore) adminUsers(ctx context.Context, now time.Time) iter.Seq2[userSummary, error] {
+	return func(yield func(userSummary, error) bool) {
+		for after := int64(0); ; {
+			page, err := s.adminUsersAfter(ctx, now, after)
+			if err != nil {
+				yield(userSummary{}, err)
+				return
+			}
+			for _, u := range page {
+				if !yield(u, nil) {
+					return
+				}
+			}
+			if len(page) < adminUsersPage {
+				return
+			}
+			after = page[len(page)-1].ID
 		}
-		all = append(all, page...)
-		if len(page) < adminUsersPage {
-			return all, nil
-		}
-		after = page[len(page)-1].ID
 	}
 }
 
