@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -16,13 +17,14 @@ const cacheTrust = time.Second
 // cache keeps answers read from the database for a short while, for
 // cachingStore.
 //
-// It never gives an answer that this process has since changed: each code
-// path that changes what a cache holds forgets it after the change has
-// committed, and a lookup that read the database before such a change
-// cannot put its stale answer in afterwards, because every forget moves the
-// generation on (see lookup). It is bounded: when full, it drops what is no
-// longer trusted, then an arbitrary eighth; those keys cost one query on
-// their next use.
+// It never gives a lookup an answer older than a change this process
+// committed before the lookup began: each code path that changes what a
+// cache holds forgets it after the change has committed, and a lookup that
+// read the database before such a change cannot put its stale answer in
+// afterwards, because every forget moves the generation on (see lookup).
+// Concurrent misses of one key share one load. It is bounded: when full,
+// it drops what is no longer trusted, then an arbitrary eighth; those keys
+// cost one query on their next use.
 //
 // A grouped cache (newGroupedCache) also keeps its keys by a group drawn
 // from each value, such as the user a token belongs to, so that forgetting
@@ -37,7 +39,9 @@ type cache[K comparable, V any] struct {
 	entries      map[K]cacheEntry[V]
 	groups       map[int64][]K // when grouped: each group's keys, in no order
 	generation   uint64
-	hits, misses uint64 // of get, for the admin listener; counted under mu, which get holds anyway
+	flights      map[K]*cacheFlight[V] // the loads under way, by key (see lookup)
+	waiters      int                   // lookups waiting for another's load, for tests
+	hits, misses uint64                // of lookups, for the admin listener; a lookup that waits for another's load is a miss
 }
 
 type cacheEntry[V any] struct {
@@ -49,7 +53,7 @@ type cacheEntry[V any] struct {
 // newCache makes a cache of at most max entries. A value for which fits,
 // when given, is false is not kept: it would cost too much memory.
 func newCache[K comparable, V any](max int, fits func(V) bool) *cache[K, V] {
-	return &cache[K, V]{max: max, fits: fits, entries: make(map[K]cacheEntry[V])}
+	return &cache[K, V]{max: max, fits: fits, entries: make(map[K]cacheEntry[V]), flights: make(map[K]*cacheFlight[V])}
 }
 
 // newGroupedCache makes a cache of at most max entries whose keys are also
@@ -65,49 +69,94 @@ func newGroupedCache[K comparable, V any](max int, group func(V) int64) *cache[K
 // lookup returns the value for k while it is trusted, and otherwise the
 // value load reads from the database, which it then caches unless a forget
 // came in meanwhile.
+//
+// Concurrent misses of one key share one load (a single flight): the first
+// runs it, and those that miss while it runs wait for its answer rather
+// than each sending the same query, which is what a popular page costs
+// when its entry runs out of trust under load. A miss joins only a flight
+// that started in the current generation: one that started before a
+// forget may read what the change replaced, and a lookup that began after
+// the change must see it. Those that joined before the forget take the
+// older answer, which was true while their lookup ran (as one that read
+// the database itself would have), but it is not cached. A waiter whose
+// flight failed runs load itself: the error may be the first caller's own,
+// such as its cancelled context.
 func (c *cache[K, V]) lookup(k K, now time.Time, load func() (V, error)) (V, error) {
-	if v, ok := c.get(k, now); ok {
+	c.mu.Lock()
+	if v, ok := c.getLocked(k, now); ok {
+		c.mu.Unlock()
 		return v, nil
 	}
-	generation := c.startLookup()
-	v, err := load()
-	if err == nil {
-		c.add(generation, k, v, now)
+	f, ok := c.flights[k]
+	if ok && f.generation == c.generation {
+		c.waiters++
+		c.mu.Unlock()
+		<-f.done
+		c.mu.Lock()
+		c.waiters--
+		c.mu.Unlock()
+		if f.err == nil {
+			return f.value, nil
+		}
+		return load()
 	}
-	return v, err
+	f = &cacheFlight[V]{generation: c.generation, done: make(chan struct{}), err: errLoadPanicked}
+	c.flights[k] = f
+	c.mu.Unlock()
+	return c.fly(k, f, now, load)
+}
+
+// errLoadPanicked is what the waiters of a flight whose load panicked are
+// told; each then runs its own load.
+var errLoadPanicked = errors.New("cache: load panicked")
+
+// cacheFlight is one load under way, for the lookups that wait for it.
+type cacheFlight[V any] struct {
+	generation uint64        // of the cache when the load started
+	done       chan struct{} // closed once value and err are set
+	value      V
+	err        error
+}
+
+// fly runs the load of flight f and hands its answer to the waiters, even
+// when load panics (a handler's panic is recovered by net/http; the
+// waiters must not wait for ever).
+func (c *cache[K, V]) fly(k K, f *cacheFlight[V], now time.Time, load func() (V, error)) (V, error) {
+	defer func() {
+		c.mu.Lock()
+		if c.flights[k] == f { // a lookup after a forget may have started another
+			delete(c.flights, k)
+		}
+		if f.err == nil {
+			c.addLocked(f.generation, k, f.value, now)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.value, f.err = load()
+	return f.value, f.err
 }
 
 func (c *cache[K, V]) get(k K, now time.Time) (V, bool) {
-	micros := now.UnixMicro()
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.getLocked(k, now)
+}
+
+func (c *cache[K, V]) getLocked(k K, now time.Time) (V, bool) {
 	e, ok := c.entries[k]
-	ok = ok && e.trusted > micros
-	if ok {
-		c.hits++
-	} else {
+	if !ok || e.trusted <= now.UnixMicro() {
 		c.misses++
-	}
-	c.mu.Unlock()
-	if !ok {
 		var zero V
 		return zero, false
 	}
+	c.hits++
 	return e.value, true
 }
 
-// startLookup returns the generation to pass to add once the database has
-// answered.
-func (c *cache[K, V]) startLookup() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.generation
-}
-
-// add caches what the database said at now, unless a forget came in since
-// the lookup started at generation: the answer may be stale then.
-func (c *cache[K, V]) add(generation uint64, k K, v V, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// addLocked caches what the database said at now, unless a forget came in
+// since the lookup started at generation: the answer may be stale then.
+func (c *cache[K, V]) addLocked(generation uint64, k K, v V, now time.Time) {
 	if generation != c.generation || c.fits != nil && !c.fits(v) {
 		return
 	}
@@ -254,6 +303,13 @@ func (c *cache[K, V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)
+}
+
+// waiting returns how many lookups are waiting for another's load, for tests.
+func (c *cache[K, V]) waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.waiters
 }
 
 // groupKeys returns a copy of group g's keys, in no order, for tests.

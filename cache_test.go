@@ -90,7 +90,7 @@ func TestCacheBounded(t *testing.T) {
 	const max = 1000
 	c := newCache[int, string](max, nil)
 	for i := range 3 * max {
-		c.add(c.startLookup(), i, "v", cacheTestNow)
+		c.testAdd(i, "v", cacheTestNow)
 		if n := c.len(); n > max {
 			t.Fatalf("after %d adds the cache holds %d entries, want at most %d", i+1, n, max)
 		}
@@ -99,7 +99,7 @@ func TestCacheBounded(t *testing.T) {
 		t.Error("the entry added last is not cached")
 	}
 	// When full, what is no longer trusted goes first.
-	c.add(c.startLookup(), -1, "new", cacheTestNow.Add(cacheTrust))
+	c.testAdd(-1, "new", cacheTestNow.Add(cacheTrust))
 	if n := c.len(); n != 1 {
 		t.Errorf("adding past the trust of all others left %d entries, want 1", n)
 	}
@@ -108,7 +108,7 @@ func TestCacheBounded(t *testing.T) {
 func TestCacheSmallBounded(t *testing.T) {
 	c := newCache[int, string](4, nil)
 	for i := range 100 {
-		c.add(c.startLookup(), i, "v", cacheTestNow)
+		c.testAdd(i, "v", cacheTestNow)
 	}
 	if n := c.len(); n > 4 {
 		t.Errorf("a cache of at most 4 holds %d entries", n)
@@ -117,8 +117,8 @@ func TestCacheSmallBounded(t *testing.T) {
 
 func TestCacheKeepsOnlyWhatFits(t *testing.T) {
 	c := newCache[int, string](100, func(v string) bool { return len(v) <= 3 })
-	c.add(c.startLookup(), 1, "abc", cacheTestNow)
-	c.add(c.startLookup(), 2, "abcd", cacheTestNow)
+	c.testAdd(1, "abc", cacheTestNow)
+	c.testAdd(2, "abcd", cacheTestNow)
 	if _, ok := c.get(1, cacheTestNow); !ok {
 		t.Error("a value that fits was not kept")
 	}
@@ -141,9 +141,9 @@ func BenchmarkRevokeWithCachedTokens(b *testing.B) {
 		sessions := make([]cachedSession, size)
 		for i := range sessions {
 			sessions[i] = cachedSession{id: int64(i + 1), userID: int64(i/tokensPerUser + 1), expires: cacheTestNow.Add(time.Hour).UnixMicro()}
-			c.tokens.add(c.tokens.startLookup(), benchTokenHash(i), sessions[i], cacheTestNow)
+			c.tokens.testAdd(benchTokenHash(i), sessions[i], cacheTestNow)
 		}
-		putBack := func(i int) { c.tokens.add(c.tokens.startLookup(), benchTokenHash(i), sessions[i], cacheTestNow) }
+		putBack := func(i int) { c.tokens.testAdd(benchTokenHash(i), sessions[i], cacheTestNow) }
 		users := size / tokensPerUser
 		b.Run(fmt.Sprintf("user/%d", size), func(b *testing.B) {
 			for n := 0; b.Loop(); n++ {
@@ -181,7 +181,7 @@ func TestCacheGroups(t *testing.T) {
 	const max, keys = 40, 100
 	c := newGroupedCache[int](max, cachedSession.user)
 	session := func(k int, user int64) cachedSession { return cachedSession{id: int64(k + 1), userID: user} }
-	add := func(k int, user int64, at time.Time) { c.add(c.startLookup(), k, session(k, user), at) }
+	add := func(k int, user int64, at time.Time) { c.testAdd(k, session(k, user), at) }
 	for k := range 30 {
 		add(k, int64(k%3+1), cacheTestNow) // users 1, 2 and 3
 	}
@@ -246,4 +246,11 @@ func wantGroups(t *testing.T, what string, c *cache[int, cachedSession], keys in
 	if n := c.len(); grouped != n {
 		t.Errorf("%s: the groups hold %d keys, the cache %d entries", what, grouped, n)
 	}
+}
+
+// testAdd caches v for k at at, as a lookup that loaded it would.
+func (c *cache[K, V]) testAdd(k K, v V, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.addLocked(c.generation, k, v, at)
 }

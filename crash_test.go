@@ -34,7 +34,8 @@ const (
 // tokens authenticate, revoked ones get 401, posts have the content last
 // acknowledged, deleted posts are gone. The one write per client that was
 // in flight at the kill may or may not have landed, but nothing else may
-// appear, and SQLite must find the file sound after every kill.
+// appear, and SQLite must find the file sound after every kill, with the
+// counters its triggers keep equal to COUNT(*).
 func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "crash.db")
@@ -58,6 +59,7 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 			return
 		}
 		checkIntegrity(t, dbPath)
+		wantCountsExact(t, fmt.Sprintf("after kill %d", round+1), openReadOnly(t, dbPath))
 		if t.Failed() {
 			return
 		}
@@ -67,6 +69,7 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 	verifyCrashState(t, &p.client, workers)
 	p.stop(t)
 	checkIntegrity(t, dbPath)
+	wantCountsExact(t, "after the last restart", openReadOnly(t, dbPath))
 	t.Logf("%d acknowledged writes over %d kills", total, crashRounds)
 }
 

@@ -143,3 +143,38 @@ CREATE TABLE known_addresses (
 ) WITHOUT ROWID;
 
 CREATE INDEX known_addresses_by_time ON known_addresses (last_login);
+
+-- version 7: the number of users and of posts, kept by triggers in the
+-- same transaction as the insert or delete, so that a collection's
+-- total_items is one row read rather than a COUNT(*) over a whole table
+-- (46 ms for a million users). A trigger, not Go, keeps it: it is exact at
+-- every commit whoever writes, another process on the file, the sqlite3
+-- shell or an rqlite node, and a post deleted because its user was (ON
+-- DELETE CASCADE) fires posts_total_delete too. Every write of a user or a
+-- post now also writes this one hot row; SQLite has one writer at a time
+-- anyway. A user's own posts are counted by users.post_count (version 2).
+
+CREATE TABLE counts (
+    name TEXT PRIMARY KEY, -- the table counted: 'users' or 'posts'
+    n    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+INSERT INTO counts (name, n) VALUES
+    ('users', (SELECT COUNT(*) FROM users)),
+    ('posts', (SELECT COUNT(*) FROM posts));
+
+CREATE TRIGGER users_total_insert AFTER INSERT ON users BEGIN
+    UPDATE counts SET n = n + 1 WHERE name = 'users';
+END;
+
+CREATE TRIGGER users_total_delete AFTER DELETE ON users BEGIN
+    UPDATE counts SET n = n - 1 WHERE name = 'users';
+END;
+
+CREATE TRIGGER posts_total_insert AFTER INSERT ON posts BEGIN
+    UPDATE counts SET n = n + 1 WHERE name = 'posts';
+END;
+
+CREATE TRIGGER posts_total_delete AFTER DELETE ON posts BEGIN
+    UPDATE counts SET n = n - 1 WHERE name = 'posts';
+END;

@@ -129,10 +129,11 @@ func (s *sqlStore) passwordHashByID(ctx context.Context, id int64) (string, erro
 	return hash, err
 }
 
-// listUsers returns one page of users in id order and the number of users.
+// listUsers returns one page of users in id order and the number of users,
+// which triggers keep in the counts table (schema.sql, version 7).
 func (s *sqlStore) listUsers(ctx context.Context, limit, offset int) ([]user, int, error) {
 	var total int
-	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&total); err != nil {
+	if err := s.read.QueryRowContext(ctx, `SELECT n FROM counts WHERE name = 'users'`).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	rows, err := s.read.QueryContext(ctx,
