@@ -99,13 +99,13 @@ func forwardedClient(peer netip.Addr, h http.Header, trusted []netip.Prefix) net
 	if !isTrusted(peer, trusted) {
 		return peer // whatever the headers say
 	}
-	list, cut, hop := forwardingHeader(h)
+	list, cut, syntax := forwardingHeader(h)
 	client := peer
 	for range maxForwardedHops {
 		if list == "" || !isTrusted(client, trusted) {
 			break
 		}
-		rest, entry, found := cutLastEntry(list)
+		rest, entry, found := syntax.cutLast(list)
 		if !found && cut {
 			break // the start of an entry cut off by the bound: no address
 		}
@@ -113,7 +113,7 @@ func forwardedClient(peer netip.Addr, h http.Header, trusted []netip.Prefix) net
 		if strings.TrimSpace(entry) == "" {
 			continue // an empty list element, which RFC 9110 §5.6.1 allows
 		}
-		addr, ok := hop(entry)
+		addr, ok := syntax.hop(entry)
 		if !ok {
 			break
 		}
@@ -134,14 +134,14 @@ func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
 
 // forwardingHeader is the header the client is read from, X-Forwarded-For
 // or else Forwarded, its lines as one list of at most maxForwardedBytes
-// from its end, whether some of it was cut off, and how to read an entry.
-func forwardingHeader(h http.Header) (list string, cut bool, hop func(string) (netip.Addr, bool)) {
+// from its end, whether some of it was cut off, and its syntax.
+func forwardingHeader(h http.Header) (list string, cut bool, syntax headerSyntax) {
 	if lines := h.Values("X-Forwarded-For"); len(lines) > 0 {
 		list, cut = headerTail(lines)
-		return list, cut, xForwardedForHop
+		return list, cut, xForwardedForSyntax
 	}
 	list, cut = headerTail(h.Values("Forwarded"))
-	return list, cut, forwardedHop
+	return list, cut, forwardedSyntax
 }
 
 // headerTail joins the lines of a header into one comma-separated list, as

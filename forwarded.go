@@ -11,6 +11,31 @@ import (
 // client of each hop. Each reader takes one entry, cut from the end of the
 // list, and refuses anything it does not understand.
 
+// headerSyntax is how a forwarding header is read: how its last entry is
+// cut off, and what address an entry names.
+type headerSyntax struct {
+	cutLast func(list string) (rest, entry string, found bool)
+	hop     func(entry string) (netip.Addr, bool)
+}
+
+// The two headers' syntaxes. X-Forwarded-For has no quoted strings: a quote
+// in it is only a character of a malformed entry, and must not join the
+// entry to what the client wrote before it.
+var (
+	xForwardedForSyntax = headerSyntax{cutLastComma, xForwardedForHop}
+	forwardedSyntax     = headerSyntax{cutLastEntry, forwardedHop}
+)
+
+// cutLastComma splits list at its last comma; found is false when there is
+// none.
+func cutLastComma(list string) (rest, entry string, found bool) {
+	i := strings.LastIndexByte(list, ',')
+	if i < 0 {
+		return "", list, false
+	}
+	return list[:i], list[i+1:], true
+}
+
 // cutLastEntry splits list at its last comma outside a quoted string (a
 // Forwarded value may hold one), reading back from the end only as far as
 // that comma; found is false when there is none. Within a quoted string,
