@@ -33,10 +33,13 @@ func (cs cachedSession) session() session {
 	return s
 }
 
-// pageKey names a page of users, or of posts by one author (0 for all).
+// pageKey names a page of users, or of posts by one author (0 for all):
+// by number or by cursor, each a page of its own. Cursor pages spread over
+// more keys than numbered ones, but the caches hold maxCachedPages at most
+// whatever the keys, and a write forgets them all.
 type pageKey struct {
-	author        int64
-	limit, offset int
+	author int64
+	pageQuery
 }
 
 type userPage struct {

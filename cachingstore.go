@@ -151,9 +151,9 @@ func (c *cachingStore) userByID(ctx context.Context, id int64) (user, error) {
 	return u, nil
 }
 
-func (c *cachingStore) listUsers(ctx context.Context, limit, offset int) ([]user, int, error) {
-	p, err := c.userPages.lookup(pageKey{0, limit, offset}, c.now(), func() (userPage, error) {
-		users, total, err := c.db.listUsers(ctx, limit, offset)
+func (c *cachingStore) listUsers(ctx context.Context, q pageQuery) ([]user, int, error) {
+	p, err := c.userPages.lookup(pageKey{0, q}, c.now(), func() (userPage, error) {
+		users, total, err := c.db.listUsers(ctx, q)
 		return userPage{users, total}, err
 	})
 	if err != nil {
@@ -168,9 +168,9 @@ func (c *cachingStore) listUsers(ctx context.Context, limit, offset int) ([]user
 	return users, p.total, nil
 }
 
-func (c *cachingStore) listPosts(ctx context.Context, authorID int64, limit, offset int) ([]post, int, error) {
-	p, err := c.postPages.lookup(pageKey{authorID, limit, offset}, c.now(), func() (postPage, error) {
-		posts, total, err := c.db.listPosts(ctx, authorID, limit, offset)
+func (c *cachingStore) listPosts(ctx context.Context, authorID int64, q pageQuery) ([]post, int, error) {
+	p, err := c.postPages.lookup(pageKey{authorID, q}, c.now(), func() (postPage, error) {
+		posts, total, err := c.db.listPosts(ctx, authorID, q)
 		return postPage{posts, total}, err
 	})
 	return p.posts, p.total, err

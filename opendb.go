@@ -195,8 +195,8 @@ const lockedRetryFor = 10 * time.Second
 // (see internal/rqlite; it lets a transaction read only in a schema step,
 // marked with rqlite.WithSchemaStep), so two processes starting at once may both
 // try a step. Every step begins with a statement that fails when the step has
-// run already (CREATE TABLE, ALTER TABLE ... ADD COLUMN; TestSchemaStepsFailTwice
-// keeps it so), and the step is one atomic request: the second attempt
+// run already (CREATE TABLE, CREATE INDEX without IF NOT EXISTS, ALTER
+// TABLE ... ADD COLUMN; TestSchemaStepsFailTwice keeps it so), and the step is one atomic request: the second attempt
 // changes nothing, and migrate carries on from the version the winner
 // wrote.
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -73,11 +73,11 @@ func TestListUsers(t *testing.T) {
 		{"first page", "/api/users?per_page=2",
 			[]int64{1, 2},
 			map[string]any{"page": 1, "per_page": 2, "total_pages": 3, "total_items": 5},
-			map[string]any{"self": "/api/users?page=1&per_page=2", "next": strPtr("/api/users?page=2&per_page=2"), "prev": nil}},
+			map[string]any{"self": "/api/users?page=1&per_page=2", "next": strPtr("/api/users?page=2&per_page=2&after=2"), "prev": nil}},
 		{"middle page", "/api/users?page=2&per_page=2",
 			[]int64{3, 4},
 			map[string]any{"page": 2, "per_page": 2, "total_pages": 3, "total_items": 5},
-			map[string]any{"self": "/api/users?page=2&per_page=2", "next": strPtr("/api/users?page=3&per_page=2"), "prev": strPtr("/api/users?page=1&per_page=2")}},
+			map[string]any{"self": "/api/users?page=2&per_page=2", "next": strPtr("/api/users?page=3&per_page=2&after=4"), "prev": strPtr("/api/users?page=1&per_page=2")}},
 		{"last page", "/api/users?per_page=2&page=3",
 			[]int64{5},
 			map[string]any{"page": 3, "per_page": 2, "total_pages": 3, "total_items": 5},
@@ -105,11 +105,12 @@ func TestListUsers(t *testing.T) {
 		{"leading zeros", "/api/users?page=02&per_page=002",
 			[]int64{3, 4},
 			map[string]any{"page": 2, "per_page": 2, "total_pages": 3, "total_items": 5},
-			map[string]any{"self": "/api/users?page=2&per_page=2", "next": strPtr("/api/users?page=3&per_page=2"), "prev": strPtr("/api/users?page=1&per_page=2")}},
+			map[string]any{"self": "/api/users?page=2&per_page=2", "next": strPtr("/api/users?page=3&per_page=2&after=4"), "prev": strPtr("/api/users?page=1&per_page=2")}},
 	})
 }
 
-// TestPaginationInvalid covers page and per_page on every collection.
+// TestPaginationInvalid covers page and per_page on every collection
+// (TestBadCursor, after).
 func TestPaginationInvalid(t *testing.T) {
 	ts := newTestServer(t)
 	_, token := ts.newUser(t, "muthoni")
@@ -164,11 +165,11 @@ func TestListPosts(t *testing.T) {
 		{"first page", "/api/posts?per_page=2",
 			[]int64{5, 4},
 			map[string]any{"page": 1, "per_page": 2, "total_pages": 3, "total_items": 5},
-			map[string]any{"self": "/api/posts?page=1&per_page=2", "next": strPtr("/api/posts?page=2&per_page=2"), "prev": nil}},
+			map[string]any{"self": "/api/posts?page=1&per_page=2", "next": strPtr("/api/posts?page=2&per_page=2&after=4"), "prev": nil}},
 		{"middle page", "/api/posts?page=2&per_page=2",
 			[]int64{3, 2},
 			map[string]any{"page": 2, "per_page": 2, "total_pages": 3, "total_items": 5},
-			map[string]any{"self": "/api/posts?page=2&per_page=2", "next": strPtr("/api/posts?page=3&per_page=2"), "prev": strPtr("/api/posts?page=1&per_page=2")}},
+			map[string]any{"self": "/api/posts?page=2&per_page=2", "next": strPtr("/api/posts?page=3&per_page=2&after=2"), "prev": strPtr("/api/posts?page=1&per_page=2")}},
 		{"last page", "/api/posts?page=3&per_page=2",
 			[]int64{1},
 			map[string]any{"page": 3, "per_page": 2, "total_pages": 3, "total_items": 5},
@@ -192,7 +193,7 @@ func TestListPosts(t *testing.T) {
 		{"another user's", "/api/users/2/my-posts?per_page=1",
 			[]int64{4},
 			map[string]any{"page": 1, "per_page": 1, "total_pages": 2, "total_items": 2},
-			map[string]any{"self": "/api/users/2/my-posts?page=1&per_page=1", "next": strPtr("/api/users/2/my-posts?page=2&per_page=1"), "prev": nil}},
+			map[string]any{"self": "/api/users/2/my-posts?page=1&per_page=1", "next": strPtr("/api/users/2/my-posts?page=2&per_page=1&after=4"), "prev": nil}},
 		{"one user's past the end", "/api/users/2/my-posts?page=9",
 			[]int64{},
 			map[string]any{"page": 9, "per_page": 10, "total_pages": 1, "total_items": 2},
@@ -307,11 +308,12 @@ func TestLongPostPagesNotCached(t *testing.T) {
 		res := ts.call(t, "GET", path, token, "")
 		wantStatus(t, "GET "+path, res, http.StatusOK)
 	}
+	// Each page is read with one post more, to tell whether a next follows.
 	pages, now := ts.cache.postPages, ts.clock.Now()
-	if _, ok := pages.get(pageKey{limit: 4}, now); ok {
-		t.Error("a page of 80,000 bytes of posts was cached")
+	if _, ok := pages.get(pageKey{pageQuery: pageQuery{limit: 5}}, now); ok {
+		t.Error("a page of 100,000 bytes of posts was cached")
 	}
-	if _, ok := pages.get(pageKey{limit: 2}, now); !ok {
-		t.Error("a page of 40,000 bytes of posts was not cached")
+	if _, ok := pages.get(pageKey{pageQuery: pageQuery{limit: 3}}, now); !ok {
+		t.Error("a page of 60,000 bytes of posts was not cached")
 	}
 }

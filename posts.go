@@ -105,7 +105,7 @@ func (s *server) handleListPosts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	posts, total, err := s.store.listPosts(r.Context(), 0, p.PerPage, p.offset())
+	posts, total, err := s.store.listPosts(r.Context(), 0, p.query())
 	if err != nil {
 		s.handleError(w, r, err)
 		return
@@ -127,7 +127,7 @@ func (s *server) handleListUserPosts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	posts, total, err := s.store.listPosts(r.Context(), id, p.PerPage, p.offset())
+	posts, total, err := s.store.listPosts(r.Context(), id, p.query())
 	if err != nil {
 		s.handleError(w, r, err)
 		return

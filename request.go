@@ -1,6 +1,6 @@
 package main
 
-// Reading a request: its JSON body, its page and per_page, its {id}. Each
+// Reading a request: its JSON body, its page, per_page and after, its {id}. Each
 // answers a bad request itself, with a message that names what to fix, and
 // returns false.
 
@@ -107,34 +107,53 @@ func decodeJSONObject(data []byte, dst any) string {
 	return ""
 }
 
-// page is a client's choice of one page of a collection.
+// page is a client's choice of one page of a collection: its number, and
+// perhaps a cursor, After, the id of the last item of the page before it,
+// which a next link carries. With a cursor the page starts after that item
+// wherever it now is, and Number is only the page's name in _meta.
 type page struct {
 	Number  int
 	PerPage int
+	After   int64
 }
 
 func (p page) offset() int { return (p.Number - 1) * p.PerPage }
 
-// readPage reads the page and per_page query parameters. A per_page above
-// the cap is lowered to it, as the tutorial does; a value that is not a
-// positive integer is answered with a 400 and false.
+// query is what to ask the store for: one item more than the page, to tell
+// whether a next page follows (newCollection).
+func (p page) query() pageQuery {
+	return pageQuery{limit: p.PerPage + 1, offset: p.offset(), after: p.After}
+}
+
+// readPage reads the page, per_page and after query parameters. A per_page
+// above the cap is lowered to it, as the tutorial does; a value that is not
+// a positive integer is answered with a 400 and false.
 func readPage(w http.ResponseWriter, r *http.Request) (page, bool) {
 	p := page{Number: 1, PerPage: defaultPerPage}
 	query := r.URL.Query()
 	for _, param := range []struct {
-		name string
-		dst  *int
-	}{{"page", &p.Number}, {"per_page", &p.PerPage}} {
+		name   string
+		digits int
+		set    func(int64)
+	}{
+		// Nine digits keep (page-1)*per_page far from overflow.
+		{"page", 9, func(n int64) { p.Number = int(n) }},
+		{"per_page", 9, func(n int64) { p.PerPage = int(n) }},
+		{"after", 18, func(n int64) { p.After = n }},
+	} {
 		if !query.Has(param.name) {
 			continue
 		}
-		// Nine digits keep (page-1)*per_page far from overflow.
-		n, ok := parsePositive(query.Get(param.name), 9)
+		n, ok := parsePositive(query.Get(param.name), param.digits)
 		if !ok {
-			badRequest(w, param.name+" must be a positive integer")
+			message := param.name + " must be a positive integer"
+			if param.name == "after" {
+				message += ", the id of the last item of the page before (copy it from a next link)"
+			}
+			badRequest(w, message)
 			return page{}, false
 		}
-		*param.dst = int(n)
+		param.set(n)
 	}
 	p.PerPage = min(p.PerPage, maxPerPage)
 	return p, true

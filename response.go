@@ -83,25 +83,39 @@ type collectionLinks struct {
 	Prev *string `json:"prev"`
 }
 
+// item is what a collection needs of its items: the id a cursor names.
+type item interface{ itemID() int64 }
+
+func (r userResponse) itemID() int64 { return r.ID }
+func (r postResponse) itemID() int64 { return r.ID }
+
 // newCollection wraps one page of items found at path, of total in all.
-func newCollection[T any](items []T, p page, total int, path string) collection[T] {
+// items may hold one more than the page (page.query asks for it): that one
+// is not shown, it only tells that a next page exists, and next carries
+// the id of the page's last item as its cursor (docs/api.md, "Pages").
+// prev counts pages, as the tutorial's links do.
+func newCollection[T item](items []T, p page, total int, path string) collection[T] {
 	totalPages := (total + p.PerPage - 1) / p.PerPage
-	link := func(number int) *string {
+	link := func(number int, after int64) *string {
 		s := fmt.Sprintf("%s?page=%d&per_page=%d", path, number, p.PerPage)
+		if after != 0 {
+			s += fmt.Sprintf("&after=%d", after)
+		}
 		return &s
 	}
 	c := collection[T]{
 		Items: items,
 		Meta:  collectionMeta{Page: p.Number, PerPage: p.PerPage, TotalPages: totalPages, TotalItems: total},
-		Links: collectionLinks{Self: *link(p.Number)},
+		Links: collectionLinks{Self: *link(p.Number, p.After)},
 	}
-	if p.Number < totalPages {
-		c.Links.Next = link(p.Number + 1)
+	if len(items) > p.PerPage {
+		c.Items = items[:p.PerPage]
+		c.Links.Next = link(p.Number+1, c.Items[p.PerPage-1].itemID())
 	}
 	// Past the end, prev leads back to the last page there is, not to
 	// another empty one.
 	if p.Number > 1 {
-		c.Links.Prev = link(min(p.Number-1, max(totalPages, 1)))
+		c.Links.Prev = link(min(p.Number-1, max(totalPages, 1)), 0)
 	}
 	return c
 }

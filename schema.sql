@@ -178,3 +178,14 @@ END;
 CREATE TRIGGER posts_total_delete AFTER DELETE ON posts BEGIN
     UPDATE counts SET n = n - 1 WHERE name = 'posts';
 END;
+
+-- version 8: an index of ids alone for each collection, though the id is
+-- the rowid already. A page at offset k skips k entries (store.go,
+-- pageOfIDs); in the table each entry is a whole row, a post with its
+-- body, so the rowid order read page after page of bodies to skip them
+-- (0.15-0.39 s to the middle of a million 500-byte posts, warm). These
+-- indexes hold the id twice and nothing else, hundreds to a page, and the
+-- same skip takes 0.02-0.03 s. Each insert writes one more entry.
+
+CREATE INDEX posts_by_id ON posts (id);
+CREATE INDEX users_by_id ON users (id);

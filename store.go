@@ -21,7 +21,7 @@ type store interface {
 	// Users.
 	createUser(ctx context.Context, u user, passwordHash string) (int64, error)
 	userByID(ctx context.Context, id int64) (user, error)
-	listUsers(ctx context.Context, limit, offset int) ([]user, int, error)
+	listUsers(ctx context.Context, q pageQuery) ([]user, int, error)
 	updateUser(ctx context.Context, id int64, c userChanges) error
 	passwordHashByUsername(ctx context.Context, username string) (int64, string, error)
 	passwordHashByID(ctx context.Context, id int64) (string, error)
@@ -54,7 +54,7 @@ type store interface {
 	// Posts.
 	createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error)
 	postByID(ctx context.Context, id int64) (post, error)
-	listPosts(ctx context.Context, authorID int64, limit, offset int) ([]post, int, error)
+	listPosts(ctx context.Context, authorID int64, q pageQuery) ([]post, int, error)
 	updatePost(ctx context.Context, id, authorID int64, title, body *string) error
 	deletePost(ctx context.Context, id, authorID int64) error
 
@@ -115,6 +115,37 @@ func rowsAffectedOrNotFound(res sql.Result, err error) error {
 		return errNotFound
 	}
 	return nil
+}
+
+// pageQuery is which items of a collection a page holds: limit of them,
+// either after skipping offset items or, when after is not 0, starting
+// with the first item that follows the item whose id is after in the
+// collection's order. The second is a seek, as cheap at any depth and
+// untroubled by rows inserted or deleted ahead of it.
+type pageQuery struct {
+	limit, offset int
+	after         int64
+}
+
+// pageOfIDs is the subquery that picks a page's ids from table in id
+// order (desc for newest first), with where (its conditions, ANDed; args
+// are theirs) narrowing it. It reads ids alone, from the rowid or a
+// covering index, so an OFFSET skips index entries, not whole rows, and
+// the caller joins and reads the full rows of this page only.
+func pageOfIDs(table string, desc bool, q pageQuery, where []string, args []any) (string, []any) {
+	order, seek := "id", "id > ?"
+	if desc {
+		order, seek = "id DESC", "id < ?"
+	}
+	offset := q.offset
+	if q.after != 0 {
+		where, args, offset = append(where, seek), append(args, q.after), 0
+	}
+	sql := "SELECT id FROM " + table
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	return sql + " ORDER BY " + order + " LIMIT ? OFFSET ?", append(args, q.limit, offset)
 }
 
 // scanAll reads every row of rows with scan, and closes them. It never

@@ -63,24 +63,35 @@ func (s *sqlStore) postByID(ctx context.Context, id int64) (post, error) {
 // kept by triggers, not counted: everyone's in the counts table, an
 // author's in users.post_count (schema.sql, versions 7 and 2); an author
 // who does not exist has none.
-func (s *sqlStore) listPosts(ctx context.Context, authorID int64, limit, offset int) ([]post, int, error) {
-	where, args := "", []any{}
-	count := `SELECT n FROM counts WHERE name = 'posts'`
+func (s *sqlStore) listPosts(ctx context.Context, authorID int64, q pageQuery) ([]post, int, error) {
+	count, args := `SELECT n FROM counts WHERE name = 'posts'`, []any{}
 	if authorID != 0 {
-		where, args = ` WHERE p.user_id = ?`, []any{authorID}
-		count = `SELECT COALESCE((SELECT post_count FROM users WHERE id = ?), 0)`
+		count, args = `SELECT COALESCE((SELECT post_count FROM users WHERE id = ?), 0)`, []any{authorID}
 	}
 	var total int
 	if err := s.read.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.read.QueryContext(ctx,
-		postQuery+where+` ORDER BY p.id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	query, args := postPageSQL(authorID, q)
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, 0, err
 	}
 	posts, err := scanAll(rows, scanPost)
 	return posts, total, err
+}
+
+// postPageSQL is the query of one page of posts, newest first: the page's
+// ids first (pageOfIDs: an author's from posts_by_user), then only their
+// rows, bodies and authors.
+func postPageSQL(authorID int64, q pageQuery) (string, []any) {
+	var where []string
+	var args []any
+	if authorID != 0 {
+		where, args = []string{"user_id = ?"}, []any{authorID}
+	}
+	ids, args := pageOfIDs("posts", true, q, where, args)
+	return postQuery + ` WHERE p.id IN (` + ids + `) ORDER BY p.id DESC`, args
 }
 
 // updatePost changes the title and body of a post by authorID; nil leaves a

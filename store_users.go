@@ -131,18 +131,25 @@ func (s *sqlStore) passwordHashByID(ctx context.Context, id int64) (string, erro
 
 // listUsers returns one page of users in id order and the number of users,
 // which triggers keep in the counts table (schema.sql, version 7).
-func (s *sqlStore) listUsers(ctx context.Context, limit, offset int) ([]user, int, error) {
+func (s *sqlStore) listUsers(ctx context.Context, q pageQuery) ([]user, int, error) {
 	var total int
 	if err := s.read.QueryRowContext(ctx, `SELECT n FROM counts WHERE name = 'users'`).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.read.QueryContext(ctx,
-		`SELECT `+userColumns+` FROM users u ORDER BY u.id LIMIT ? OFFSET ?`, limit, offset)
+	query, args := userPageSQL(q)
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, 0, err
 	}
 	users, err := scanAll(rows, scanUser)
 	return users, total, err
+}
+
+// userPageSQL is the query of one page of users: the page's ids first
+// (pageOfIDs), then their rows.
+func userPageSQL(q pageQuery) (string, []any) {
+	ids, args := pageOfIDs("users", false, q, nil, nil)
+	return `SELECT ` + userColumns + ` FROM users u WHERE u.id IN (` + ids + `) ORDER BY u.id`, args
 }
 
 // userChanges holds the fields of a user to change; nil leaves a field as it is.

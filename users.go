@@ -121,7 +121,7 @@ func (s *server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	users, total, err := s.store.listUsers(r.Context(), p.PerPage, p.offset())
+	users, total, err := s.store.listUsers(r.Context(), p.query())
 	if err != nil {
 		s.handleError(w, r, err)
 		return

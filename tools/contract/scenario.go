@@ -91,6 +91,7 @@ func contractTraffic(r *runner) {
 	// Users.
 	r.expect(200, "GET "+users, users, bearer(writer))
 	r.expect(200, "GET "+users, users+"?page=2&per_page=1", bearer(reader))
+	r.expect(200, "GET "+users, users+"?page=2&per_page=1&after=1", bearer(reader))
 	r.expect(200, "GET "+users, users+"?per_page=500", bearer(writer))
 	r.expect(400, "GET "+users, users+"?page=0", bearer(writer))
 	r.expect(401, "GET "+users, users)
@@ -138,6 +139,7 @@ func contractTraffic(r *runner) {
 	r.expect(200, "GET "+posts, posts+"?page=2&per_page=2", bearer(writer))
 	r.expect(200, "GET "+posts, posts+"?page=9", bearer(writer))
 	r.expect(400, "GET "+posts, posts+"?page=abc", bearer(writer))
+	r.expect(400, "GET "+posts, posts+"?page=2&after=abc", bearer(writer))
 	r.expect(401, "GET "+posts, posts)
 	r.expect(200, "GET /api/posts/{id}", "/api/posts/1", bearer(writer))
 	r.expect(404, "GET /api/posts/{id}", "/api/posts/999", bearer(writer))
