@@ -28,6 +28,7 @@ type serverProcess struct {
 	cmd     *exec.Cmd
 	addr    string // host:port it listens on
 	logPath string
+	dbPath  string        // -db, for a binary
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // valid once exited is closed
 	stopped bool
@@ -45,10 +46,16 @@ func startBinary(binary, dir string, args []string) (*serverProcess, error) {
 	if binary, err = filepath.Abs(binary); err != nil {
 		return nil, err
 	}
-	argv := append([]string{"-addr", addr, "-db", filepath.Join(dir, "bench.db")}, args...)
+	dbPath := filepath.Join(dir, "bench.db")
+	argv := append([]string{"-addr", addr, "-db", dbPath}, args...)
 	cmd := exec.Command(binary, argv...)
 	cmd.Dir = dir
-	return startProcess(cmd, addr, dir)
+	s, err := startProcess(cmd, addr, dir)
+	if err != nil {
+		return nil, err
+	}
+	s.dbPath = dbPath
+	return s, nil
 }
 
 // startShell runs a shell command line with {port}, {addr} and {dir}
