@@ -39,6 +39,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,6 +95,7 @@ type options struct {
 	seedUsers  int
 	seedPosts  int
 	seedTokens int
+	db         string // with -binary: the database file, kept; "" for a fresh one
 	page       string // first, middle or last: which page list routes read
 }
 
@@ -123,6 +125,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.seedUsers, "seed-users", 0, "with -binary: before the run, insert this many users (seed_1, ... with password "+strconv.Quote(seedPassword)+") with SQL into the server's database; get-user then reads them")
 	fs.IntVar(&o.seedPosts, "seed-posts", 0, "with -seed-users: also insert this many posts, spread over the seeded users")
 	fs.IntVar(&o.seedTokens, "seed-tokens", 0, "with -seed-users: also insert this many sessions, half expired and half live, that no client holds")
+	fs.StringVar(&o.db, "db", "", "with -binary: the server's database file, used as it is (or seeded, with -seed-users) and kept, instead of a fresh one in a temporary directory")
 	fs.StringVar(&o.page, "page", pageFirst, "the page list-users and list-posts read, of 10 items: first, middle or last (counted when the run starts)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -160,6 +163,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return bad("-seed-users, -seed-posts and -seed-tokens must not be negative")
 	case (o.seedPosts > 0 || o.seedTokens > 0) && o.seedUsers == 0:
 		return bad("-seed-posts and -seed-tokens need -seed-users, to own them")
+	case o.db != "" && o.binary == "":
+		return bad("-db is for -binary")
 	case o.seedUsers > 0 && o.binary == "":
 		return bad("-seed-users is for -binary: the tool seeds the database file it gives the server")
 	case o.page != pageFirst && o.page != pageMiddle && o.page != pageLast:
@@ -167,6 +172,13 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.mix, err = parseMix(mix); err != nil {
 		return bad("%v", err)
+	}
+	// The server runs in a temporary directory: a relative path is this
+	// process's.
+	if o.db != "" {
+		if o.db, err = filepath.Abs(o.db); err != nil {
+			return bad("-db: %v", err)
+		}
 	}
 	return o, nil
 }
@@ -190,7 +202,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var seedTime time.Duration
 	if o.seedUsers > 0 {
 		seedStart := time.Now()
-		if seeded, err = seedServerDB(ctx, o, dir, progress); err != nil {
+		if seeded, err = seedServerDB(ctx, o, dir, o.db, progress); err != nil {
 			return err
 		}
 		seedTime = time.Since(seedStart)

@@ -189,12 +189,13 @@ func seedPasswordHash(iterations int) string {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
-// seedServerDB has the server create its schema in dir's database file
-// (started once on the empty file, then stopped), then seeds that file,
-// which the measured server then starts on. Timed by the caller, both
-// steps: the first start is part of the cost of a seeded run.
-func seedServerDB(ctx context.Context, o options, dir string, progress func(string, ...any)) (seedResult, error) {
-	proc, err := startBinary(o.binary, dir, o.serverArgs)
+// seedServerDB has the server create its schema in the database file
+// dbPath (benchDB in dir when empty, the file the measured server then
+// starts on) by starting it once on the empty file and stopping it, then
+// seeds that file. Timed by the caller, both steps: the first start is
+// part of the cost of a seeded run.
+func seedServerDB(ctx context.Context, o options, dir, dbPath string, progress func(string, ...any)) (seedResult, error) {
+	proc, err := startBinary(o.binary, dir, dbPath, o.serverArgs)
 	if err != nil {
 		return seedResult{}, fmt.Errorf("start the server to create its schema: %w", err)
 	}

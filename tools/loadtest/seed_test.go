@@ -120,11 +120,11 @@ func TestSeedServerDBLogsIn(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	o := options{binary: binary, healthPath: "/healthz", readyTimeout: defaultReadyTimeout, seedUsers: 50, seedPosts: 200}
-	res, err := seedServerDB(ctx, o, dir, t.Logf)
+	res, err := seedServerDB(ctx, o, dir, "", t.Logf)
 	if err != nil {
 		t.Fatalf("seedServerDB = %v, want nil", err)
 	}
-	proc, err := startBinary(binary, dir, nil)
+	proc, err := startBinary(binary, dir, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

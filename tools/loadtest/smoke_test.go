@@ -285,6 +285,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"-binary", "y", "-seed-posts", "10"},
 		{"-binary", "y", "-seed-users", "-1"},
 		{"-url", "http://x", "-page", "2"},
+		{"-url", "http://x", "-db", "/tmp/x.db"},
 	} {
 		var stderr bytes.Buffer
 		if err := run(context.Background(), args, &bytes.Buffer{}, &stderr); err != errUsage {
