@@ -36,10 +36,6 @@ const seedIterations = 600_000
 // commit is the slow part, and bounded, so that the WAL stays small.
 const seedBatch = 100_000
 
-// seedTime is the time of every seeded row, a fixed one so that reruns
-// write the same database. Live tokens expire long after it.
-var seedTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
 // timeLayout is the server's fixed-width timestamp text (store.go), whose
 // text order is time order.
 const timeLayout = "2006-01-02T15:04:05.000000Z"
@@ -67,12 +63,14 @@ func seedUsername(i int) string { return fmt.Sprintf("seed_%d", i) }
 // seed_1@example.com (already lower-case, so it is its own email_key);
 // posts go to users in contiguous runs, cfg.posts/cfg.users each, so the
 // posts_by_user index grows at its end; tokens go round-robin over users,
-// the even ones expired a day before seedTime and the odd ones live.
+// the even ones expired in 2025 and the odd ones live for a century.
 func seedDatabase(ctx context.Context, path string, cfg seedConfig) (seedResult, error) {
 	res := seedResult{users: cfg.users}
 	if cfg.users < 1 {
 		return res, fmt.Errorf("seed: at least one user is needed, to own posts and tokens")
 	}
+	// synchronous=OFF: a seeding cut short by a crash leaves a file to
+	// throw away and seed again, so it need not wait for the disk.
 	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=on&_journal_mode=WAL&_synchronous=OFF")
 	if err != nil {
 		return res, err
@@ -92,8 +90,11 @@ func seedDatabase(ctx context.Context, path string, cfg seedConfig) (seedResult,
 	}
 	res.firstUserID = maxID.Int64 + 1
 
+	// One fixed time for every row, so that two seedings of the same size
+	// differ only in salts and token hashes. Live tokens expire long after.
+	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	hash := seedPasswordHash(cfg.iterations)
-	at := seedTime.Format(timeLayout)
+	at := epoch.Format(timeLayout)
 	first := res.firstUserID
 	err = insertBatches(ctx, db, cfg.users,
 		`INSERT INTO users (id, username, email, email_key, password_hash, last_seen, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -110,7 +111,7 @@ func seedDatabase(ctx context.Context, path string, cfg seedConfig) (seedResult,
 		`INSERT INTO posts (title, body, timestamp, user_id) VALUES (?, ?, ?, ?)`,
 		func(i int) []any {
 			// A second apart, so that ids and timestamps agree in order.
-			ts := seedTime.Add(time.Duration(i) * time.Second).Format(timeLayout)
+			ts := epoch.Add(time.Duration(i) * time.Second).Format(timeLayout)
 			author := first + int64(i*cfg.users/cfg.posts)
 			return []any{fmt.Sprintf("seeded post %d", i+1), "A post written by the load tool's seeding, straight into the table.", ts, author}
 		})
@@ -119,8 +120,8 @@ func seedDatabase(ctx context.Context, path string, cfg seedConfig) (seedResult,
 	}
 	res.posts = cfg.posts
 
-	expired := seedTime.Add(-24 * time.Hour).Format(timeLayout)
-	live := seedTime.Add(100 * 365 * 24 * time.Hour).Format(timeLayout)
+	expired := epoch.Add(-24 * time.Hour).Format(timeLayout)
+	live := epoch.Add(100 * 365 * 24 * time.Hour).Format(timeLayout)
 	err = insertBatches(ctx, db, cfg.tokens,
 		`INSERT INTO tokens (hash, user_id, scope, created_at, expires_at, max_expires_at) VALUES (?, ?, 'write', ?, ?, ?)`,
 		func(i int) []any {
