@@ -14,9 +14,8 @@
 // -page sets which page the list scenarios read.
 //
 // It is a module of its own; its one dependency is the SQLite driver
-// tokenapi uses, for seeding. Usage, from the
-// repository root (go -C runs the tool in tools/loadtest, so give it
-// absolute paths):
+// tokenapi uses, for seeding. Usage, from the repository root (go -C runs
+// the tool in tools/loadtest, so give it absolute paths):
 //
 //	go build -o /tmp/tokenapi . && go -C tools/loadtest run . -binary /tmp/tokenapi
 //	go -C tools/loadtest run . -binary /tmp/tokenapi -mix list-posts -c 64 -d 10s
