@@ -9,14 +9,19 @@
 // the server's memory and CPU. Then it does the same against the baseline
 // and prints the ratio.
 //
-// It is a module of its own (standard library only). Usage, from the
-// repository root (go -C runs the tool in tools/loadtest, so give it
-// absolute paths):
+// With -seed-users (and -seed-posts, -seed-tokens) it first fills the
+// server's database with SQL (seed.go), so that the load runs at scale;
+// -page sets which page the list scenarios read.
+//
+// It is a module of its own; its one dependency is the SQLite driver
+// tokenapi uses, for seeding. Usage, from the repository root (go -C runs
+// the tool in tools/loadtest, so give it absolute paths):
 //
 //	go build -o /tmp/tokenapi . && go -C tools/loadtest run . -binary /tmp/tokenapi
 //	go -C tools/loadtest run . -binary /tmp/tokenapi -mix list-posts -c 64 -d 10s
 //	go -C tools/loadtest run . -binary /tmp/tokenapi -mix get-user=8,list-users=1,list-posts=1,create-post=1
 //	go -C tools/loadtest run . -binary /tmp/tokenapi -mix login -c 8 -baseline=false
+//	go -C tools/loadtest run . -binary /tmp/tokenapi -seed-users 100000 -seed-posts 1000000 -mix list-posts -page last
 //	go -C tools/loadtest run . -binary /tmp/tokenapi -- -token-ttl 2h   # after --: the server's own flags
 //	go -C tools/loadtest run . -url http://localhost:5000 -pid "$(pgrep -n tokenapi)"
 //	go -C tools/loadtest run . -server-cmd 'exec /path/to/other-server --port {port} --data {dir}'   # the Flask app: README.md
@@ -33,6 +38,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -60,6 +66,9 @@ func main() {
 	}
 }
 
+// defaultReadyTimeout is -ready-timeout's default.
+const defaultReadyTimeout = 30 * time.Second
+
 // errUsage is a bad command line; the message has been printed.
 var errUsage = errors.New("usage")
 
@@ -81,6 +90,12 @@ type options struct {
 	users    int
 	posts    int
 	baseline bool
+
+	seedUsers  int
+	seedPosts  int
+	seedTokens int
+	db         string // with -binary: the database file, kept; "" for a fresh one
+	page       string // first, middle or last: which page list routes read
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -97,7 +112,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.url, "url", "", "use the server already running at this http:// URL")
 	fs.IntVar(&o.pid, "pid", 0, "with -url: the server's process id, for its memory and CPU")
 	fs.StringVar(&o.healthPath, "health-path", "/healthz", "a started server is ready when GET of this path answers below 500")
-	fs.DurationVar(&o.readyTimeout, "ready-timeout", 30*time.Second, "how long a started server may take to become ready")
+	fs.DurationVar(&o.readyTimeout, "ready-timeout", defaultReadyTimeout, "how long a started server may take to become ready")
 	fs.StringVar(&mix, "mix", scenarioGetUser, "scenarios and weights, e.g. get-user=8,list-users=1; one of "+strings.Join(scenarioNames(), ", "))
 	fs.IntVar(&o.conns, "c", 64, "connections, each with its own goroutine")
 	fs.DurationVar(&o.duration, "d", 10*time.Second, "measured duration")
@@ -106,6 +121,11 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.users, "users", 4, "users signed up and logged in before the run (each costs a password hash or two)")
 	fs.IntVar(&o.posts, "posts", 20, "posts written before the run")
 	fs.BoolVar(&o.baseline, "baseline", true, "also measure a bare net/http server serving the same GET /api/users/{id} bytes")
+	fs.IntVar(&o.seedUsers, "seed-users", 0, "with -binary: before the run, insert this many users (seed_1, ... with password "+strconv.Quote(seedPassword)+") with SQL into the server's database; get-user then reads them")
+	fs.IntVar(&o.seedPosts, "seed-posts", 0, "with -seed-users: also insert this many posts, spread over the seeded users")
+	fs.IntVar(&o.seedTokens, "seed-tokens", 0, "with -seed-users: also insert this many sessions, half expired and half live, that no client holds")
+	fs.StringVar(&o.db, "db", "", "with -binary: the server's database file, used as it is (or seeded, with -seed-users) and kept, instead of a fresh one in a temporary directory")
+	fs.StringVar(&o.page, "page", pageFirst, "the page list-users and list-posts read, of 10 items: first, middle or last (counted when the run starts)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -138,9 +158,26 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return bad("-d and -timeout must be positive, -warmup not negative")
 	case o.users < 1 || o.posts < 0:
 		return bad("-users must be at least 1 and -posts not negative")
+	case o.seedUsers < 0 || o.seedPosts < 0 || o.seedTokens < 0:
+		return bad("-seed-users, -seed-posts and -seed-tokens must not be negative")
+	case (o.seedPosts > 0 || o.seedTokens > 0) && o.seedUsers == 0:
+		return bad("-seed-posts and -seed-tokens need -seed-users, to own them")
+	case o.db != "" && o.binary == "":
+		return bad("-db is for -binary")
+	case o.seedUsers > 0 && o.binary == "":
+		return bad("-seed-users is for -binary: the tool seeds the database file it gives the server")
+	case o.page != pageFirst && o.page != pageMiddle && o.page != pageLast:
+		return bad("-page must be first, middle or last, not %q", o.page)
 	}
 	if o.mix, err = parseMix(mix); err != nil {
 		return bad("%v", err)
+	}
+	// The server runs in a temporary directory: a relative path is this
+	// process's.
+	if o.db != "" {
+		if o.db, err = filepath.Abs(o.db); err != nil {
+			return bad("-db: %v", err)
+		}
 	}
 	return o, nil
 }
@@ -159,6 +196,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+
+	var seeded seedResult
+	var seedTime time.Duration
+	if o.seedUsers > 0 {
+		seedStart := time.Now()
+		if seeded, err = seedServerDB(ctx, o, dir, o.db, progress); err != nil {
+			return err
+		}
+		seedTime = time.Since(seedStart)
+		progress("seeded %d users, %d posts, %d sessions in %v", seeded.users, seeded.posts, seeded.tokens, seedTime.Round(time.Millisecond))
+	}
 
 	tgt, err := startTarget(ctx, o, dir)
 	if err != nil {
@@ -179,6 +227,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	api := newAPIClient(tgt.baseURL)
 	f, err := setup(ctx, api, tgt.addr, setupConfig{users: o.users, posts: o.posts, login: mixHas(o.mix, scenarioLogin)})
 	if err != nil {
+		return setupFailed(err)
+	}
+	f.seeded = seeded
+	if err := choosePages(ctx, api, f, o.page); err != nil {
 		return setupFailed(err)
 	}
 	lc := newLoadConfig(f, o.mix, tgt.addr, o)
@@ -226,7 +278,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "target    %s\n", tgt.desc)
 	fmt.Fprintf(stdout, "load      %s; %d connections; %v warm-up, %v measured\n", mixString(o.mix), o.conns, o.warmup, o.duration)
+	if o.seedUsers > 0 {
+		fmt.Fprintf(stdout, "seeded    %d users, %d posts, %d sessions with SQL before the server started, %v\n", seeded.users, seeded.posts, seeded.tokens, seedTime.Round(time.Millisecond))
+	}
 	fmt.Fprintf(stdout, "setup     %d users with tokens, %d posts (created on %s), %v\n", len(f.users), o.posts, f.postPath, setupTime.Round(time.Millisecond))
+	if o.page != pageFirst {
+		fmt.Fprintf(stdout, "pages     %s: list-users page %d, list-posts page %d, of 10 items\n", o.page, f.usersPage, f.postsPage)
+	}
 	if o.baseline {
 		fmt.Fprintf(stdout, "baseline  net/http answering every get-user request with the target's %d-byte GET %s (%s)\n", len(bareBody), barePath, bareType)
 	}
@@ -319,8 +377,13 @@ func measure(ctx context.Context, label string, lc *loadConfig, pid int) *runRep
 
 // getUserPath is the path connection k's get-user request reads: another
 // user than the caller's, as in the tutorial's walkthrough (tokenapi shows
-// the email only to its owner).
+// the email only to its owner). With seeded users, it is one of them,
+// connections spread over the whole range of ids by a prime stride.
 func getUserPath(f *fixture, k int) string {
+	if f.seeded.users > 0 {
+		id := f.seeded.firstUserID + int64(k*7919%f.seeded.users)
+		return "/api/users/" + strconv.FormatInt(id, 10)
+	}
 	other := f.users[(k+1)%len(f.users)]
 	return "/api/users/" + strconv.FormatInt(other.id, 10)
 }

@@ -131,6 +131,11 @@ type fixture struct {
 	// postPath is where a post is created, with {id} for the author's id:
 	// /api/posts in tokenapi, /api/posts/user/{id} in the Flask tutorial.
 	postPath string
+	// seeded is what -seed-users wrote before the server started.
+	seeded seedResult
+	// usersPage and postsPage are the pages list-users and list-posts
+	// read (-page); 1 is the first, which the request leaves implicit.
+	usersPage, postsPage int
 }
 
 // postBody is what the create-post scenario sends: short enough for the
@@ -146,9 +151,9 @@ func buildRequest(name string, f *fixture, k int) []byte {
 	case scenarioGetUser:
 		return requestBytes("GET", getUserPath(f, k), f.host, bearer, "")
 	case scenarioListUsers:
-		return requestBytes("GET", "/api/users?per_page=10", f.host, bearer, "")
+		return requestBytes("GET", listPath("/api/users", f.usersPage), f.host, bearer, "")
 	case scenarioListPosts:
-		return requestBytes("GET", "/api/posts?per_page=10", f.host, bearer, "")
+		return requestBytes("GET", listPath("/api/posts", f.postsPage), f.host, bearer, "")
 	case scenarioCreatePost:
 		path := strings.ReplaceAll(f.postPath, "{id}", strconv.FormatInt(u.id, 10))
 		return requestBytes("POST", path, f.host, bearer+"Content-Type: application/json\r\n", postBody)
@@ -157,6 +162,15 @@ func buildRequest(name string, f *fixture, k int) []byte {
 		return requestBytes("POST", "/api/tokens", f.host, "Authorization: Basic "+basic+"\r\n", "")
 	}
 	panic("buildRequest: unknown scenario " + name)
+}
+
+// listPath is a list route's path for one page of 10 items; the first
+// page is asked for without a page parameter, as a client would.
+func listPath(path string, page int) string {
+	if page <= 1 {
+		return path + "?per_page=10"
+	}
+	return path + "?per_page=10&page=" + strconv.Itoa(page)
 }
 
 // requestBytes writes an HTTP/1.1 request. extraHeaders is zero or more

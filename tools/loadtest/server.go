@@ -19,6 +19,9 @@ import (
 // a temporary directory and a free port, with its log in a file there (a
 // pipe would make this process copy every log line during the run).
 
+// benchDB is the database file of a started binary, in its directory.
+const benchDB = "bench.db"
+
 // stopTimeout is how long a server has to exit after SIGTERM before it is
 // killed. tokenapi itself waits up to 10 s for requests in flight.
 const stopTimeout = 15 * time.Second
@@ -28,14 +31,15 @@ type serverProcess struct {
 	cmd     *exec.Cmd
 	addr    string // host:port it listens on
 	logPath string
+	dbPath  string        // -db, for a binary
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // valid once exited is closed
 	stopped bool
 }
 
-// startBinary runs a tokenapi-style binary: -addr and -db are set, args
-// are appended.
-func startBinary(binary, dir string, args []string) (*serverProcess, error) {
+// startBinary runs a tokenapi-style binary in dir, with -addr set to a free
+// port and -db to dbPath (benchDB in dir when empty); args are appended.
+func startBinary(binary, dir, dbPath string, args []string) (*serverProcess, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -45,10 +49,18 @@ func startBinary(binary, dir string, args []string) (*serverProcess, error) {
 	if binary, err = filepath.Abs(binary); err != nil {
 		return nil, err
 	}
-	argv := append([]string{"-addr", addr, "-db", filepath.Join(dir, "bench.db")}, args...)
+	if dbPath == "" {
+		dbPath = filepath.Join(dir, benchDB)
+	}
+	argv := append([]string{"-addr", addr, "-db", dbPath}, args...)
 	cmd := exec.Command(binary, argv...)
 	cmd.Dir = dir
-	return startProcess(cmd, addr, dir)
+	s, err := startProcess(cmd, addr, dir)
+	if err != nil {
+		return nil, err
+	}
+	s.dbPath = dbPath
+	return s, nil
 }
 
 // startShell runs a shell command line with {port}, {addr} and {dir}
@@ -199,7 +211,7 @@ func startTarget(ctx context.Context, o options, dir string) (*target, error) {
 	var err error
 	desc := o.binary
 	if o.binary != "" {
-		proc, err = startBinary(o.binary, dir, o.serverArgs)
+		proc, err = startBinary(o.binary, dir, o.db, o.serverArgs)
 	} else {
 		desc = "sh -c " + strconv.Quote(o.serverCmd)
 		proc, err = startShell(o.serverCmd, dir)

@@ -258,3 +258,40 @@ func randomHex(n int) string {
 	rand.Read(b) // never fails on supported platforms (Go 1.24+)
 	return hex.EncodeToString(b)
 }
+
+// The pages -page names.
+const (
+	pageFirst  = "first"
+	pageMiddle = "middle"
+	pageLast   = "last"
+)
+
+// choosePages sets the pages the list scenarios read. The middle and last
+// pages are counted from the collections' own _meta.total_pages, asked
+// once here: the same for a seeded database and a long-lived server
+// (-url). Posts the run creates only fill the last page further.
+func choosePages(ctx context.Context, api *apiClient, f *fixture, which string) error {
+	f.usersPage, f.postsPage = 1, 1
+	if which == pageFirst {
+		return nil
+	}
+	for _, c := range []struct {
+		path string
+		dst  *int
+	}{{"/api/users", &f.usersPage}, {"/api/posts", &f.postsPage}} {
+		var page struct {
+			Meta struct {
+				TotalPages int `json:"total_pages"`
+			} `json:"_meta"`
+		}
+		if err := api.call(ctx, "GET", listPath(c.path, 1), "Bearer "+f.users[0].token, nil, http.StatusOK, &page); err != nil {
+			return fmt.Errorf("count the pages: %w", err)
+		}
+		last := max(page.Meta.TotalPages, 1)
+		*c.dst = last
+		if which == pageMiddle {
+			*c.dst = (last + 1) / 2
+		}
+	}
+	return nil
+}

@@ -164,7 +164,7 @@ func (s *standIn) getUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *standIn) list(w http.ResponseWriter, r *http.Request) {
-	writeJSONTest(w, 200, map[string]any{"items": []any{}, "_meta": map[string]int{"page": 1}})
+	writeJSONTest(w, 200, map[string]any{"items": []any{}, "_meta": map[string]int{"page": 1, "total_pages": 7}})
 }
 
 func (s *standIn) createPost(w http.ResponseWriter, r *http.Request) {
@@ -254,6 +254,25 @@ func TestRunStartsBinary(t *testing.T) {
 	}
 }
 
+// -page counts the pages from the first page's _meta.total_pages (7 in
+// the stand-in) and asks for the middle or the last one.
+func TestRunPage(t *testing.T) {
+	srv := httptest.NewServer(newStandIn(standInOptions{}))
+	defer srv.Close()
+	for _, tc := range []struct{ page, want string }{
+		{"middle", "list-users page 4, list-posts page 4"},
+		{"last", "list-users page 7, list-posts page 7"},
+	} {
+		out, err := runTool(t, "-url", srv.URL, "-mix", "list-users,list-posts", "-page", tc.page, "-baseline=false")
+		if err != nil {
+			t.Fatalf("run -page %s = %v, want nil", tc.page, err)
+		}
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("run -page %s: output lacks %q", tc.page, tc.want)
+		}
+	}
+}
+
 func TestBadCommandLines(t *testing.T) {
 	for _, args := range [][]string{
 		{},
@@ -262,6 +281,11 @@ func TestBadCommandLines(t *testing.T) {
 		{"-url", "http://x", "-c", "0"},
 		{"-binary", "y", "-pid", "3"},
 		{"-url", "http://x", "extra"},
+		{"-url", "http://x", "-seed-users", "10"},
+		{"-binary", "y", "-seed-posts", "10"},
+		{"-binary", "y", "-seed-users", "-1"},
+		{"-url", "http://x", "-page", "2"},
+		{"-url", "http://x", "-db", "/tmp/x.db"},
 	} {
 		var stderr bytes.Buffer
 		if err := run(context.Background(), args, &bytes.Buffer{}, &stderr); err != errUsage {
