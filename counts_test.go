@@ -1,5 +1,8 @@
 package main
 
+// Crosses files: the counters schema.sql keeps by triggers, which
+// store_users.go and store_posts.go read for total_items.
+
 import (
 	"database/sql"
 	"fmt"

@@ -686,3 +686,26 @@ func routePatterns(t testing.TB) []string {
 	}
 	return patterns
 }
+
+// queryPlan is the detail column of EXPLAIN QUERY PLAN for query.
+func queryPlan(t *testing.T, ts *testServer, query string, args []any) []string {
+	t.Helper()
+	rows, err := ts.db.read.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}

@@ -160,23 +160,7 @@ func TestSweepsUseTheirIndexes(t *testing.T) {
 		{forgetStaleAddressesSQL, "known_addresses_by_time", []any{"x", 1}},
 	}
 	for _, tc := range tests {
-		rows, err := ts.db.read.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
+		plan := queryPlan(t, ts, tc.query, tc.args)
 		if got := strings.Join(plan, "; "); !strings.Contains(got, "INDEX "+tc.index) {
 			t.Errorf("plan of %q = %q, want a search with %s", tc.query, got, tc.index)
 		}
