@@ -100,13 +100,6 @@ func (s *sqlStore) liveSessionCount(ctx context.Context, now time.Time) (int64, 
 	return n, err
 }
 
-// keyedFailureRecord is a record of failed password checks as an operator
-// sees it: its key (throttle.go) and what it holds.
-type keyedFailureRecord struct {
-	key string
-	failureRecord
-}
-
 // clearFailuresOfUser deletes the records of failed password checks that
 // hold back a user's logins, from anywhere, and password changes, and
 // returns them.
@@ -127,23 +120,11 @@ func (s *sqlStore) clearFailuresFrom(ctx context.Context, addr string) ([]keyedF
 // deleted without being reported.
 func (s *sqlStore) clearFailuresWhere(ctx context.Context, where string, args ...any) ([]keyedFailureRecord, error) {
 	rows, err := s.read.QueryContext(ctx,
-		`SELECT key, failures, last_failure, locked_until FROM password_failures WHERE `+where+` ORDER BY key`, args...)
+		`SELECT `+failureColumns+` FROM password_failures WHERE `+where+` ORDER BY key`, args...)
 	if err != nil {
 		return nil, err
 	}
-	records, err := scanAll(rows, func(row scanner) (keyedFailureRecord, error) {
-		var r keyedFailureRecord
-		var last string
-		var locked sql.NullString
-		if err := row.Scan(&r.key, &r.failures, &last, &locked); err != nil {
-			return r, err
-		}
-		var err error
-		if r.lastFailure, err = parseTime(last); err == nil && locked.Valid {
-			r.lockedUntil, err = parseTime(locked.String)
-		}
-		return r, err
-	})
+	records, err := scanAll(rows, scanKeyedFailureRecord)
 	if err != nil || len(records) == 0 {
 		return records, err
 	}

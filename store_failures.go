@@ -20,27 +20,35 @@ type failureRecord struct {
 
 // passwordFailures returns the record of key.
 func (s *sqlStore) passwordFailures(ctx context.Context, key string) (failureRecord, error) {
-	var rec failureRecord
-	var last string
-	var locked sql.NullString
-	err := s.read.QueryRowContext(ctx,
-		`SELECT failures, last_failure, locked_until FROM password_failures WHERE key = ?`, key).
-		Scan(&rec.failures, &last, &locked)
+	r, err := scanKeyedFailureRecord(s.read.QueryRowContext(ctx,
+		`SELECT `+failureColumns+` FROM password_failures WHERE key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return failureRecord{}, nil
 	}
-	if err != nil {
-		return failureRecord{}, err
+	return r.failureRecord, err
+}
+
+// keyedFailureRecord is a failure record with its key, as an operator sees
+// it (store_admin.go).
+type keyedFailureRecord struct {
+	key string
+	failureRecord
+}
+
+const failureColumns = `key, failures, last_failure, locked_until`
+
+func scanKeyedFailureRecord(row scanner) (keyedFailureRecord, error) {
+	var r keyedFailureRecord
+	var last string
+	var locked sql.NullString
+	if err := row.Scan(&r.key, &r.failures, &last, &locked); err != nil {
+		return keyedFailureRecord{}, err
 	}
-	if rec.lastFailure, err = parseTime(last); err != nil {
-		return failureRecord{}, err
+	var err error
+	if r.lastFailure, err = parseTime(last); err == nil && locked.Valid {
+		r.lockedUntil, err = parseTime(locked.String)
 	}
-	if locked.Valid {
-		if rec.lockedUntil, err = parseTime(locked.String); err != nil {
-			return failureRecord{}, err
-		}
-	}
-	return rec, nil
+	return r, err
 }
 
 // recordPasswordFailure counts one failed check at now against every key,

@@ -48,26 +48,28 @@ func runEvery(interval time.Duration, f func(ctx context.Context)) (stop func())
 // each a batch of rows at a time (store_sweeps.go): a write that comes
 // during a sweep waits for one batch, not for the whole sweep.
 func (s *server) sweep(ctx context.Context) {
-	// A session's stored expiry may lag its uses by maxSessionLag.
-	n, err := s.store.deleteExpiredSessions(ctx, s.now().Add(-maxSessionLag(s.tokenTTL)))
-	switch {
-	case err != nil && ctx.Err() == nil:
-		s.log.Error("delete expired sessions", "error", err)
-	case n > 0:
-		s.log.Info("deleted expired sessions", "count", n)
-	}
-	n, err = s.store.deleteStaleFailures(ctx, s.now(), s.throttle.window)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		s.log.Error("delete stale password failures", "error", err)
-	case n > 0:
-		s.log.Info("deleted stale password failures", "count", n)
-	}
-	n, err = s.store.forgetStaleAddresses(ctx, s.now().Add(-knownAddressTTL))
-	switch {
-	case err != nil && ctx.Err() == nil:
-		s.log.Error("forget stale known addresses", "error", err)
-	case n > 0:
-		s.log.Info("forgot stale known addresses", "count", n)
+	now := s.now()
+	for _, sw := range []struct {
+		what  string
+		sweep func() (int64, error)
+	}{
+		// A session's stored expiry may lag its uses by maxSessionLag.
+		{"expired sessions", func() (int64, error) {
+			return s.store.deleteExpiredSessions(ctx, now.Add(-maxSessionLag(s.tokenTTL)))
+		}},
+		{"stale password failures", func() (int64, error) {
+			return s.store.deleteStaleFailures(ctx, now, s.throttle.window)
+		}},
+		{"stale known addresses", func() (int64, error) {
+			return s.store.forgetStaleAddresses(ctx, now.Add(-knownAddressTTL))
+		}},
+	} {
+		n, err := sw.sweep()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Error("delete "+sw.what, "error", err)
+		case n > 0:
+			s.log.Info("deleted "+sw.what, "count", n)
+		}
 	}
 }
