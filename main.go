@@ -146,10 +146,17 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	}
 	// The server runs on db as it is; the caching store answers the hot
 	// reads from memory. Make this line "var st store = db" to run without it.
+	secrets, err := openSecrets(ctx, db, opts.db, opts.secretKeyFile, opts.secretKey)
+	if err != nil {
+		db.Close()
+		return err
+	}
 	var st store = newCachingStore(db, log, time.Now, opts.tokenTTL, notedUsesFlushInterval)
 	defer st.Close()
 
-	srv := newServer(st, log, opts.config())
+	cfg := opts.config()
+	cfg.secrets = secrets
+	srv := newServer(st, log, cfg)
 	stopSweeper := srv.startSweeper(sweepInterval)
 	defer stopSweeper()
 	scheme := "http"

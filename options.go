@@ -39,6 +39,8 @@ type options struct {
 	adminAddr          string // the admin listener's address; empty: none
 	version            bool   // print the version and stop
 	trustedProxies     []netip.Prefix
+	secretKeyFile      string // "" for the database's path + ".key" (secrets.go)
+	secretKey          string // TOKENAPI_SECRET_KEY: the key itself, never a flag
 }
 
 // envNames are the environment variables that set flags, by flag name.
@@ -51,6 +53,7 @@ var envNames = []struct{ flag, env string }{
 	{"log-format", "TOKENAPI_LOG_FORMAT"},
 	{"admin-addr", "TOKENAPI_ADMIN_ADDR"},
 	{"trusted-proxies", "TOKENAPI_TRUSTED_PROXIES"},
+	{"secret-key-file", "TOKENAPI_SECRET_KEY_FILE"},
 }
 
 // parseOptions reads the environment and then args: the flags, then the
@@ -95,6 +98,7 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 			}
 		}
 	}
+	o.secretKey = getenv(secretKeyEnv) // not a flag: a key on the command line is in ps
 	if err := o.check(); err != nil {
 		return options{}, nil, err
 	}
@@ -129,6 +133,9 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 	fs.Func("trusted-proxies", "addresses or CIDR prefixes, comma-separated, of the reverse proxies whose\n"+
 		"X-Forwarded-For or Forwarded header names the client (TOKENAPI_TRUSTED_PROXIES; default none)",
 		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
+	fs.StringVar(&o.secretKeyFile, "secret-key-file", "", "the file of the key that seals TOTP secrets, created on first start, mode 0600;\n"+
+		"keep it apart from the database's backups (TOKENAPI_SECRET_KEY_FILE; default the -db path + .key).\n"+
+		"TOKENAPI_SECRET_KEY, 64 hex digits, gives the key itself instead; required with rqlite")
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
 }

@@ -24,6 +24,10 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("GET /api/users/{id}", s.requireToken(s.handleGetUser))
 	mux.Handle("PUT /api/users/{id}", s.requireToken(requireWrite(s.handleUpdateUser)))
 	mux.Handle("GET /api/users/{id}/my-posts", s.requireToken(s.handleListUserPosts))
+	mux.Handle("POST /api/users/{id}/totp", s.requireToken(requireWrite(s.handleEnrolTOTP)))
+	mux.Handle("POST /api/users/{id}/totp/confirm", s.requireToken(requireWrite(s.handleConfirmTOTP)))
+	mux.Handle("DELETE /api/users/{id}/totp", s.requireToken(requireWrite(s.handleDisableTOTP)))
+	mux.Handle("POST /api/users/{id}/totp/recovery-codes", s.requireToken(requireWrite(s.handleReplaceRecoveryCodes)))
 
 	mux.Handle("GET /api/posts", s.requireToken(s.handleListPosts))
 	mux.Handle("GET /api/posts/{id}", s.requireToken(s.handleGetPost))
@@ -47,7 +51,8 @@ type server struct {
 	tokenTTL    time.Duration // a session's idle lifetime
 	tokenMaxAge time.Duration // a session's whole lifetime
 	now         func() time.Time
-	metrics     *metrics // for the admin listener (adminserver.go)
+	metrics     *metrics   // for the admin listener (adminserver.go)
+	secrets     *secretBox // seals TOTP secrets (secrets.go)
 	mux         *http.ServeMux
 	handler     http.Handler
 }
@@ -64,6 +69,7 @@ type config struct {
 	throttleWindow     time.Duration
 	trustedProxies     []netip.Prefix // whose forwarding headers name the client (clientaddr.go)
 	now                func() time.Time
+	secrets            *secretBox // with the key that opens this database's secrets
 }
 
 func defaultConfig() config {
@@ -90,6 +96,7 @@ func newServer(st store, log *slog.Logger, cfg config) *server {
 		tokenMaxAge: cfg.tokenMaxAge,
 		now:         cfg.now,
 		metrics:     newMetrics(),
+		secrets:     cfg.secrets,
 	}
 	s.mux = s.routes()
 	routed := s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch)))

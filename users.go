@@ -12,13 +12,15 @@ import (
 const maxAboutMeLen = 140
 
 type userResponse struct {
-	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
-	Email     string    `json:"email,omitempty"`
-	AboutMe   *string   `json:"about_me"`
-	LastSeen  string    `json:"last_seen"`
-	PostCount int       `json:"post_count"`
-	Links     userLinks `json:"_links"`
+	ID        int64   `json:"id"`
+	Username  string  `json:"username"`
+	Email     string  `json:"email,omitempty"`
+	AboutMe   *string `json:"about_me"`
+	LastSeen  string  `json:"last_seen"`
+	PostCount int     `json:"post_count"`
+	// TOTPEnabled is shown to the user themself alone, as the email is.
+	TOTPEnabled *bool     `json:"totp_enabled,omitempty"`
+	Links       userLinks `json:"_links"`
 }
 
 type userLinks struct {
@@ -249,10 +251,18 @@ func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, i
 	if status == http.StatusCreated {
 		w.Header().Set("Location", userPath(id))
 	}
+	view := userView(u, withEmail)
 	if withEmail {
 		// An email is no cache's to keep, even from a sign-up, which
 		// carries no credentials (safetyHeaders covers the rest).
 		noStore(w)
+		t, err := s.totpState(r.Context(), id)
+		if err != nil {
+			s.handleError(w, r, err)
+			return
+		}
+		enabled := t.enabled()
+		view.TOTPEnabled = &enabled
 	}
-	writeJSON(w, status, userView(u, withEmail))
+	writeJSON(w, status, view)
 }
