@@ -234,6 +234,11 @@ func TestSafetyHeaders(t *testing.T) {
 		{"GET", "/api/users/1/my-posts", bearer(token), "", 200, false},
 		{"GET", "/api/users/99/my-posts", bearer(token), "", 404, false},
 		{"GET", "/api/users/1/my-posts", nil, "", 401, false},
+		{"POST", "/api/users/1/totp", bearer(token), `{}`, 400, false},
+		{"POST", "/api/users/1/totp", nil, `{}`, 401, false},
+		{"POST", "/api/users/1/totp/confirm", bearer(token), `{"code": "123456"}`, 409, false},
+		{"DELETE", "/api/users/1/totp", bearer(token), `{"current_password": "x", "code": "123456"}`, 409, false},
+		{"POST", "/api/users/1/totp/recovery-codes", bearer(token), `{"code": "123456"}`, 409, false},
 
 		{"GET", "/api/posts", bearer(token), "", 200, false},
 		{"GET", "/api/posts", nil, "", 401, false},

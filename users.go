@@ -256,6 +256,9 @@ func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, i
 		// An email is no cache's to keep, even from a sign-up, which
 		// carries no credentials (safetyHeaders covers the rest).
 		noStore(w)
+	}
+	// The user's own view says whether TOTP is on; a sign-up's cannot be.
+	if withEmail && status != http.StatusCreated {
 		t, err := s.totpState(r.Context(), id)
 		if err != nil {
 			s.handleError(w, r, err)
