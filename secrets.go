@@ -113,7 +113,7 @@ func openSecrets(ctx context.Context, db *sqlStore, dbPath, keyFile, hexKey stri
 		}
 	}
 	if plain, err := box.open(check, keyCheckPurpose); err != nil || string(plain) != keyCheckText {
-		return nil, fmt.Errorf("the secret key in %s is not the one this database's TOTP secrets were sealed with; restore the right key", source)
+		return nil, fmt.Errorf("%s holds another key than the one this database's TOTP secrets were sealed with; restore the right key", source)
 	}
 	return box, nil
 }

@@ -170,3 +170,108 @@ func TestTOTPWrongPasswordLooksTheSame(t *testing.T) {
 		}
 	}
 }
+
+// totpRow returns what the totp table holds for a user: whether a secret
+// and a pending secret are stored, or "none".
+func totpRow(t *testing.T, ts *testServer, id int64) string {
+	t.Helper()
+	rec, err := ts.db.totpOf(t.Context(), id)
+	if err != nil {
+		return "none"
+	}
+	return fmt.Sprintf("secret=%v pending=%v", rec.Secret != "", rec.PendingSecret != "")
+}
+
+// Every bad request to the TOTP routes gets its JSON error and changes
+// nothing: no secret pending or enabled that was not, no codes replaced.
+func TestTOTPBadRequests(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "muthoni")
+	otherID, other := ts.newUser(t, "gitau")
+	enrol, confirm, codes := totpPath(id), totpPath(id)+"/confirm", totpPath(id)+"/recovery-codes"
+	type step struct {
+		method, path, token, body string
+		status                    int
+		message                   string
+	}
+	run := func(what string, steps []step, wantRow string) {
+		t.Helper()
+		for _, s := range steps {
+			res := ts.call(t, s.method, s.path, s.token, s.body)
+			wantError(t, what+": "+s.method+" "+s.path+" "+s.body, res, s.status, s.message)
+		}
+		if got := totpRow(t, ts, id); got != wantRow {
+			t.Errorf("%s: totp row %s, want %s", what, got, wantRow)
+		}
+	}
+	run("off", []step{
+		{"POST", enrol, token, `{}`, 400, "field current_password is required"},
+		{"POST", enrol, token, `{"current_password": 5}`, 400, "field current_password must be a string"},
+		{"POST", enrol, token, `{"current_password": "wrong-password"}`, 400, "field current_password is wrong"},
+		{"POST", enrol, token, `{"current_password": "` + strings.Repeat("x", 5000) + `"}`, 400, "field current_password is wrong"},
+		{"POST", enrol, token, `not json`, 400, ""},
+		{"POST", enrol, other, `{"current_password": "gitau-password"}`, 404, ""},
+		{"POST", totpPath(otherID), token, `{"current_password": "muthoni-password"}`, 404, ""},
+		{"POST", confirm, token, `{"code": "123456"}`, 409, "no enrolment to confirm"},
+		{"DELETE", enrol, token, `{"current_password": "muthoni-password", "code": "123456"}`, 409, "TOTP is off"},
+		{"POST", codes, token, `{"code": "123456"}`, 409, "TOTP is off"},
+	}, "none")
+
+	// Enrolled twice: the newer secret replaces the first, whose code no
+	// longer confirms.
+	first := enrolTOTP(t, ts, id, token, "muthoni-password")
+	second := enrolTOTP(t, ts, id, token, "muthoni-password")
+	now := ts.clock.Now()
+	wrong := "000000"
+	if totpCode(second, now) == wrong {
+		wrong = "111111"
+	}
+	run("pending", []step{
+		{"POST", confirm, token, `{}`, 400, "field code is required"},
+		{"POST", confirm, token, `{"code": ""}`, 400, "field code is required"},
+		{"POST", confirm, token, `{"code": "garbage"}`, 400, "field code is wrong"},
+		{"POST", confirm, token, `{"code": "` + strings.Repeat("1", 40) + `"}`, 400, "field code is wrong"},
+		{"POST", confirm, token, `{"code": "` + wrong + `"}`, 400, "field code is wrong"},
+		{"POST", confirm, token, `{"code": "` + totpCode(first, now) + `"}`, 400, "field code is wrong"},
+		{"POST", confirm, other, `{"code": "` + totpCode(second, now) + `"}`, 404, ""},
+	}, "secret=false pending=true")
+	wantTOTPEnabled(t, ts, id, token, false)
+	res := ts.call(t, "POST", confirm, token, `{"code": "`+totpCode(second, now)+`"}`)
+	wantStatus(t, "confirm with the newer secret's code", res, http.StatusOK)
+	ts.clock.Advance(totpPeriod * time.Second)
+	code := totpCode(second, ts.clock.Now())
+	if code == wrong {
+		wrong = "222222"
+	}
+	run("on", []step{
+		{"POST", enrol, token, `{"current_password": "muthoni-password"}`, 409, "TOTP is on already"},
+		{"POST", confirm, token, `{"code": "` + code + `"}`, 409, "TOTP is on already"},
+		{"DELETE", enrol, token, `{"code": "` + code + `"}`, 400, "field current_password is required"},
+		{"DELETE", enrol, token, `{"current_password": "muthoni-password"}`, 400, "field code is required"},
+		{"DELETE", enrol, token, `{"current_password": "wrong-password", "code": "` + code + `"}`, 400, "field current_password is wrong"},
+		{"DELETE", enrol, token, `{"current_password": "muthoni-password", "code": "` + wrong + `"}`, 400, "field code is wrong"},
+		{"DELETE", enrol, token, `{"current_password": "muthoni-password", "code": "abcd-efgh-ijkl-mnop"}`, 400, "field code is wrong"},
+		{"POST", codes, token, `{}`, 400, "field code is required"},
+		{"POST", codes, token, `{"code": "` + wrong + `"}`, 400, "field code is wrong"},
+		{"POST", codes, other, `{"code": "` + code + `"}`, 404, ""},
+	}, "secret=true pending=false")
+	wantTOTPEnabled(t, ts, id, token, true)
+	if n := ts.count(t, "totp_recovery_codes"); n != recoveryCodeCount {
+		t.Errorf("%d recovery codes stored, want %d", n, recoveryCodeCount)
+	}
+}
+
+// New recovery codes replace the old ones, which stop working.
+func TestTOTPNewRecoveryCodes(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "muthoni")
+	secret, old := turnTOTPOn(t, ts, id, token, "muthoni-password")
+	res := ts.call(t, "POST", totpPath(id)+"/recovery-codes", token, fmt.Sprintf(`{"code": %q}`, totpCode(secret, ts.clock.Now())))
+	wantStatus(t, "POST /totp/recovery-codes", res, http.StatusOK)
+	fresh := res.object(t)["recovery_codes"].([]any)
+	if len(fresh) != recoveryCodeCount || fresh[0] == old[0] {
+		t.Fatalf("new recovery codes %v", fresh)
+	}
+	wantOTPRequired(t, "an old recovery code", loginWith(t, ts, "muthoni", "muthoni-password", withOTP(old[0])), "wrong")
+	wantStatus(t, "a new recovery code", loginWith(t, ts, "muthoni", "muthoni-password", withOTP(fresh[0].(string))), http.StatusOK)
+}
