@@ -44,7 +44,12 @@ func (a *admin) totpOff(ctx context.Context, args []string) error {
 // totpCode prints the code an authenticator app shows now for a base32
 // secret, as POST /api/users/{id}/totp gave it: for scripts and tests that
 // log in to an account with TOTP on. It needs no database.
+//
+// With -next it prints the code of the next 30-second step, which a
+// server also takes (one step of skew): a script that confirmed TOTP with
+// this step's code, which works only once, can then log in at once.
 func (a *admin) totpCode(_ context.Context, args []string) error {
+	next := a.flags.Bool("next", false, "print the code of the next 30-second step, not this one's")
 	args, err := a.parse(args, "SECRET")
 	if err != nil {
 		return err
@@ -53,7 +58,11 @@ func (a *admin) totpCode(_ context.Context, args []string) error {
 	if err != nil || len(secret) == 0 {
 		return usageErrorf("totp-code: %q is not a base32 secret", args[0])
 	}
-	code := totpCode(secret, time.Now())
+	at := time.Now()
+	if *next {
+		at = at.Add(totpPeriod * time.Second)
+	}
+	code := totpCode(secret, at)
 	if a.json {
 		return a.writeJSON(struct {
 			Code string `json:"code"`

@@ -135,7 +135,7 @@ func contract(o options, dir string) (err error) {
 		if err := serve("examples.db", 1000); err != nil {
 			return withLog(err, serverLog)
 		}
-		exampleErrs = runExamples(scripts, prismURL, dir)
+		exampleErrs = runExamples(scripts, prismURL, o.binary, dir)
 	}
 
 	// Slow hashes, and few cores so the bound on waiting sign-ups is the
