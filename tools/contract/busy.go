@@ -111,14 +111,24 @@ func passwordChecksBusyTraffic(r *runner, accounts []account) {
 				basic(fmt.Sprintf("nobody%d", i), busyPassword)).status
 		}()
 	}
+	// Every other check is a TOTP enrolment's, the same current_password
+	// check: it must reach its 503 too.
 	change := jsonBody(fmt.Sprintf(`{"password": %q, "current_password": %q}`, busyPassword, busyPassword))
+	enrol := jsonBody(fmt.Sprintf(`{"current_password": %q}`, busyPassword))
 	changeStatuses := make([]int, changesEach*len(accounts))
+	enrolStatuses := make([]int, len(changeStatuses))
 	for i := range changeStatuses {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			a := accounts[i%len(accounts)]
-			changeStatuses[i] = r.expectBusy([]int{200, 503}, "PUT /api/users/{id}", fmt.Sprintf("/api/users/%d", a.id),
+			user := fmt.Sprintf("/api/users/%d", a.id)
+			if i%2 == 1 {
+				enrolStatuses[i] = r.expectBusy([]int{200, 503}, "POST /api/users/{id}/totp", user+"/totp",
+					bearer(tokens[i%len(accounts)]), enrol).status
+				return
+			}
+			changeStatuses[i] = r.expectBusy([]int{200, 503}, "PUT /api/users/{id}", user,
 				bearer(tokens[i%len(accounts)]), change).status
 		}()
 	}
@@ -128,7 +138,11 @@ func passwordChecksBusyTraffic(r *runner, accounts []account) {
 	}
 	if count(changeStatuses, http.StatusServiceUnavailable) == 0 {
 		r.fail("%d password changes at once beside %d logins, a hash taking %s, got no 503",
-			len(changeStatuses), logins, hashTime.Round(time.Millisecond))
+			len(changeStatuses)/2, logins, hashTime.Round(time.Millisecond))
+	}
+	if count(enrolStatuses, http.StatusServiceUnavailable) == 0 {
+		r.fail("%d TOTP enrolments at once beside %d logins, a hash taking %s, got no 503",
+			len(enrolStatuses)/2, logins, hashTime.Round(time.Millisecond))
 	}
 }
 

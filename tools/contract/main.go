@@ -128,6 +128,7 @@ func contract(o options, dir string) (err error) {
 	r := newRunner(prismURL, serverURL, o.verbose)
 	excuses := excused(documented)
 	contractTraffic(r)
+	totpTraffic(r, o.binary)
 	databaseStalledTraffic(r, filepath.Join(dir, "contract.db-shm"))
 
 	var exampleErrs []string
