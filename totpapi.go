@@ -48,7 +48,7 @@ func (req totpRequest) problem(wantPassword, wantCode bool) string {
 	case wantCode && (req.Code == nil || *req.Code == ""):
 		return "field code is required: a code from your authenticator app, or a recovery code"
 	case wantCode && len(*req.Code) > maxOTPLen:
-		return "field code is wrong, expired or used already"
+		return codeWrongMessage
 	}
 	return ""
 }
@@ -214,10 +214,9 @@ func (s *server) handleDisableTOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, ok := s.enabledTOTP(w, r, me.userID)
-	if !ok || !s.confirmPassword(w, r, me.userID, *req.CurrentPassword) ||
-		!s.confirmCode(w, r, me.userID, func(ctx context.Context) (bool, error) {
-			return s.useCode(ctx, me.userID, t, *req.Code)
-		}) {
+	if !ok || !s.confirmPasswordAndCode(w, r, me.userID, *req.CurrentPassword, func(ctx context.Context) (bool, error) {
+		return s.useCode(ctx, me.userID, t, *req.Code)
+	}) {
 		return
 	}
 	if err := s.store.disableTOTP(r.Context(), me.userID); err != nil && !errors.Is(err, errNotFound) {

@@ -275,3 +275,19 @@ func TestTOTPNewRecoveryCodes(t *testing.T) {
 	wantOTPRequired(t, "an old recovery code", loginWith(t, ts, "muthoni", "muthoni-password", withOTP(old[0])), "wrong")
 	wantStatus(t, "a new recovery code", loginWith(t, ts, "muthoni", "muthoni-password", withOTP(fresh[0].(string))), http.StatusOK)
 }
+
+// Turning TOTP off checks the password and the code as one check: the
+// right password does not clear what wrong codes count, and the 11th try
+// is locked out even with both right.
+func TestTOTPDisableWrongCodesLockOut(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "muthoni")
+	_, codes := turnTOTPOn(t, ts, id, token, "muthoni-password")
+	for i := range defaultThrottleLimit {
+		res := ts.call(t, "DELETE", totpPath(id), token, `{"current_password": "muthoni-password", "code": "aaaa-bbbb-cccc-dddd"}`)
+		wantError(t, fmt.Sprintf("DELETE /totp with a wrong code, %d", i+1), res, http.StatusBadRequest, "field code is wrong")
+	}
+	res := ts.call(t, "DELETE", totpPath(id), token, fmt.Sprintf(`{"current_password": "muthoni-password", "code": %q}`, codes[0]))
+	wantError(t, "DELETE /totp with both right after 10 wrong codes", res, http.StatusTooManyRequests, "")
+	wantTOTPEnabled(t, ts, id, token, true)
+}

@@ -34,11 +34,7 @@ func (s *server) loginCode(ctx context.Context, userID int64, code string) (verd
 	case code == "":
 		return verdictIncomplete, nil
 	}
-	ok, err := s.useCode(ctx, userID, t, code)
-	if err != nil || !ok {
-		return verdictWrong, err
-	}
-	return verdictRight, nil
+	return codeVerdict(s.useCode(ctx, userID, t, code))
 }
 
 // useCode reports whether code is good for a user with TOTP on, t: a TOTP
@@ -96,14 +92,20 @@ func otpChallenge(w http.ResponseWriter, v verdict) {
 func (s *server) confirmCode(w http.ResponseWriter, r *http.Request, userID int64, verify func(context.Context) (bool, error)) bool {
 	check := passwordCheck{keys: s.throttle.currentPasswordKeys(userID), counts: &s.metrics.currentPassword}
 	passed, answered := s.throttled(w, r, check, func(ctx context.Context) (verdict, error) {
-		ok, err := verify(ctx)
-		if err != nil || !ok {
-			return verdictWrong, err
-		}
-		return verdictRight, nil
+		return codeVerdict(verify(ctx))
 	})
 	if !passed && !answered {
-		badRequest(w, "field code is wrong, expired or used already")
+		badRequest(w, codeWrongMessage)
 	}
 	return passed
+}
+
+const codeWrongMessage = "field code is wrong, expired or used already"
+
+// codeVerdict is the verdict of a code's check that reported ok.
+func codeVerdict(ok bool, err error) (verdict, error) {
+	if err != nil || !ok {
+		return verdictWrong, err
+	}
+	return verdictRight, nil
 }

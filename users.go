@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"net/http"
@@ -228,14 +229,35 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 // a stolen token cannot be used to guess the password behind it. On a
 // wrong password it answers the client itself and returns false.
 func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID int64, password string) bool {
+	return s.confirmPasswordAndCode(w, r, userID, password, nil)
+}
+
+// confirmPasswordAndCode is confirmPassword with a one-time code checked
+// after a right password (totplogin.go's useCode, say), in the same check
+// under the throttle: were they two checks, the right password would clear
+// the count that the wrong codes add, and codes could be guessed without
+// end. code nil checks the password alone.
+func (s *server) confirmPasswordAndCode(w http.ResponseWriter, r *http.Request, userID int64, password string, code func(context.Context) (bool, error)) bool {
 	hash, err := s.store.passwordHashByID(r.Context(), userID)
 	if err != nil {
 		s.handleError(w, r, err)
 		return false
 	}
 	check := passwordCheck{keys: s.throttle.currentPasswordKeys(userID), counts: &s.metrics.currentPassword}
+	codeWrong := false
+	if code != nil {
+		check.secondStep = func(ctx context.Context) (verdict, error) {
+			v, err := codeVerdict(code(ctx))
+			codeWrong = v == verdictWrong && err == nil
+			return v, err
+		}
+	}
 	matched, answered := s.checkPassword(w, r, check, hash, password)
-	if !matched && !answered {
+	switch {
+	case matched || answered:
+	case codeWrong:
+		badRequest(w, codeWrongMessage)
+	default:
 		badRequest(w, "field current_password is wrong")
 	}
 	return matched
