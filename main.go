@@ -144,13 +144,14 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The server runs on db as it is; the caching store answers the hot
-	// reads from memory. Make this line "var st store = db" to run without it.
+	// The key that seals TOTP secrets: a missing or wrong one stops here.
 	secrets, err := openSecrets(ctx, db, opts.db, opts.secretKeyFile, opts.secretKey)
 	if err != nil {
 		db.Close()
 		return err
 	}
+	// The server runs on db as it is; the caching store answers the hot
+	// reads from memory. Make this line "var st store = db" to run without it.
 	var st store = newCachingStore(db, log, time.Now, opts.tokenTTL, notedUsesFlushInterval)
 	defer st.Close()
 

@@ -13,15 +13,15 @@ import (
 const maxAboutMeLen = 140
 
 type userResponse struct {
-	ID        int64   `json:"id"`
-	Username  string  `json:"username"`
-	Email     string  `json:"email,omitempty"`
-	AboutMe   *string `json:"about_me"`
-	LastSeen  string  `json:"last_seen"`
-	PostCount int     `json:"post_count"`
+	ID        int64     `json:"id"`
+	Username  string    `json:"username"`
+	Email     string    `json:"email,omitempty"`
+	AboutMe   *string   `json:"about_me"`
+	LastSeen  string    `json:"last_seen"`
+	PostCount int       `json:"post_count"`
+	Links     userLinks `json:"_links"`
 	// TOTPEnabled is shown to the user themself alone, as the email is.
-	TOTPEnabled *bool     `json:"totp_enabled,omitempty"`
-	Links       userLinks `json:"_links"`
+	TOTPEnabled *bool `json:"totp_enabled,omitempty"`
 }
 
 type userLinks struct {
