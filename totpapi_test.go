@@ -137,13 +137,13 @@ func TestTOTPWrongCodesLockOut(t *testing.T) {
 	for i := range 2 * defaultThrottleLimit {
 		wantOTPRequired(t, fmt.Sprintf("login %d without a code", i+1), loginWith(t, ts, "muthoni", "muthoni-password"), "X-OTP")
 	}
-	for i, code := range []string{"000000", "garbage", "12345", strings.Repeat("9", maxOTPLen+1), "aaaa-bbbb-cccc-dddd"} {
-		wantOTPRequired(t, fmt.Sprintf("wrong code %d", i+1), loginWith(t, ts, "muthoni", "muthoni-password", withOTP(code)), "wrong")
-	}
 	right := totpCode(secret, ts.clock.Now())
 	wrong := "000000"
 	if right == wrong {
 		wrong = "111111"
+	}
+	for i, code := range []string{wrong, "garbage", "12345", strings.Repeat("9", maxOTPLen+1), "aaaa-bbbb-cccc-dddd"} {
+		wantOTPRequired(t, fmt.Sprintf("wrong code %d", i+1), loginWith(t, ts, "muthoni", "muthoni-password", withOTP(code)), "wrong")
 	}
 	for i := 5; i < defaultThrottleLimit; i++ {
 		wantOTPRequired(t, fmt.Sprintf("wrong code %d", i+1), loginWith(t, ts, "muthoni", "muthoni-password", withOTP(wrong)), "wrong")
