@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -290,4 +291,37 @@ func TestTOTPDisableWrongCodesLockOut(t *testing.T) {
 	res := ts.call(t, "DELETE", totpPath(id), token, fmt.Sprintf(`{"current_password": "muthoni-password", "code": %q}`, codes[0]))
 	wantError(t, "DELETE /totp with both right after 10 wrong codes", res, http.StatusTooManyRequests, "")
 	wantTOTPEnabled(t, ts, id, token, true)
+}
+
+// The same code sent in many logins at once gets in once: the step is
+// recorded by the statement that checks it was not used.
+func TestTOTPCodeOnceUnderConcurrency(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "muthoni")
+	secret, _ := turnTOTPOn(t, ts, id, token, "muthoni-password")
+	code := totpCode(secret, ts.clock.Now())
+	const n = 8 // below the throttle's limit, so that every one is checked
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := ts.do("POST", "/api/tokens", "", basic("muthoni", "muthoni-password"), withOTP(code))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses <- res.status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	got := map[int]int{}
+	for s := range statuses {
+		got[s]++
+	}
+	if got[http.StatusOK] != 1 || got[http.StatusUnauthorized] != n-1 {
+		t.Errorf("%d logins at once with one code: %v, want one 200 and %d 401", n, got, n-1)
+	}
 }
