@@ -103,6 +103,9 @@ func (a *admin) revoke(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := recordAdminEvent(ctx, st, id, eventSessionEnded, 0); err != nil {
+		return err
+	}
 	if a.json {
 		return a.writeJSON(struct {
 			Username string `json:"username"`
@@ -119,9 +122,13 @@ func (a *admin) revokeSession(ctx context.Context, id int64) error {
 		return err
 	}
 	defer st.Close()
-	if err := st.deleteSessionByID(ctx, id); errors.Is(err, errNotFound) {
+	userID, err := st.deleteSessionByID(ctx, id)
+	if errors.Is(err, errNotFound) {
 		return fmt.Errorf("no session with id %d", id)
 	} else if err != nil {
+		return err
+	}
+	if err := recordAdminEvent(ctx, st, userID, eventSessionEnded, id); err != nil {
 		return err
 	}
 	if a.json {
@@ -165,7 +172,13 @@ func (a *admin) passwd(ctx context.Context, args []string) error {
 	} else if err != nil {
 		return err
 	}
+	if err := recordAdminEvent(ctx, st, id, eventPasswordChanged, 0); err != nil {
+		return fmt.Errorf("the password is changed, but writing that into the user's log failed: %w", err)
+	}
 	n, err := st.deleteSessionsOf(ctx, id)
+	if err == nil {
+		err = recordAdminEvent(ctx, st, id, eventSessionEnded, 0)
+	}
 	if err != nil {
 		return fmt.Errorf("the password is changed, but ending the sessions failed (run tokenapi revoke %s): %w", username, err)
 	}
