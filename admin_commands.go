@@ -172,19 +172,19 @@ func (a *admin) passwd(ctx context.Context, args []string) error {
 	} else if err != nil {
 		return err
 	}
-	if err := recordAdminEvent(ctx, st, id, eventPasswordChanged, 0); err != nil {
-		return fmt.Errorf("the password is changed, but writing that into the user's log failed: %w", err)
-	}
 	n, err := st.deleteSessionsOf(ctx, id)
-	if err == nil {
-		err = recordAdminEvent(ctx, st, id, eventSessionEnded, 0)
-	}
 	if err != nil {
 		return fmt.Errorf("the password is changed, but ending the sessions failed (run tokenapi revoke %s): %w", username, err)
 	}
 	// The lockouts were against guesses at the old password.
 	if _, err := st.clearFailuresOfUser(ctx, id); err != nil {
 		return fmt.Errorf("the password is changed, but clearing its lockouts failed (run tokenapi unlock %s): %w", username, err)
+	}
+	// Logged last, so that a failure here leaves nothing undone but the log.
+	for _, typ := range []string{eventPasswordChanged, eventSessionEnded} {
+		if err := recordAdminEvent(ctx, st, id, typ, 0); err != nil {
+			return fmt.Errorf("the password is changed and the sessions ended, but writing that into the user's log failed: %w", err)
+		}
 	}
 	if a.json {
 		return a.writeJSON(struct {

@@ -205,6 +205,8 @@ func TestSecurityLogOnlyItsUser(t *testing.T) {
 	wantBearerChallenge(t, "GET the log without a token", ts.call(t, "GET", userPath(amina)+"/events", "", ""), false)
 	wantError(t, "GET the log with a bad page", ts.call(t, "GET", userPath(amina)+"/events?per_page=0", token, ""),
 		http.StatusBadRequest, "per_page must be a positive integer")
+	wantError(t, "GET the log with a bad cursor", ts.call(t, "GET", userPath(amina)+"/events?after=-3", token, ""),
+		http.StatusBadRequest, "after must be a positive integer")
 	if got := ts.count(t, "events"); got != before {
 		t.Errorf("events = %d rows after reading, want %d", got, before)
 	}
