@@ -8,8 +8,9 @@ import (
 
 // events prints a user's security log, newest first, as it is read, a
 // page at a time (adminEvents). That an operator read it goes into the
-// log first, as the issue asks of every operator's action on an account:
-// a log its user cannot see being read would not be theirs.
+// log first, as every operator's action on an account does: the user can
+// see who has read their log, and a read that cannot be logged prints
+// nothing.
 func (a *admin) events(ctx context.Context, args []string) error {
 	args, err := a.parse(args, "USERNAME")
 	if err != nil {
