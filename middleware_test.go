@@ -234,6 +234,9 @@ func TestSafetyHeaders(t *testing.T) {
 		{"GET", "/api/users/1/my-posts", bearer(token), "", 200, false},
 		{"GET", "/api/users/99/my-posts", bearer(token), "", 404, false},
 		{"GET", "/api/users/1/my-posts", nil, "", 401, false},
+		{"GET", "/api/users/1/events", bearer(token), "", 200, false},
+		{"GET", "/api/users/2/events", bearer(token), "", 404, false},
+		{"GET", "/api/users/1/events", nil, "", 401, false},
 
 		{"GET", "/api/posts", bearer(token), "", 200, false},
 		{"GET", "/api/posts", nil, "", 401, false},

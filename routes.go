@@ -24,6 +24,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("GET /api/users/{id}", s.requireToken(s.handleGetUser))
 	mux.Handle("PUT /api/users/{id}", s.requireToken(requireWrite(s.handleUpdateUser)))
 	mux.Handle("GET /api/users/{id}/my-posts", s.requireToken(s.handleListUserPosts))
+	mux.Handle("GET /api/users/{id}/events", s.requireToken(s.handleListEvents)) // your own; a read token may
 
 	mux.Handle("GET /api/posts", s.requireToken(s.handleListPosts))
 	mux.Handle("GET /api/posts/{id}", s.requireToken(s.handleGetPost))

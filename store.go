@@ -51,6 +51,11 @@ type store interface {
 	rememberAddress(ctx context.Context, userID int64, addr string, at time.Time) error
 	forgetStaleAddresses(ctx context.Context, before time.Time) (int64, error)
 
+	// Each user's security log (events.go, store_events.go).
+	addEvent(ctx context.Context, e event) error
+	eventsOf(ctx context.Context, userID int64, q pageQuery) ([]event, int, error)
+	deleteOldEvents(ctx context.Context, before time.Time) (int64, error)
+
 	// Posts.
 	createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error)
 	postByID(ctx context.Context, id int64) (post, error)

@@ -270,6 +270,9 @@ type passwordCheck struct {
 	// remember, when set, runs after a right password: a login remembers
 	// the address it came from.
 	remember func(ctx context.Context) error
+	// wrong and locked, when set, run after a wrong password and before a
+	// 429: a login writes them into the account's security log.
+	wrong, locked func(ctx context.Context) error
 }
 
 // checkPassword checks password against hash, the one way a password is
@@ -286,6 +289,12 @@ func (s *server) checkPassword(w http.ResponseWriter, r *http.Request, check pas
 		return false, true
 	case wait > 0:
 		check.counts.throttled.Add(1)
+		if check.locked != nil {
+			if err := check.locked(r.Context()); err != nil {
+				s.handleError(w, r, err)
+				return false, true
+			}
+		}
 		tooManyRequests(w, wait)
 		return false, true
 	}
@@ -301,6 +310,9 @@ func (s *server) checkPassword(w http.ResponseWriter, r *http.Request, check pas
 		check.counts.ok.Add(1)
 	default:
 		err = s.throttle.failed(r.Context(), check.keys)
+		if err == nil && check.wrong != nil {
+			err = check.wrong(r.Context())
+		}
 		check.counts.failed.Add(1)
 	}
 	if err != nil {
