@@ -103,6 +103,9 @@ func (a *admin) revoke(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := recordAdminEvent(ctx, st, id, eventSessionEnded, 0); err != nil {
+		return err
+	}
 	if a.json {
 		return a.writeJSON(struct {
 			Username string `json:"username"`
@@ -119,9 +122,13 @@ func (a *admin) revokeSession(ctx context.Context, id int64) error {
 		return err
 	}
 	defer st.Close()
-	if err := st.deleteSessionByID(ctx, id); errors.Is(err, errNotFound) {
+	userID, err := st.deleteSessionByID(ctx, id)
+	if errors.Is(err, errNotFound) {
 		return fmt.Errorf("no session with id %d", id)
 	} else if err != nil {
+		return err
+	}
+	if err := recordAdminEvent(ctx, st, userID, eventSessionEnded, id); err != nil {
 		return err
 	}
 	if a.json {
@@ -172,6 +179,12 @@ func (a *admin) passwd(ctx context.Context, args []string) error {
 	// The lockouts were against guesses at the old password.
 	if _, err := st.clearFailuresOfUser(ctx, id); err != nil {
 		return fmt.Errorf("the password is changed, but clearing its lockouts failed (run tokenapi unlock %s): %w", username, err)
+	}
+	// Logged last, so that a failure here leaves nothing undone but the log.
+	for _, typ := range []string{eventPasswordChanged, eventSessionEnded} {
+		if err := recordAdminEvent(ctx, st, id, typ, 0); err != nil {
+			return fmt.Errorf("the password is changed and the sessions ended, but writing that into the user's log failed: %w", err)
+		}
 	}
 	if a.json {
 		return a.writeJSON(struct {

@@ -161,3 +161,18 @@ func (c *cachingStore) useRecoveryCode(ctx context.Context, userID int64, hash s
 func (c *cachingStore) disableTOTP(ctx context.Context, userID int64) error {
 	return c.db.disableTOTP(ctx, userID)
 }
+
+// The security log is not cached: its writes forget nothing (the trigger
+// that counts a user's events writes a column no cached user holds), and
+// its reads go to the plain store.
+func (c *cachingStore) addEvent(ctx context.Context, e event) error {
+	return c.db.addEvent(ctx, e)
+}
+
+func (c *cachingStore) eventsOf(ctx context.Context, userID int64, q pageQuery) ([]event, int, error) {
+	return c.db.eventsOf(ctx, userID, q)
+}
+
+func (c *cachingStore) deleteOldEvents(ctx context.Context, before time.Time) (int64, error) {
+	return c.db.deleteOldEvents(ctx, before)
+}

@@ -23,7 +23,8 @@ const knownAddressTTL = 30 * 24 * time.Hour
 // loginCheck is the check of a login of userID (0 for a username nobody
 // has) from r's client address: charged to loginKeys, which leave out the
 // address's own count when the account is known there, and on success
-// remembering the address for the account.
+// remembering the address for the account. A wrong password or a lockout
+// of an account that exists goes into its security log.
 func (s *server) loginCheck(r *http.Request, userID int64, username string) (passwordCheck, error) {
 	addr := throttleAddr(clientAddr(r))
 	known := false
@@ -34,11 +35,16 @@ func (s *server) loginCheck(r *http.Request, userID int64, username string) (pas
 			return passwordCheck{}, err
 		}
 	}
-	return passwordCheck{
+	check := passwordCheck{
 		keys:   s.throttle.loginKeys(userID, username, addr, known),
 		counts: &s.metrics.logins,
 		remember: func(ctx context.Context) error {
 			return s.store.rememberAddress(ctx, userID, addr, s.now())
 		},
-	}, nil
+	}
+	if userID != 0 {
+		check.wrong = func(context.Context) error { return s.recordEvent(r, userID, eventLoginFailed, "") }
+		check.locked = func(context.Context) error { return s.recordEvent(r, userID, eventLoginLocked, "") }
+	}
+	return check, nil
 }

@@ -16,6 +16,8 @@
 //     the expiry in the WHERE clause;
 //   - sessions.go: every token is a session its user can list and end, and
 //     a read session may only read;
+//   - events.go and store_events.go: each user's security log, written by
+//     the requests that change the account, read by its user alone;
 //   - users.go and posts.go: the handlers, with request.go, response.go,
 //     errors.go and validate.go for what they share;
 //   - store_users.go, store_posts.go and store_admin.go: the rest of the
@@ -50,9 +52,9 @@
 // rendered from it by internal/apidocs.
 //
 // main.go and options.go start it all: run is the whole program. admin.go,
-// admin_commands.go, admin_password.go and admin_unlock.go are the
-// operator's side of the same binary: tokenapi users, sessions, revoke,
-// passwd, prune and unlock, on the database file a server may be using, and
+// admin_commands.go, admin_password.go, admin_unlock.go and admin_events.go
+// are the operator's side of the same binary: tokenapi users, sessions,
+// revoke, passwd, prune, unlock and events, on the database file a server may be using, and
 // only on one a server has made (existingdb.go); admin_output.go prints
 // their listings a page at a time. For a running server,
 // adminserver.go is the opt-in admin listener, with the counts of

@@ -239,6 +239,9 @@ func TestSafetyHeaders(t *testing.T) {
 		{"POST", "/api/users/1/totp/confirm", bearer(token), `{"code": "123456"}`, 409, false},
 		{"DELETE", "/api/users/1/totp", bearer(token), `{"current_password": "x", "code": "123456"}`, 409, false},
 		{"POST", "/api/users/1/totp/recovery-codes", bearer(token), `{"code": "123456"}`, 409, false},
+		{"GET", "/api/users/1/events", bearer(token), "", 200, false},
+		{"GET", "/api/users/2/events", bearer(token), "", 404, false},
+		{"GET", "/api/users/1/events", nil, "", 401, false},
 
 		{"GET", "/api/posts", bearer(token), "", 200, false},
 		{"GET", "/api/posts", nil, "", 401, false},

@@ -555,6 +555,8 @@ func TestPagesReadOnlyTheirRows(t *testing.T) {
 		{"an author's posts by cursor", "SEARCH posts USING COVERING INDEX posts_by_user (user_id=? AND id<?)", "", nil},
 		{"users by number", "SCAN users USING COVERING INDEX users_by_id", "", nil},
 		{"users by cursor", "SEARCH users USING COVERING INDEX users_by_id (id>?)", "", nil},
+		{"posts in the far half", "SCAN posts USING COVERING INDEX posts_by_id", "", nil},
+		{"users in the far half", "SCAN users USING COVERING INDEX users_by_id", "", nil},
 	}
 	deep := pageQuery{limit: 11, offset: 500}
 	cursor := pageQuery{limit: 11, after: 500}
@@ -564,6 +566,9 @@ func TestPagesReadOnlyTheirRows(t *testing.T) {
 	tests[3].query, tests[3].args = postPageSQL(1, cursor)
 	tests[4].query, tests[4].args = userPageSQL(deep)
 	tests[5].query, tests[5].args = userPageSQL(cursor)
+	far := pageQuery{limit: 11, offset: 500, total: 600}
+	tests[6].query, tests[6].args = postPageSQL(0, far)
+	tests[7].query, tests[7].args = userPageSQL(far)
 	for _, tc := range tests {
 		plan := queryPlan(t, ts, tc.query, tc.args)
 		if !slices.Contains(plan, tc.want) {

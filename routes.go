@@ -28,6 +28,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("POST /api/users/{id}/totp/confirm", s.requireToken(requireWrite(s.handleConfirmTOTP)))
 	mux.Handle("DELETE /api/users/{id}/totp", s.requireToken(requireWrite(s.handleDisableTOTP)))
 	mux.Handle("POST /api/users/{id}/totp/recovery-codes", s.requireToken(requireWrite(s.handleReplaceRecoveryCodes)))
+	mux.Handle("GET /api/users/{id}/events", s.requireToken(s.handleListEvents)) // your own; a read token may
 
 	mux.Handle("GET /api/posts", s.requireToken(s.handleListPosts))
 	mux.Handle("GET /api/posts/{id}", s.requireToken(s.handleGetPost))

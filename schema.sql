@@ -190,7 +190,43 @@ END;
 CREATE INDEX posts_by_id ON posts (id);
 CREATE INDEX users_by_id ON users (id);
 
--- version 9: a second step at login, TOTP (RFC 6238; totp.go). A user's
+-- version 9: each user's security log (events.go): logins, lockouts,
+-- sessions ended, changes to the account. A row names its user; it goes
+-- with the user (ON DELETE CASCADE) or after eventTTL (90 days), swept a
+-- batch at a time through events_by_time. session_id is no foreign key:
+-- the event outlives its session. Failed and locked-out logins are
+-- coalesced, one row a minute for each account, its detail the count, so
+-- that a flood of guesses adds a row a minute, not a row a guess; the
+-- row of the minute is found through events_by_kind. users.event_count,
+-- kept by triggers as post_count is (version 2), is the log's total_items,
+-- one row read rather than a count of the user's events.
+
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a page's after= names one event for ever
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    type       TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    address    TEXT,
+    user_agent TEXT,
+    session_id INTEGER,
+    detail     TEXT
+);
+
+CREATE INDEX events_by_user ON events (user_id, id);
+CREATE INDEX events_by_kind ON events (user_id, type, at);
+CREATE INDEX events_by_time ON events (at);
+
+ALTER TABLE users ADD COLUMN event_count INTEGER NOT NULL DEFAULT 0;
+
+CREATE TRIGGER events_count_insert AFTER INSERT ON events BEGIN
+    UPDATE users SET event_count = event_count + 1 WHERE id = NEW.user_id;
+END;
+
+CREATE TRIGGER events_count_delete AFTER DELETE ON events BEGIN
+    UPDATE users SET event_count = event_count - 1 WHERE id = OLD.user_id;
+END;
+
+-- version 10: a second step at login, TOTP (RFC 6238; totp.go). A user's
 -- secret is sealed with AES-256-GCM under a key kept outside this file
 -- (secrets.go): a copy of the file alone holds no secret a client could
 -- use. pending_secret is an enrolment not confirmed yet, which a newer

@@ -92,7 +92,14 @@ func (s *server) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	if err := s.store.deleteSession(r.Context(), me.userID, id); err != nil && !errors.Is(err, errNotFound) {
+	// Not found now is ended meanwhile, by another request that logged it.
+	err = s.store.deleteSession(r.Context(), me.userID, id)
+	if err == nil {
+		ended := s.eventOf(r, me.userID, eventSessionEnded, endedBySelf)
+		ended.SessionID = id // the session ended, not the one that ended it
+		err = s.store.addEvent(r.Context(), ended)
+	}
+	if err != nil && !errors.Is(err, errNotFound) {
 		s.handleError(w, r, err)
 		return
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 	"strconv"
@@ -25,30 +26,50 @@ type userSummary struct {
 }
 
 // adminUsers yields every user in id order, each with the number of its
-// sessions that expire after now. It reads adminUsersPage users at a time,
-// and the next page only when the caller has taken the last of this one, so
-// a listing holds one page however many users there are, and no one answer
-// grows with their number (an rqlite node's answer is capped). No read is
-// open while the caller works on a page: a slow reader of the output holds
-// back neither the server's writes nor its checkpoints. A failure is
-// yielded once, with a zero userSummary, and ends the sequence.
+// sessions that expire after now, adminUsersPage users at a time
+// (keysetPages).
 func (s *sqlStore) adminUsers(ctx context.Context, now time.Time) iter.Seq2[userSummary, error] {
-	return func(yield func(userSummary, error) bool) {
+	return keysetPages(adminUsersPage, func(after int64) ([]userSummary, error) {
+		return s.adminUsersAfter(ctx, now, after)
+	}, func(u userSummary) int64 { return u.ID })
+}
+
+// adminEvents yields every event of a user, newest first, a page at a
+// time (keysetPages) through the API's own query.
+func (s *sqlStore) adminEvents(ctx context.Context, userID int64) iter.Seq2[event, error] {
+	return keysetPages(adminUsersPage, func(after int64) ([]event, error) {
+		events, _, err := s.eventsOf(ctx, userID, pageQuery{limit: adminUsersPage, after: after})
+		return events, err
+	}, func(e event) int64 { return e.ID })
+}
+
+// keysetPages yields the items of a listing that page reads size at a
+// time, each page starting after the id (idOf) of the last item of the
+// one before (0 for the first), and the next page only when the caller
+// has taken the last of this one. So a listing holds one page however
+// many items there are, and no one answer grows with their number (an
+// rqlite node's answer is capped). No read is open while the caller works
+// on a page: a slow reader of the output holds back neither the server's
+// writes nor its checkpoints. A failure is yielded once, with a zero
+// item, and ends the sequence.
+func keysetPages[T any](size int, page func(after int64) ([]T, error), idOf func(T) int64) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
 		for after := int64(0); ; {
-			page, err := s.adminUsersAfter(ctx, now, after)
+			items, err := page(after)
 			if err != nil {
-				yield(userSummary{}, err)
+				var zero T
+				yield(zero, err)
 				return
 			}
-			for _, u := range page {
-				if !yield(u, nil) {
+			for _, item := range items {
+				if !yield(item, nil) {
 					return
 				}
 			}
-			if len(page) < adminUsersPage {
+			if len(items) < size {
 				return
 			}
-			after = page[len(page)-1].ID
+			after = idOf(items[len(items)-1])
 		}
 	}
 }
@@ -85,10 +106,17 @@ func (s *sqlStore) adminUsersAfter(ctx context.Context, now time.Time, after int
 	})
 }
 
-// deleteSessionByID ends the session with this id, whoever's it is, or
-// returns errNotFound.
-func (s *sqlStore) deleteSessionByID(ctx context.Context, id int64) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id))
+// deleteSessionByID ends the session with this id, whoever's it is, and
+// returns whose it was, for the user's log, or errNotFound.
+func (s *sqlStore) deleteSessionByID(ctx context.Context, id int64) (userID int64, err error) {
+	err = s.read.QueryRowContext(ctx, `SELECT user_id FROM tokens WHERE id = ?`, id).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	return userID, s.deleteSession(ctx, userID, id)
 }
 
 // liveSessionCount is the number of sessions whose stored expiry is after

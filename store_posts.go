@@ -72,6 +72,7 @@ func (s *sqlStore) listPosts(ctx context.Context, authorID int64, q pageQuery) (
 	if err := s.read.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
+	q.total = total
 	query, args := postPageSQL(authorID, q)
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {

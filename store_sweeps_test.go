@@ -12,7 +12,7 @@ import (
 
 // seedRows inserts n rows into table in one statement, all stale or fresh
 // by at: tokens expiring at at, failures last counted at at, addresses last
-// logged in from at at. Their keys start with prefix.
+// logged in from at at, events that happened at at. Their keys start with prefix.
 func seedRows(t *testing.T, db *sqlStore, table, prefix string, userID int64, n int, at time.Time) {
 	t.Helper()
 	const numbers = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) `
@@ -27,6 +27,8 @@ func seedRows(t *testing.T, db *sqlStore, table, prefix string, userID int64, n 
 			` + numbers + `SELECT ? || i, 1, 5, ? FROM n`, []any{n, prefix, stamp}},
 		"known_addresses": {`INSERT INTO known_addresses (user_id, address, last_login)
 			` + numbers + `SELECT ?, ? || i, ? FROM n`, []any{n, userID, prefix, stamp}},
+		"events": {`INSERT INTO events (user_id, type, at, detail)
+			` + numbers + `SELECT ?, 'login.succeeded', ?, ? || i FROM n`, []any{n, userID, stamp, prefix}},
 	}
 	if _, err := db.write.Exec(seeds[table].query, seeds[table].args...); err != nil {
 		t.Fatalf("seed %d rows of %s: %v", n, table, err)
@@ -49,6 +51,9 @@ func TestSweepsDeleteInBatches(t *testing.T) {
 		}},
 		{"known_addresses", func(ctx context.Context, ts *testServer) (int64, error) {
 			return ts.db.forgetStaleAddresses(ctx, ts.clock.Now().Add(-time.Minute))
+		}},
+		{"events", func(ctx context.Context, ts *testServer) (int64, error) {
+			return ts.db.deleteOldEvents(ctx, ts.clock.Now())
 		}},
 	}
 	for _, tc := range tests {
@@ -158,6 +163,7 @@ func TestSweepsUseTheirIndexes(t *testing.T) {
 		{deleteExpiredSessionsSQL, "tokens_by_expiry", []any{"x", 1}},
 		{deleteStaleFailuresSQL, "password_failures_by_time", []any{"x", "x", 1}},
 		{forgetStaleAddressesSQL, "known_addresses_by_time", []any{"x", 1}},
+		{deleteOldEventsSQL, "events_by_time", []any{"x", 1}},
 	}
 	for _, tc := range tests {
 		plan := queryPlan(t, ts, tc.query, tc.args)

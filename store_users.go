@@ -136,6 +136,7 @@ func (s *sqlStore) listUsers(ctx context.Context, q pageQuery) ([]user, int, err
 	if err := s.read.QueryRowContext(ctx, `SELECT n FROM counts WHERE name = 'users'`).Scan(&total); err != nil {
 		return nil, 0, err
 	}
+	q.total = total
 	query, args := userPageSQL(q)
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -44,8 +44,8 @@ func runEvery(interval time.Duration, f func(ctx context.Context)) (stop func())
 }
 
 // sweep deletes expired sessions, the records of failed password checks
-// that no longer hold anything back, and the addresses no longer known,
-// each a batch of rows at a time (store_sweeps.go): a write that comes
+// that no longer hold anything back, the addresses no longer known and
+// the events older than eventTTL, each a batch of rows at a time (store_sweeps.go): a write that comes
 // during a sweep waits for one batch, not for the whole sweep.
 func (s *server) sweep(ctx context.Context) {
 	now := s.now()
@@ -62,6 +62,9 @@ func (s *server) sweep(ctx context.Context) {
 		}},
 		{"stale known addresses", func() (int64, error) {
 			return s.store.forgetStaleAddresses(ctx, now.Add(-knownAddressTTL))
+		}},
+		{"old events", func() (int64, error) {
+			return s.store.deleteOldEvents(ctx, now.Add(-eventTTL))
 		}},
 	} {
 		n, err := sw.sweep()

@@ -274,6 +274,9 @@ type passwordCheck struct {
 	// throttle: the login of a user with TOTP on needs a code too
 	// (totplogin.go). A wrong code counts as a wrong password.
 	secondStep func(ctx context.Context) (verdict, error)
+	// wrong and locked, when set, run after a wrong password and before a
+	// 429: a login writes them into the account's security log.
+	wrong, locked func(ctx context.Context) error
 }
 
 // verdict is the outcome of a check under the throttle.
@@ -317,6 +320,12 @@ func (s *server) throttled(w http.ResponseWriter, r *http.Request, check passwor
 		return false, true
 	case wait > 0:
 		check.counts.throttled.Add(1)
+		if check.locked != nil {
+			if err := check.locked(r.Context()); err != nil {
+				s.handleError(w, r, err)
+				return false, true
+			}
+		}
 		tooManyRequests(w, wait)
 		return false, true
 	}
@@ -332,6 +341,9 @@ func (s *server) throttled(w http.ResponseWriter, r *http.Request, check passwor
 		check.counts.ok.Add(1)
 	default:
 		err = s.throttle.failed(r.Context(), check.keys)
+		if err == nil && check.wrong != nil {
+			err = check.wrong(r.Context())
+		}
 		check.counts.failed.Add(1)
 	}
 	if err != nil {

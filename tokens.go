@@ -97,6 +97,12 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		s.handleError(w, r, err)
 		return
 	}
+	login := s.eventOf(r, me.userID, eventLoginSucceeded, "")
+	login.SessionID = id
+	if err := s.store.addEvent(r.Context(), login); err != nil {
+		s.handleError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, tokenResponse{Token: token, ExpiresAt: formatTime(ses.ExpiresAt),
 		ID: id, Name: optional(ses.Name), Scope: ses.Scope})
 }
@@ -107,6 +113,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 	me := callerFrom(r.Context())
 	var err error
+	endedBy := endedBySelf
 	switch query := r.URL.RawQuery; {
 	case query == "":
 		err = s.store.deleteSessionByHash(r.Context(), me.tokenHash)
@@ -116,13 +123,18 @@ func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if query == "others=true" {
+			endedBy = endedByOthers
 			err = s.store.deleteOtherSessions(r.Context(), me.userID, me.tokenHash)
 		} else {
+			endedBy = endedByAll
 			_, err = s.store.deleteSessionsOf(r.Context(), me.userID)
 		}
 	default:
 		badRequest(w, "the query may be others=true or all=true, or nothing")
 		return
+	}
+	if err == nil {
+		err = s.recordEvent(r, me.userID, eventSessionEnded, endedBy)
 	}
 	if err != nil {
 		s.handleError(w, r, err)

@@ -222,6 +222,10 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err := s.recordUserChanges(r, id, changes); err != nil {
+		s.handleError(w, r, err)
+		return
+	}
 	s.writeUser(w, r, http.StatusOK, id, true)
 }
 

@@ -103,6 +103,12 @@ func contractTraffic(r *runner) {
 	r.expect(404, "GET /api/users/{id}", "/api/users/999", bearer(writer))
 	r.expect(404, "GET /api/users/{id}", "/api/users/abc", bearer(writer))
 	r.expect(401, "GET /api/users/{id}", "/api/users/1")
+	const events = "GET /api/users/{id}/events" // the caller's own security log
+	r.expect(200, events, "/api/users/1/events", bearer(writer))
+	r.expect(200, events, "/api/users/1/events?page=2&per_page=2&after=3", bearer(reader))
+	r.expect(400, events, "/api/users/1/events?per_page=0", bearer(writer))
+	r.expect(401, events, "/api/users/1/events")
+	r.expect(404, events, "/api/users/2/events", bearer(writer))
 	const me = "/api/users/1"
 	r.expect(200, "PUT /api/users/{id}", me, bearer(writer), jsonBody(`{"about_me": "Grows tea in Kiambu."}`))
 	r.expect(200, "PUT /api/users/{id}", me, bearer(writer), jsonBody(`{"about_me": ""}`))
