@@ -10,7 +10,8 @@ import (
 
 // totpOff turns a user's TOTP off, for a user who lost the device and the
 // recovery codes, and ends the user's sessions: whoever holds one may be
-// the reason. TOTP goes first, the sessions after it, as passwd does.
+// the reason. TOTP goes first, the sessions after it, as passwd does; the
+// user's log says both, with detail admin.
 func (a *admin) totpOff(ctx context.Context, args []string) error {
 	args, err := a.parse(args, "USERNAME")
 	if err != nil {
@@ -30,6 +31,13 @@ func (a *admin) totpOff(ctx context.Context, args []string) error {
 	n, err := st.deleteSessionsOf(ctx, id)
 	if err != nil {
 		return fmt.Errorf("TOTP is off, but ending the sessions failed (run tokenapi revoke %s): %w", username, err)
+	}
+	// Logged last, as passwd logs, so that a failure here leaves nothing
+	// undone but the log.
+	for _, typ := range []string{eventTOTPDisabled, eventSessionEnded} {
+		if err := recordAdminEvent(ctx, st, id, typ, 0); err != nil {
+			return fmt.Errorf("TOTP is off and the sessions ended, but writing that into the user's log failed: %w", err)
+		}
 	}
 	if a.json {
 		return a.writeJSON(struct {

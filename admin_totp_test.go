@@ -33,6 +33,12 @@ func TestAdminTOTPOff(t *testing.T) {
 		t.Errorf("totp-off amara printed %q", out)
 	}
 	waitRefused(t, p, token, "a session from before totp-off")
+	// The user's log says what the operator did.
+	items := adminEventsJSON(t, dir, "amara")
+	if len(items) < 3 || items[1].Type != eventSessionEnded || text(items[1].Detail) != byAdmin ||
+		items[2].Type != eventTOTPDisabled || text(items[2].Detail) != byAdmin {
+		t.Errorf("the log after totp-off, newest first: %+v; want events.read, session.ended admin, totp.disabled admin", items)
+	}
 	wantWorks(t, p, p.login(t, "amara", "amara-password"), "a login with the password alone")
 	_, stderr, code2 := runProgram(t, dir, "", "-db", "tokenapi.db", "totp-off", "amara")
 	if want := "tokenapi: TOTP is off for amara already\n"; code2 != 1 || stderr != want {

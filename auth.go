@@ -96,8 +96,8 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 		// password was right (totplogin.go).
 		second := verdictRight
 		if userID != 0 {
-			check.secondStep = func(ctx context.Context) (verdict, error) {
-				v, err := s.loginCode(ctx, userID, r.Header.Get(otpHeader))
+			check.secondStep = func(context.Context) (verdict, error) {
+				v, err := s.loginCode(r, userID, r.Header.Get(otpHeader))
 				second = v
 				return v, err
 			}

@@ -178,6 +178,9 @@ func (s *server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) {
 		totpConflict(w, "the enrolment changed while it was being confirmed; enrol again")
 		return
 	}
+	if err == nil {
+		err = s.recordEvent(r, me.userID, eventTOTPEnabled, "")
+	}
 	if err != nil {
 		s.handleError(w, r, err)
 		return
@@ -214,12 +217,17 @@ func (s *server) handleDisableTOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, ok := s.enabledTOTP(w, r, me.userID)
-	if !ok || !s.confirmPasswordAndCode(w, r, me.userID, *req.CurrentPassword, func(ctx context.Context) (bool, error) {
-		return s.useCode(ctx, me.userID, t, *req.Code)
+	if !ok || !s.confirmPasswordAndCode(w, r, me.userID, *req.CurrentPassword, func(context.Context) (bool, error) {
+		return s.useCode(r, me.userID, t, *req.Code)
 	}) {
 		return
 	}
-	if err := s.store.disableTOTP(r.Context(), me.userID); err != nil && !errors.Is(err, errNotFound) {
+	err := s.store.disableTOTP(r.Context(), me.userID)
+	if err == nil {
+		err = s.recordEvent(r, me.userID, eventTOTPDisabled, "")
+	}
+	// errNotFound: another request turned it off meanwhile, and logged it.
+	if err != nil && !errors.Is(err, errNotFound) {
 		s.handleError(w, r, err)
 		return
 	}
@@ -238,13 +246,17 @@ func (s *server) handleReplaceRecoveryCodes(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	t, ok := s.enabledTOTP(w, r, me.userID)
-	if !ok || !s.confirmCode(w, r, me.userID, func(ctx context.Context) (bool, error) {
-		return s.useCode(ctx, me.userID, t, *req.Code)
+	if !ok || !s.confirmCode(w, r, me.userID, func(context.Context) (bool, error) {
+		return s.useCode(r, me.userID, t, *req.Code)
 	}) {
 		return
 	}
 	codes, hashes := newRecoveryCodes()
-	if err := s.store.replaceRecoveryCodes(r.Context(), me.userID, hashes); err != nil {
+	err := s.store.replaceRecoveryCodes(r.Context(), me.userID, hashes)
+	if err == nil {
+		err = s.recordEvent(r, me.userID, eventRecoveryCodesReplaced, "")
+	}
+	if err != nil {
 		s.handleError(w, r, err)
 		return
 	}

@@ -22,8 +22,8 @@ const otpHeader = "X-OTP"
 // loginCode is the second step of a login of userID whose password was
 // right: verdictRight when the user has TOTP off or code is good (and now
 // used up), verdictIncomplete when no code came, verdictWrong otherwise.
-func (s *server) loginCode(ctx context.Context, userID int64, code string) (verdict, error) {
-	t, err := s.store.totpOf(ctx, userID)
+func (s *server) loginCode(r *http.Request, userID int64, code string) (verdict, error) {
+	t, err := s.store.totpOf(r.Context(), userID)
 	switch {
 	case errors.Is(err, errNotFound):
 		return verdictRight, nil
@@ -34,14 +34,16 @@ func (s *server) loginCode(ctx context.Context, userID int64, code string) (verd
 	case code == "":
 		return verdictIncomplete, nil
 	}
-	return codeVerdict(s.useCode(ctx, userID, t, code))
+	return codeVerdict(s.useCode(r, userID, t, code))
 }
 
 // useCode reports whether code is good for a user with TOTP on, t: a TOTP
 // code of a time step later than any used before, or a recovery code not
 // used yet. Either is used up by this check, so the same code cannot pass
-// twice, even in two requests at once.
-func (s *server) useCode(ctx context.Context, userID int64, t totpRecord, code string) (bool, error) {
+// twice, even in two requests at once. A recovery code's use goes into the
+// user's security log, as r shows it.
+func (s *server) useCode(r *http.Request, userID int64, t totpRecord, code string) (bool, error) {
+	ctx := r.Context()
 	if len(code) > maxOTPLen {
 		return false, nil
 	}
@@ -60,7 +62,11 @@ func (s *server) useCode(ctx context.Context, userID int64, t totpRecord, code s
 	if normal == "" {
 		return false, nil
 	}
-	return storeVerdict(s.store.useRecoveryCode(ctx, userID, hashRecoveryCode(normal)))
+	ok, err := storeVerdict(s.store.useRecoveryCode(ctx, userID, hashRecoveryCode(normal)))
+	if ok {
+		err = s.recordEvent(r, userID, eventRecoveryCodeUsed, "")
+	}
+	return ok && err == nil, err
 }
 
 // storeVerdict reads a store's use of a code: errNotFound is a code used
