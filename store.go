@@ -127,8 +127,9 @@ func rowsAffectedOrNotFound(res sql.Result, err error) error {
 // with the first item that follows the item whose id is after in the
 // collection's order. The second is a seek, as cheap at any depth and
 // untroubled by rows inserted or deleted ahead of it. total is the
-// collection's size as its counter holds it (the store sets it before it
-// builds the query), so that a deep page can be skipped to from the end.
+// collection's size as its counter holds it, which the store sets before
+// it builds the query so that a deep page can be reached from the end (0
+// is unknown: every page is counted from the start).
 type pageQuery struct {
 	limit, offset int
 	after         int64
@@ -155,7 +156,7 @@ func pageOfIDs(table string, desc bool, q pageQuery, where []string, args []any)
 	switch {
 	case q.after != 0:
 		where, args, offset = append(where, seek), append(args, q.after), 0
-	case offset > q.total/2:
+	case q.total > 0 && offset > q.total/2:
 		// Items offset to offset+limit-1 of total are, counted from the
 		// other end, the last of them first: limit shrinks to what is
 		// left, and what lies beyond the end is no page at all.
