@@ -152,6 +152,12 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	srv := newServer(st, log, opts.config())
 	stopSweeper := srv.startSweeper(sweepInterval)
 	defer stopSweeper()
+	stopMail := srv.startMailSender(db) // none without -smtp-url
+	defer stopMail()
+	if opts.smtp != nil {
+		// The server's String has no credentials.
+		log.Info("mail", "smtp", opts.smtp.String(), "from", opts.mailFrom.Address)
+	}
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
@@ -168,6 +174,7 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 		return err
 	}
 	stopSweeper()
+	stopMail()
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}

@@ -63,6 +63,9 @@ func (s *server) sweep(ctx context.Context) {
 		{"stale known addresses", func() (int64, error) {
 			return s.store.forgetStaleAddresses(ctx, now.Add(-knownAddressTTL))
 		}},
+		{"stale mail limits and reset tokens", func() (int64, error) {
+			return s.store.deleteStaleMailRecords(ctx, now.Add(-mailRequestTTL), now)
+		}},
 	} {
 		n, err := sw.sweep()
 		switch {
