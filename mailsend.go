@@ -18,11 +18,11 @@ const smtpTimeout = time.Minute
 type deliveryOutcome int
 
 const (
-	delivered   deliveryOutcome = iota // the server took it: delete it
-	tryLater                           // down, 4xx, or no TLS for credentials: retry after a while
-	refused                            // 5xx: it never will
-	unsure                             // cut off after the message went: it may have it, so not again
-	claimLost                          // another process has the mail now
+	delivered deliveryOutcome = iota // the server took it: delete it
+	tryLater                         // down, 4xx, or no TLS for credentials: retry after a while
+	refused                          // 5xx: it never will
+	unsure                           // cut off after the message went: it may have it, so not again
+	claimLost                        // another process has the mail now
 )
 
 // deliver sends one message to one recipient over a connection of its
