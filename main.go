@@ -42,6 +42,10 @@
 //     request log, written in batches;
 //   - sweeper.go: expired sessions cleared away, a batch of rows a
 //     statement (store_sweeps.go), so that writes go between the batches;
+//   - passwordreset.go and store_resets.go: password reset by mail, whose
+//     mail waits in the outbox (store_outbox.go) for the sender in
+//     outbox.go, which speaks SMTP in mailsend.go; mailconfig.go and
+//     mailmessage.go: -smtp-url and the mails themselves;
 //   - rqlitestore.go: the same store on an rqlite cluster (-db rqlite://...),
 //     through the database/sql driver in internal/rqlite (docs/cluster.md).
 //

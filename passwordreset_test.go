@@ -16,6 +16,12 @@ import (
 // attempt failed is tried again once the test moves the clock on.
 func newMailTestServer(t *testing.T, sink *smtpSink, options ...func(*config)) *testServer {
 	t.Helper()
+	return newMailTestServerAt(t, freshTestDB(t), sink, options...)
+}
+
+// newMailTestServerAt is newMailTestServer on the database at dbPath.
+func newMailTestServerAt(t *testing.T, dbPath string, sink *smtpSink, options ...func(*config)) *testServer {
+	t.Helper()
 	withMail := func(cfg *config) {
 		srv := &smtpServer{}
 		if err := parseSMTPURL(sink.url(""), &srv); err != nil {
@@ -23,7 +29,7 @@ func newMailTestServer(t *testing.T, sink *smtpSink, options ...func(*config)) *
 		}
 		cfg.mail = &mailConfig{smtp: *srv, from: testMailFrom, retryAfter: outboxRetryAfter, pollEvery: 10 * time.Millisecond}
 	}
-	ts := newTestServer(t, append([]func(*config){withMail}, options...)...)
+	ts := newTestServerAt(t, dbPath, append([]func(*config){withMail}, options...)...)
 	t.Cleanup(ts.srv.startMailSender(ts.db)) // before the store closes
 	return ts
 }

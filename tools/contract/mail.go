@@ -45,8 +45,10 @@ func mailTraffic(r *runner, sink *smtpSink) {
 }
 
 // mailNotConfiguredTraffic is the 501 of the mail routes, on a server
-// started without -smtp-url.
+// started without -smtp-url. Sent straight to the server: Prism's proxy
+// answers an upstream 501 with a mock of its own (its way of serving
+// operations not built yet), so through it the 501 never comes back.
 func mailNotConfiguredTraffic(r *runner) {
-	r.expect(501, "POST /api/password-reset", "/api/password-reset", jsonBody(`{"email": "gitau@example.com"}`))
-	r.expect(501, "POST /api/password-reset/confirm", "/api/password-reset/confirm", jsonBody(`{"token": "x", "password": "y"}`))
+	r.expectDirect(501, "POST", "/api/password-reset", jsonBody(`{"email": "gitau@example.com"}`))
+	r.expectDirect(501, "POST", "/api/password-reset/confirm", jsonBody(`{"token": "x", "password": "y"}`))
 }
