@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/mail"
@@ -99,4 +100,37 @@ type mailConfig struct {
 	// tests shorten it.
 	retryAfter func(attempts int) time.Duration
 	pollEvery  time.Duration // how often the sender looks for mail other processes queued
+}
+
+// mailFlags adds the mail flags to fs; value is flagSet's, which keeps a
+// refused value's message.
+func (o *options) mailFlags(fs *flag.FlagSet, value func(func(string) error) func(string) error) {
+	fs.Func("smtp-url", "the mail server, smtp://[user:password@]host:port (STARTTLS) or smtps://... (TLS);\n"+
+		"without it the mail routes answer 501 (TOKENAPI_SMTP_URL; default none)",
+		value(func(s string) error { return parseSMTPURL(s, &o.smtp) }))
+	fs.Func("mail-from", "the From of the mails, e.g. \"Blog <noreply@example.com>\" (TOKENAPI_MAIL_FROM; required with -smtp-url)",
+		value(func(s string) error { return parseMailFrom(s, &o.mailFrom) }))
+	fs.Func("reset-url-template", "a link for the reset mail, with {token} in it, e.g. https://example.com/reset?token={token}\n"+
+		"(TOKENAPI_RESET_URL_TEMPLATE; default none: the mail carries a code to paste)",
+		value(func(s string) error { return parseResetURLTemplate(s, &o.resetURLTemplate) }))
+}
+
+// checkMail refuses mail flags that make no sense together.
+func (o options) checkMail() error {
+	if (o.smtp == nil) != (o.mailFrom == nil) {
+		return errors.New("-smtp-url and -mail-from must be given together")
+	}
+	if o.resetURLTemplate != "" && o.smtp == nil {
+		return errors.New("-reset-url-template needs -smtp-url")
+	}
+	return nil
+}
+
+// mailConfig is the server's mail configuration as o sets it, or nil.
+func (o options) mailConfig() *mailConfig {
+	if o.smtp == nil {
+		return nil
+	}
+	return &mailConfig{smtp: *o.smtp, from: *o.mailFrom, resetURLTemplate: o.resetURLTemplate,
+		retryAfter: outboxRetryAfter, pollEvery: outboxPollInterval}
 }

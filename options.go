@@ -136,14 +136,7 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 	fs.Func("trusted-proxies", "addresses or CIDR prefixes, comma-separated, of the reverse proxies whose\n"+
 		"X-Forwarded-For or Forwarded header names the client (TOKENAPI_TRUSTED_PROXIES; default none)",
 		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
-	fs.Func("smtp-url", "the mail server, smtp://[user:password@]host:port (STARTTLS) or smtps://... (TLS);\n"+
-		"without it the mail routes answer 501 (TOKENAPI_SMTP_URL; default none)",
-		value(func(s string) error { return parseSMTPURL(s, &o.smtp) }))
-	fs.Func("mail-from", "the From of the mails, e.g. \"Blog <noreply@example.com>\" (TOKENAPI_MAIL_FROM; required with -smtp-url)",
-		value(func(s string) error { return parseMailFrom(s, &o.mailFrom) }))
-	fs.Func("reset-url-template", "a link for the reset mail, with {token} in it, e.g. https://example.com/reset?token={token}\n"+
-		"(TOKENAPI_RESET_URL_TEMPLATE; default none: the mail carries a code to paste)",
-		value(func(s string) error { return parseResetURLTemplate(s, &o.resetURLTemplate) }))
+	o.mailFlags(fs, value) // mailconfig.go
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
 }
@@ -156,11 +149,8 @@ func (o options) check() error {
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key must be given together")
 	}
-	if (o.smtp == nil) != (o.mailFrom == nil) {
-		return errors.New("-smtp-url and -mail-from must be given together")
-	}
-	if o.resetURLTemplate != "" && o.smtp == nil {
-		return errors.New("-reset-url-template needs -smtp-url")
+	if err := o.checkMail(); err != nil {
+		return err
 	}
 	if o.adminAddr != "" && sameListenAddr(o.adminAddr, o.addr) {
 		return fmt.Errorf("-admin-addr %s is the public address -addr %s: the admin listener needs one of its own, on localhost or a private network", o.adminAddr, o.addr)
@@ -175,10 +165,7 @@ func (o options) config() config {
 	cfg.tokenMaxAge = o.tokenMaxAge
 	cfg.passwordIterations = o.passwordIterations
 	cfg.trustedProxies = o.trustedProxies
-	if o.smtp != nil {
-		cfg.mail = &mailConfig{smtp: *o.smtp, from: *o.mailFrom, resetURLTemplate: o.resetURLTemplate,
-			retryAfter: outboxRetryAfter, pollEvery: outboxPollInterval}
-	}
+	cfg.mail = o.mailConfig()
 	return cfg
 }
 
