@@ -1,5 +1,7 @@
 package main
 
+// Crosses the whole program: examples/reset.sh against a real SMTP server.
+
 import (
 	"strings"
 	"testing"

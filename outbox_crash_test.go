@@ -1,7 +1,6 @@
 package main
 
-// The outbox across the whole program: kill -9 with mails queued, and the
-// SMTP credentials kept out of the log.
+// Crosses the whole program: the outbox under kill -9, and the SMTP credentials kept out of the log.
 
 import (
 	"database/sql"
