@@ -105,7 +105,11 @@ func (s *server) prepareReset(reset *passwordReset, u user) {
 	body := resetMailBody(u.Username, token, s.mail.resetURLTemplate, resetTokenTTL)
 	// A code that no longer works is not worth sending: the mail is given
 	// up with it, well within outboxGiveUpAfter.
-	reset.mail = queuedMail{recipient: u.Email, at: reset.at, giveUpAt: reset.expiresAt,
+	giveUp := reset.at.Add(outboxGiveUpAfter)
+	if reset.expiresAt.Before(giveUp) {
+		giveUp = reset.expiresAt
+	}
+	reset.mail = queuedMail{recipient: u.Email, at: reset.at, giveUpAt: giveUp,
 		message: composeMail(s.mail.from, to, "Your password reset code", body, reset.at)}
 }
 

@@ -109,10 +109,3 @@ func (s *sqlStore) deleteCutShortMail(ctx context.Context, now time.Time) (int64
 	}
 	return res.RowsAffected()
 }
-
-// outboxLength is how many mails are queued, for the tests and the log.
-func (s *sqlStore) outboxLength(ctx context.Context) (int, error) {
-	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&n)
-	return n, err
-}
