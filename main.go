@@ -44,6 +44,10 @@
 //     request log, written in batches;
 //   - sweeper.go: expired sessions cleared away, a batch of rows a
 //     statement (store_sweeps.go), so that writes go between the batches;
+//   - passwordreset.go and store_resets.go: password reset by mail, whose
+//     mail waits in the outbox (store_outbox.go) for the sender in
+//     outbox.go, which speaks SMTP in mailsend.go; mailconfig.go and
+//     mailmessage.go: -smtp-url and the mails themselves;
 //   - rqlitestore.go: the same store on an rqlite cluster (-db rqlite://...),
 //     through the database/sql driver in internal/rqlite (docs/cluster.md).
 //
@@ -154,6 +158,12 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	srv := newServer(st, log, opts.config())
 	stopSweeper := srv.startSweeper(sweepInterval)
 	defer stopSweeper()
+	stopMail := srv.startMailSender(db) // none without -smtp-url
+	defer stopMail()
+	if opts.smtp != nil {
+		// The server's String has no credentials.
+		log.Info("mail", "smtp", opts.smtp.String(), "from", opts.mailFrom.Address)
+	}
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
@@ -170,6 +180,7 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 		return err
 	}
 	stopSweeper()
+	stopMail()
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}

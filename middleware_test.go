@@ -275,6 +275,8 @@ func TestSafetyHeaders(t *testing.T) {
 		{"PUT", "/api/tokens", basic("muthoni", "muthoni-password"), "", 405, false},
 		{"PUT", "/healthz", nil, "", 405, false},
 		{"GET", "/panic", nil, "", 500, false},
+		{"POST", "/api/password-reset", nil, `{"email": "muthoni@example.com"}`, 501, false}, // no mail here
+		{"POST", "/api/password-reset/confirm", nil, `{"token": "x", "password": "y"}`, 501, false},
 	}
 	docs, err := docsPage()
 	if err != nil {

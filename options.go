@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -39,6 +40,9 @@ type options struct {
 	adminAddr          string // the admin listener's address; empty: none
 	version            bool   // print the version and stop
 	trustedProxies     []netip.Prefix
+	smtp               *smtpServer   // nil: no mail (mailconfig.go)
+	mailFrom           *mail.Address // with smtp
+	resetURLTemplate   string
 }
 
 // envNames are the environment variables that set flags, by flag name.
@@ -51,6 +55,9 @@ var envNames = []struct{ flag, env string }{
 	{"log-format", "TOKENAPI_LOG_FORMAT"},
 	{"admin-addr", "TOKENAPI_ADMIN_ADDR"},
 	{"trusted-proxies", "TOKENAPI_TRUSTED_PROXIES"},
+	{"smtp-url", "TOKENAPI_SMTP_URL"},
+	{"mail-from", "TOKENAPI_MAIL_FROM"},
+	{"reset-url-template", "TOKENAPI_RESET_URL_TEMPLATE"},
 }
 
 // parseOptions reads the environment and then args: the flags, then the
@@ -129,6 +136,7 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 	fs.Func("trusted-proxies", "addresses or CIDR prefixes, comma-separated, of the reverse proxies whose\n"+
 		"X-Forwarded-For or Forwarded header names the client (TOKENAPI_TRUSTED_PROXIES; default none)",
 		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
+	o.mailFlags(fs, value) // mailconfig.go
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
 }
@@ -140,6 +148,9 @@ func (o options) check() error {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key must be given together")
+	}
+	if err := o.checkMail(); err != nil {
+		return err
 	}
 	if o.adminAddr != "" && sameListenAddr(o.adminAddr, o.addr) {
 		return fmt.Errorf("-admin-addr %s is the public address -addr %s: the admin listener needs one of its own, on localhost or a private network", o.adminAddr, o.addr)
@@ -154,6 +165,7 @@ func (o options) config() config {
 	cfg.tokenMaxAge = o.tokenMaxAge
 	cfg.passwordIterations = o.passwordIterations
 	cfg.trustedProxies = o.trustedProxies
+	cfg.mail = o.mailConfig()
 	return cfg
 }
 
@@ -286,6 +298,7 @@ var flagSynonyms = map[string]string{
 	"debug-addr": "admin-addr", "metrics-addr": "admin-addr", "pprof": "admin-addr", "metrics": "admin-addr",
 	"trusted-proxy": "trusted-proxies", "proxies": "trusted-proxies", "trust-proxy": "trusted-proxies",
 	"forwarded-allow-ips": "trusted-proxies", "real-ip-from": "trusted-proxies", "set-real-ip-from": "trusted-proxies",
+	"smtp": "smtp-url", "smtp-server": "smtp-url", "mail-url": "smtp-url", "from": "mail-from", "email-from": "mail-from",
 	"v": "version",
 }
 

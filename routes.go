@@ -33,6 +33,9 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("PUT /api/posts/{id}", s.requireToken(requireWrite(s.handleUpdatePost)))
 	mux.Handle("DELETE /api/posts/{id}", s.requireToken(requireWrite(s.handleDeletePost)))
 
+	mux.HandleFunc("POST /api/password-reset", s.handleRequestPasswordReset)
+	mux.HandleFunc("POST /api/password-reset/confirm", s.handleConfirmPasswordReset)
+
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)
 	mux.HandleFunc("GET /docs", s.handleDocs)
@@ -48,7 +51,9 @@ type server struct {
 	tokenTTL    time.Duration // a session's idle lifetime
 	tokenMaxAge time.Duration // a session's whole lifetime
 	now         func() time.Time
-	metrics     *metrics // for the admin listener (adminserver.go)
+	metrics     *metrics      // for the admin listener (adminserver.go)
+	mail        *mailConfig   // nil: mail is not configured
+	mailQueued  chan struct{} // wakes the mail sender (outbox.go)
 	mux         *http.ServeMux
 	handler     http.Handler
 }
@@ -64,6 +69,7 @@ type config struct {
 	addressLimit       int // one address across accounts
 	throttleWindow     time.Duration
 	trustedProxies     []netip.Prefix // whose forwarding headers name the client (clientaddr.go)
+	mail               *mailConfig    // nil: mail is not configured, its routes answer 501
 	now                func() time.Time
 }
 
@@ -91,6 +97,8 @@ func newServer(st store, log *slog.Logger, cfg config) *server {
 		tokenMaxAge: cfg.tokenMaxAge,
 		now:         cfg.now,
 		metrics:     newMetrics(),
+		mail:        cfg.mail,
+		mailQueued:  make(chan struct{}, 1),
 	}
 	s.mux = s.routes()
 	routed := s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch)))

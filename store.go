@@ -56,6 +56,15 @@ type store interface {
 	eventsOf(ctx context.Context, userID int64, q pageQuery) ([]event, int, error)
 	deleteOldEvents(ctx context.Context, before time.Time) (int64, error)
 
+	// Password resets and the limits on mail (store_resets.go).
+	userByEmail(ctx context.Context, email string) (user, error)
+	mailRequests(ctx context.Context, key string, since time.Time) (int, time.Time, error)
+	countMailRequest(ctx context.Context, key string, at time.Time) error
+	recordPasswordReset(ctx context.Context, r passwordReset) error
+	passwordResetUser(ctx context.Context, hash tokenHash, now time.Time) (int64, error)
+	usePasswordReset(ctx context.Context, hash tokenHash, now time.Time) error
+	deleteStaleMailRecords(ctx context.Context, before, now time.Time) (int64, error)
+
 	// Posts.
 	createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error)
 	postByID(ctx context.Context, id int64) (post, error)
