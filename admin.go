@@ -1,7 +1,7 @@
 package main
 
-// The operator's commands: tokenapi users, sessions, revoke, passwd, unlock and
-// prune. Each opens the database file with the plain sqlStore, no cache,
+// The operator's commands: tokenapi users, sessions, revoke, passwd, unlock,
+// prune and delete-user. Each opens the database file with the plain sqlStore, no cache,
 // so it is safe beside a server running on the same file: SQLite's WAL
 // and busy timeout let both at it, every change is one self-contained
 // statement, as the server's are, and the server's caches trust what they
@@ -44,6 +44,7 @@ func adminCommands() []adminCommand {
 		{"passwd", "USERNAME", "set a user's password, read from standard input, and end the user's sessions", (*admin).passwd},
 		{"prune", "", "delete the expired sessions", (*admin).prune},
 		{"unlock", "USERNAME | -address ADDR", "clear the lockouts of a user, or of a client address", (*admin).unlock},
+		{"delete-user", "USERNAME", "delete a user with their posts and sessions, as DELETE /api/users/{id} does", (*admin).deleteUser},
 	}
 }
 
