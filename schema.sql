@@ -199,11 +199,11 @@ CREATE INDEX users_by_id ON users (id);
 -- id, and with it every link, cursor and cached entry that still names it.
 -- A new user's id comes from this high-water mark instead (createUser).
 
-INSERT INTO counts (name, n) VALUES ('user_ids', COALESCE((SELECT MAX(id) FROM users), 0));
-
 CREATE TRIGGER users_id_high AFTER INSERT ON users BEGIN
     UPDATE counts SET n = NEW.id WHERE name = 'user_ids' AND n < NEW.id;
 END;
+
+INSERT INTO counts (name, n) VALUES ('user_ids', COALESCE((SELECT MAX(id) FROM users), 0));
 
 CREATE TRIGGER users_delete_failures AFTER DELETE ON users BEGIN
     DELETE FROM password_failures

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -166,4 +167,41 @@ func TestDeleteUserRefused(t *testing.T) {
 		t.Errorf("amina's posts = %d, want 1", n)
 	}
 	wantStatus(t, "amina's token after the refusals", ts.call(t, "GET", userPath(id), token, ""), http.StatusOK)
+}
+
+// Version 9 starts the id high-water mark at the highest id a database
+// holds, keeping every user, and its trigger deletes the failure records
+// of a user deleted after the upgrade.
+func TestUpgradeFromVersion8(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "v8.db")
+	var steps string
+	for _, step := range schemaSteps[:8] {
+		steps += step
+	}
+	makeDB(t, dbPath, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"+steps+`
+		PRAGMA user_version = 8;
+		INSERT INTO users (id, username, email, email_key, password_hash, last_seen) VALUES
+			(1, 'muthoni', 'muthoni@example.com', 'muthoni@example.com', 'x', '2026-11-01T00:00:00.000000Z'),
+			(5, 'kamau', 'kamau@example.com', 'kamau@example.com', 'x', '2026-11-01T00:00:00.000000Z');
+		INSERT INTO password_failures (key, failures, max_failures, last_failure) VALUES
+			('user:5 from 127.0.0.1', 3, 10, '2026-11-29T11:59:00.000000Z'),
+			('user:1', 2, 100, '2026-11-29T11:59:00.000000Z');`)
+
+	ts := newTestServerAt(t, dbPath)
+	if n := ts.count(t, "users"); n != 2 {
+		t.Fatalf("users after the upgrade = %d, want 2", n)
+	}
+	id, _ := ts.newUser(t, "baraka")
+	if id != 6 {
+		t.Errorf("the first sign-up after the upgrade got id %d, want 6", id)
+	}
+	if _, err := ts.db.write.Exec(`DELETE FROM users WHERE id = 5`); err != nil {
+		t.Fatal(err)
+	}
+	if n := ts.count(t, "password_failures WHERE key LIKE 'user:5%'"); n != 0 {
+		t.Errorf("failure records of the deleted user = %d, want 0", n)
+	}
+	if n := ts.count(t, "password_failures WHERE key = 'user:1'"); n != 1 {
+		t.Errorf("failure records of user 1 = %d, want 1 (another user's stay)", n)
+	}
 }
