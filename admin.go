@@ -1,8 +1,8 @@
 package main
 
-// The operator's commands: tokenapi users, sessions, revoke, passwd, unlock,
-// prune and events. Each opens the database file with the plain sqlStore, no cache,
-// so it is safe beside a server running on the same file: SQLite's WAL
+// The operator's commands: tokenapi users, sessions, revoke, passwd,
+// unlock, prune, events and delete-user. Each opens the database file
+// with the plain sqlStore, no cache, so it is safe beside a server running on the same file: SQLite's WAL
 // and busy timeout let both at it, every change is one self-contained
 // statement, as the server's are, and the server's caches trust what they
 // hold for at most a second (cacheTrust), so it honours a revocation
@@ -45,6 +45,7 @@ func adminCommands() []adminCommand {
 		{"prune", "", "delete the expired sessions", (*admin).prune},
 		{"unlock", "USERNAME | -address ADDR", "clear the lockouts of a user, or of a client address", (*admin).unlock},
 		{"events", "USERNAME", "print a user's security log, newest first (and log that it was read)", (*admin).events},
+		{"delete-user", "USERNAME", "delete a user with their posts and sessions, as DELETE /api/users/{id} does", (*admin).deleteUser},
 	}
 }
 

@@ -23,6 +23,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("GET /api/users", s.requireToken(s.handleListUsers))
 	mux.Handle("GET /api/users/{id}", s.requireToken(s.handleGetUser))
 	mux.Handle("PUT /api/users/{id}", s.requireToken(requireWrite(s.handleUpdateUser)))
+	mux.Handle("DELETE /api/users/{id}", s.requireToken(requireWrite(s.handleDeleteUser)))
 	mux.Handle("GET /api/users/{id}/my-posts", s.requireToken(s.handleListUserPosts))
 	mux.Handle("GET /api/users/{id}/events", s.requireToken(s.handleListEvents)) // your own; a read token may
 

@@ -265,3 +265,25 @@ CREATE TABLE mail_requests (
 
 CREATE INDEX mail_requests_by_key ON mail_requests (key, at);
 CREATE INDEX mail_requests_by_time ON mail_requests (at);
+
+-- version 11: deleting an account (DELETE /api/users/{id}, tokenapi
+-- delete-user) is one DELETE of the user's row. Its posts, sessions and
+-- known addresses go with it by their foreign keys (ON DELETE CASCADE);
+-- the records of its failed password checks, keyed by text (throttle.go),
+-- by the trigger below. And no id is given twice: SQLite gives a new row
+-- max(id)+1, which after the newest account was deleted is that account's
+-- id, and with it every link, cursor and cached entry that still names it.
+-- A new user's id comes from this high-water mark instead (createUser).
+
+CREATE TRIGGER users_id_high AFTER INSERT ON users BEGIN
+    UPDATE counts SET n = NEW.id WHERE name = 'user_ids' AND n < NEW.id;
+END;
+
+INSERT INTO counts (name, n) VALUES ('user_ids', COALESCE((SELECT MAX(id) FROM users), 0));
+
+CREATE TRIGGER users_delete_failures AFTER DELETE ON users BEGIN
+    DELETE FROM password_failures
+    WHERE key = 'user:' || OLD.id
+       OR key LIKE 'user:' || OLD.id || ' from %'
+       OR key = 'current_password of user:' || OLD.id;
+END;

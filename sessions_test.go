@@ -198,6 +198,7 @@ func TestReadSessionMayOnlyRead(t *testing.T) {
 
 	writes := []struct{ method, path, body string }{
 		{"PUT", userPath(id), `{"about_me": "hi"}`},
+		{"DELETE", userPath(id), `{"current_password": "muthoni-password"}`},
 		{"POST", "/api/posts", post},
 		{"POST", fmt.Sprintf("/api/posts/user/%d", id), post},
 		{"PUT", postPath(postID), post},

@@ -23,6 +23,7 @@ type store interface {
 	userByID(ctx context.Context, id int64) (user, error)
 	listUsers(ctx context.Context, q pageQuery) ([]user, int, error)
 	updateUser(ctx context.Context, id int64, c userChanges) error
+	deleteUser(ctx context.Context, id int64) error
 	passwordHashByUsername(ctx context.Context, username string) (int64, string, error)
 	passwordHashByID(ctx context.Context, id int64) (string, error)
 	userSeen(ctx context.Context, id int64, at time.Time) error

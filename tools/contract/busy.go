@@ -71,8 +71,8 @@ func passwordBusyTraffic(r *runner, burst int) []account {
 	return accounts
 }
 
-// passwordChecksBusyTraffic brings about the 503 of a login and of a
-// password change's current_password check: a password check that waited
+// passwordChecksBusyTraffic brings about the 503 of a login and of the
+// current_password check of a password change and of an account deletion: a password check that waited
 // maxHashWait for a slot. It sends, all at once, more logins and more
 // password changes each than the slots can check in maxHashWait (and the
 // second or so the requests take to arrive), were hashes even 1.5 times
@@ -111,24 +111,35 @@ func passwordChecksBusyTraffic(r *runner, accounts []account) {
 				basic(fmt.Sprintf("nobody%d", i), busyPassword)).status
 		}()
 	}
+	// Every other check is an account deletion with a wrong password: its
+	// check waits as a change's does, and it deletes nothing. Five wrong
+	// ones a user stay below the lock.
 	change := jsonBody(fmt.Sprintf(`{"password": %q, "current_password": %q}`, busyPassword, busyPassword))
-	changeStatuses := make([]int, changesEach*len(accounts))
-	for i := range changeStatuses {
+	wrongDelete := jsonBody(`{"current_password": "not-the-password"}`)
+	changeStatuses := make([]int, changesEach*len(accounts)/2)
+	deleteStatuses := make([]int, changesEach*len(accounts)/2)
+	for i := range changesEach * len(accounts) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := accounts[i%len(accounts)]
-			changeStatuses[i] = r.expectBusy([]int{200, 503}, "PUT /api/users/{id}", fmt.Sprintf("/api/users/%d", a.id),
-				bearer(tokens[i%len(accounts)]), change).status
+			a, token := accounts[i%len(accounts)], bearer(tokens[i%len(accounts)])
+			path := fmt.Sprintf("/api/users/%d", a.id)
+			if i%2 == 0 {
+				changeStatuses[i/2] = r.expectBusy([]int{200, 503}, "PUT /api/users/{id}", path, token, change).status
+			} else {
+				deleteStatuses[i/2] = r.expectBusy([]int{400, 503}, "DELETE /api/users/{id}", path, token, wrongDelete).status
+			}
 		}()
 	}
 	wg.Wait()
 	if count(loginStatuses, http.StatusServiceUnavailable) == 0 {
 		r.fail("%d logins at once, a hash taking %s, got no 503", logins, hashTime.Round(time.Millisecond))
 	}
-	if count(changeStatuses, http.StatusServiceUnavailable) == 0 {
-		r.fail("%d password changes at once beside %d logins, a hash taking %s, got no 503",
-			len(changeStatuses), logins, hashTime.Round(time.Millisecond))
+	for what, statuses := range map[string][]int{"password changes": changeStatuses, "account deletions": deleteStatuses} {
+		if count(statuses, http.StatusServiceUnavailable) == 0 {
+			r.fail("%d %s at once beside %d logins, a hash taking %s, got no 503",
+				len(statuses), what, logins, hashTime.Round(time.Millisecond))
+		}
 	}
 }
 

@@ -69,6 +69,7 @@ func contractTraffic(r *runner) {
 	loggingOut, _ := login("muthoni", "muthoni123")
 	reader, _ := login("muthoni", "muthoni123", jsonBody(`{"name": "dashboard", "scope": "read"}`))
 	other, _ := login("gitau", "gitau12345")
+	leaver, _ := login("amani", "amani12345") // before amani's lockout below; deletes the account at the end
 	r.expect(400, "POST "+tokens, tokens, basic("muthoni", "muthoni123"), jsonBody(`{"scope": "admin"}`))
 	r.expect(401, "POST "+tokens, tokens)
 	r.expect(413, "POST "+tokens, tokens, basic("muthoni", "muthoni123"), jsonBody(oversized(accountBodyCap)))
@@ -172,6 +173,20 @@ func contractTraffic(r *runner) {
 	r.expect(404, "DELETE /api/posts/{id}", "/api/posts/3", bearer(writer))
 	r.expect(403, "DELETE /api/posts/{id}", "/api/posts/2", bearer(writer))
 	r.expect(401, "DELETE /api/posts/{id}", "/api/posts/1")
+
+	// Deleting an account: amani's, locked out of logins above, with the
+	// token from before the lockout.
+	const leaving = "/api/users/3"
+	r.expect(400, "DELETE /api/users/{id}", leaving, bearer(leaver), jsonBody(`{}`))
+	r.expect(400, "DELETE /api/users/{id}", leaving, bearer(leaver), jsonBody(`{"current_password": "wrong-password"}`))
+	r.expect(401, "DELETE /api/users/{id}", leaving, jsonBody(`{"current_password": "amani12345"}`))
+	r.expect(403, "DELETE /api/users/{id}", me, bearer(leaver), jsonBody(`{"current_password": "amani12345"}`))
+	r.expect(404, "DELETE /api/users/{id}", "/api/users/abc", bearer(leaver), jsonBody(`{"current_password": "amani12345"}`))
+	r.expect(413, "DELETE /api/users/{id}", leaving, bearer(leaver), jsonBody(oversized(accountBodyCap)))
+	r.expect(415, "DELETE /api/users/{id}", leaving, bearer(leaver), body("text/plain", "amani12345"))
+	r.expect(429, "DELETE /api/users/{id}", "/api/users/2", bearer(other), jsonBody(`{"current_password": "gitau12345"}`))
+	r.expect(204, "DELETE /api/users/{id}", leaving, bearer(leaver), jsonBody(`{"current_password": "amani12345"}`))
+	r.expect(401, "GET /api/users/{id}", leaving, bearer(leaver))
 
 	// The service.
 	r.expect(200, "GET /healthz", "/healthz")
