@@ -26,6 +26,19 @@ func (c *cachingStore) updateUser(ctx context.Context, id int64, changes userCha
 	return err
 }
 
+// deleteUser forgets the user, the pages, the user's tokens and the
+// failure records the cache knows by the user's id alone. A record kept
+// by address and id ages out within cacheTrust; the id is never given
+// again (createUser), so it cannot stand for anyone else meanwhile.
+func (c *cachingStore) deleteUser(ctx context.Context, id int64) error {
+	err := c.db.deleteUser(ctx, id)
+	c.changedUser(id)
+	c.forgetTokensOf(id)
+	c.failures.forget(accountKey(id))
+	c.failures.forget(currentPasswordKey(id))
+	return err
+}
+
 // insertSession needs no forget: only tokens the database holds are cached.
 func (c *cachingStore) insertSession(ctx context.Context, hash tokenHash, passwordHash string, s session) (int64, error) {
 	return c.db.insertSession(ctx, hash, passwordHash, s)

@@ -65,10 +65,15 @@ func insufficientScope(w http.ResponseWriter) {
 // tooManyRequests tells a throttled client when to come back, in whole
 // seconds rounded up.
 func tooManyRequests(w http.ResponseWriter, wait time.Duration) {
+	tooManyRequestsOf(w, wait, "failed logins")
+}
+
+// tooManyRequestsOf is tooManyRequests for what, which was too many.
+func tooManyRequestsOf(w http.ResponseWriter, wait time.Duration, what string) {
 	seconds := int((wait + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(seconds))
 	writeError(w, http.StatusTooManyRequests,
-		fmt.Sprintf("too many failed logins; try again in %d seconds", seconds))
+		fmt.Sprintf("too many %s; try again in %d seconds", what, seconds))
 }
 
 // handleError answers an error that came from below a handler (the store,

@@ -49,6 +49,10 @@
 //     request log, written in batches;
 //   - sweeper.go: expired sessions cleared away, a batch of rows a
 //     statement (store_sweeps.go), so that writes go between the batches;
+//   - passwordreset.go and store_resets.go: password reset by mail, whose
+//     mail waits in the outbox (store_outbox.go) for the sender in
+//     outbox.go, which speaks SMTP in mailsend.go; mailconfig.go and
+//     mailmessage.go: -smtp-url and the mails themselves;
 //   - rqlitestore.go: the same store on an rqlite cluster (-db rqlite://...),
 //     through the database/sql driver in internal/rqlite (docs/cluster.md).
 //
@@ -125,6 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(command) > 0 {
 		return runCommand(ctx, opts, command, stdin, stdout, stderr)
 	}
+	opts.secretKey = getenv(secretKeyEnv) // never a flag: a key on a command line shows in ps
 	return serveAPI(ctx, opts, stderr)
 }
 
@@ -148,7 +153,7 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 		}
 		defer adminLn.Close()
 	}
-	db, secrets, err := openDatabase(ctx, opts)
+	db, cfg, err := openDatabase(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -157,11 +162,15 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	var st store = newCachingStore(db, log, time.Now, opts.tokenTTL, notedUsesFlushInterval)
 	defer st.Close()
 
-	cfg := opts.config()
-	cfg.secrets = secrets
 	srv := newServer(st, log, cfg)
 	stopSweeper := srv.startSweeper(sweepInterval)
 	defer stopSweeper()
+	stopMail := srv.startMailSender(db) // none without -smtp-url
+	defer stopMail()
+	if opts.smtp != nil {
+		// The server's String has no credentials.
+		log.Info("mail", "smtp", opts.smtp.String(), "from", opts.mailFrom.Address)
+	}
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
@@ -178,6 +187,7 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 		return err
 	}
 	stopSweeper()
+	stopMail()
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
@@ -186,18 +196,19 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 }
 
 // openDatabase opens the store opts name, and the key that seals its TOTP
-// secrets (secrets.go): a missing or wrong key stops the start here.
-func openDatabase(ctx context.Context, opts options) (*sqlStore, *secretBox, error) {
+// secrets (secrets.go), which goes into the server's config: a missing or
+// wrong key stops the start here.
+func openDatabase(ctx context.Context, opts options) (*sqlStore, config, error) {
+	cfg := opts.config()
 	db, err := openStore(ctx, opts.db)
 	if err != nil {
-		return nil, nil, err
+		return nil, cfg, err
 	}
-	secrets, err := openSecrets(ctx, db, opts.db, opts.secretKeyFile, opts.secretKey)
-	if err != nil {
+	if cfg.secrets, err = openSecrets(ctx, db, opts.db, opts.secretKeyFile, opts.secretKey); err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, cfg, err
 	}
-	return db, secrets, nil
+	return db, cfg, nil
 }
 
 // listen opens the listener of opts.addr, and loads the TLS key pair when

@@ -231,6 +231,8 @@ func TestSafetyHeaders(t *testing.T) {
 		{"PUT", "/api/users/1", bearer(token), `{"about_me": 5}`, 400, false},
 		{"PUT", "/api/users/2", bearer(token), `{"about_me": "Runs."}`, 403, false},
 		{"PUT", "/api/users/1", nil, `{"about_me": "Runs."}`, 401, false},
+		{"DELETE", "/api/users/2", bearer(token), `{"current_password": "x"}`, 403, false},
+		{"DELETE", "/api/users/1", nil, `{"current_password": "x"}`, 401, false},
 		{"GET", "/api/users/1/my-posts", bearer(token), "", 200, false},
 		{"GET", "/api/users/99/my-posts", bearer(token), "", 404, false},
 		{"GET", "/api/users/1/my-posts", nil, "", 401, false},
@@ -280,6 +282,8 @@ func TestSafetyHeaders(t *testing.T) {
 		{"PUT", "/api/tokens", basic("muthoni", "muthoni-password"), "", 405, false},
 		{"PUT", "/healthz", nil, "", 405, false},
 		{"GET", "/panic", nil, "", 500, false},
+		{"POST", "/api/password-reset", nil, `{"email": "muthoni@example.com"}`, 501, false}, // no mail here
+		{"POST", "/api/password-reset/confirm", nil, `{"token": "x", "password": "y"}`, 501, false},
 	}
 	docs, err := docsPage()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -39,8 +40,10 @@ type options struct {
 	adminAddr          string // the admin listener's address; empty: none
 	version            bool   // print the version and stop
 	trustedProxies     []netip.Prefix
-	secretKeyFile      string // "" for the database's path + ".key" (secrets.go)
-	secretKey          string // TOKENAPI_SECRET_KEY: the key itself, never a flag
+	smtp               *smtpServer   // nil: no mail (mailconfig.go)
+	mailFrom           *mail.Address // with smtp
+	resetURLTemplate   string
+	secretKeyOptions   // the key that seals TOTP secrets (secrets.go)
 }
 
 // envNames are the environment variables that set flags, by flag name.
@@ -53,6 +56,9 @@ var envNames = []struct{ flag, env string }{
 	{"log-format", "TOKENAPI_LOG_FORMAT"},
 	{"admin-addr", "TOKENAPI_ADMIN_ADDR"},
 	{"trusted-proxies", "TOKENAPI_TRUSTED_PROXIES"},
+	{"smtp-url", "TOKENAPI_SMTP_URL"},
+	{"mail-from", "TOKENAPI_MAIL_FROM"},
+	{"reset-url-template", "TOKENAPI_RESET_URL_TEMPLATE"},
 	{"secret-key-file", "TOKENAPI_SECRET_KEY_FILE"},
 }
 
@@ -98,7 +104,6 @@ func parseOptions(args []string, getenv func(string) string, usage io.Writer) (o
 			}
 		}
 	}
-	o.secretKey = getenv(secretKeyEnv) // not a flag: a key on the command line is in ps
 	if err := o.check(); err != nil {
 		return options{}, nil, err
 	}
@@ -133,9 +138,8 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 	fs.Func("trusted-proxies", "addresses or CIDR prefixes, comma-separated, of the reverse proxies whose\n"+
 		"X-Forwarded-For or Forwarded header names the client (TOKENAPI_TRUSTED_PROXIES; default none)",
 		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
-	fs.StringVar(&o.secretKeyFile, "secret-key-file", "", "the file of the key that seals TOTP secrets, created on first start, mode 0600;\n"+
-		"keep it apart from the database's backups (TOKENAPI_SECRET_KEY_FILE; default the -db path + .key).\n"+
-		"TOKENAPI_SECRET_KEY, 64 hex digits, gives the key itself instead; required with rqlite")
+	o.mailFlags(fs, value) // mailconfig.go
+	o.secretKeyFlag(fs)    // secrets.go
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
 }
@@ -147,6 +151,9 @@ func (o options) check() error {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key must be given together")
+	}
+	if err := o.checkMail(); err != nil {
+		return err
 	}
 	if o.adminAddr != "" && sameListenAddr(o.adminAddr, o.addr) {
 		return fmt.Errorf("-admin-addr %s is the public address -addr %s: the admin listener needs one of its own, on localhost or a private network", o.adminAddr, o.addr)
@@ -161,6 +168,7 @@ func (o options) config() config {
 	cfg.tokenMaxAge = o.tokenMaxAge
 	cfg.passwordIterations = o.passwordIterations
 	cfg.trustedProxies = o.trustedProxies
+	cfg.mail = o.mailConfig()
 	return cfg
 }
 
@@ -293,6 +301,7 @@ var flagSynonyms = map[string]string{
 	"debug-addr": "admin-addr", "metrics-addr": "admin-addr", "pprof": "admin-addr", "metrics": "admin-addr",
 	"trusted-proxy": "trusted-proxies", "proxies": "trusted-proxies", "trust-proxy": "trusted-proxies",
 	"forwarded-allow-ips": "trusted-proxies", "real-ip-from": "trusted-proxies", "set-real-ip-from": "trusted-proxies",
+	"smtp": "smtp-url", "smtp-server": "smtp-url", "mail-url": "smtp-url", "from": "mail-from", "email-from": "mail-from",
 	"v": "version",
 }
 

@@ -23,6 +23,7 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("GET /api/users", s.requireToken(s.handleListUsers))
 	mux.Handle("GET /api/users/{id}", s.requireToken(s.handleGetUser))
 	mux.Handle("PUT /api/users/{id}", s.requireToken(requireWrite(s.handleUpdateUser)))
+	mux.Handle("DELETE /api/users/{id}", s.requireToken(requireWrite(s.handleDeleteUser)))
 	mux.Handle("GET /api/users/{id}/my-posts", s.requireToken(s.handleListUserPosts))
 	mux.Handle("POST /api/users/{id}/totp", s.requireToken(requireWrite(s.handleEnrolTOTP)))
 	mux.Handle("POST /api/users/{id}/totp/confirm", s.requireToken(requireWrite(s.handleConfirmTOTP)))
@@ -36,6 +37,9 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("POST /api/posts/user/{id}", s.requireToken(requireWrite(s.handleCreatePostForUser)))
 	mux.Handle("PUT /api/posts/{id}", s.requireToken(requireWrite(s.handleUpdatePost)))
 	mux.Handle("DELETE /api/posts/{id}", s.requireToken(requireWrite(s.handleDeletePost)))
+
+	mux.HandleFunc("POST /api/password-reset", s.handleRequestPasswordReset)
+	mux.HandleFunc("POST /api/password-reset/confirm", s.handleConfirmPasswordReset)
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)
@@ -52,8 +56,10 @@ type server struct {
 	tokenTTL    time.Duration // a session's idle lifetime
 	tokenMaxAge time.Duration // a session's whole lifetime
 	now         func() time.Time
-	metrics     *metrics   // for the admin listener (adminserver.go)
-	secrets     *secretBox // seals TOTP secrets (secrets.go)
+	metrics     *metrics      // for the admin listener (adminserver.go)
+	mail        *mailConfig   // nil: mail is not configured
+	mailQueued  chan struct{} // wakes the mail sender (outbox.go)
+	secrets     *secretBox    // seals TOTP secrets (secrets.go)
 	mux         *http.ServeMux
 	handler     http.Handler
 }
@@ -69,6 +75,7 @@ type config struct {
 	addressLimit       int // one address across accounts
 	throttleWindow     time.Duration
 	trustedProxies     []netip.Prefix // whose forwarding headers name the client (clientaddr.go)
+	mail               *mailConfig    // nil: mail is not configured, its routes answer 501
 	now                func() time.Time
 	secrets            *secretBox // with the key that opens this database's secrets
 }
@@ -97,6 +104,8 @@ func newServer(st store, log *slog.Logger, cfg config) *server {
 		tokenMaxAge: cfg.tokenMaxAge,
 		now:         cfg.now,
 		metrics:     newMetrics(),
+		mail:        cfg.mail,
+		mailQueued:  make(chan struct{}, 1),
 		secrets:     cfg.secrets,
 	}
 	s.mux = s.routes()

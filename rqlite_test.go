@@ -241,9 +241,10 @@ func TestSchemaStepsFailTwice(t *testing.T) {
 		statement := strings.SplitN(upper, ";", 2)[0]
 		failsTwice := strings.HasPrefix(upper, "CREATE TABLE ") ||
 			(strings.HasPrefix(upper, "CREATE INDEX ") && !strings.Contains(statement, " IF NOT EXISTS ")) ||
-			(strings.HasPrefix(upper, "ALTER TABLE ") && strings.Contains(statement, " ADD COLUMN "))
+			(strings.HasPrefix(upper, "ALTER TABLE ") && strings.Contains(statement, " ADD COLUMN ")) ||
+			(strings.HasPrefix(upper, "CREATE TRIGGER ") && !strings.Contains(statement, " IF NOT EXISTS "))
 		if !failsTwice {
-			t.Errorf("schema step %d starts with %.40q; want CREATE TABLE, CREATE INDEX or ALTER TABLE ... ADD COLUMN, which fail when run twice", i+1, first)
+			t.Errorf("schema step %d starts with %.40q; want CREATE TABLE, CREATE INDEX, CREATE TRIGGER or ALTER TABLE ... ADD COLUMN, which fail when run twice", i+1, first)
 		}
 	}
 }

@@ -226,7 +226,69 @@ CREATE TRIGGER events_count_delete AFTER DELETE ON events BEGIN
     UPDATE users SET event_count = event_count - 1 WHERE id = OLD.user_id;
 END;
 
--- version 10: a second step at login, TOTP (RFC 6238; totp.go). A user's
+-- version 10: mail. The outbox holds each mail the API decided to send, as
+-- the whole message, written in the same transaction as what it tells of
+-- (outbox.go sends it and deletes it). A process claims a row for one
+-- attempt by setting claimed_by and claimed_until in one conditional
+-- UPDATE, and sets sending_at just before the message itself goes out:
+-- a row with sending_at is never sent again (at most once), and one
+-- whose claim ran out without it is tried again (a process died before
+-- sending). password_resets holds the SHA-256 of each user's one live
+-- reset token (a newer one replaces it); mail_requests is one row per
+-- request a mail limit counts, by key (passwordreset.go), kept an hour.
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    recipient       TEXT NOT NULL,
+    message         TEXT NOT NULL, -- RFC 5322, CRLF line ends
+    created_at      TEXT NOT NULL,
+    give_up_at      TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    claimed_by      TEXT,
+    claimed_until   TEXT,
+    sending_at      TEXT
+);
+
+CREATE INDEX outbox_by_next_attempt ON outbox (next_attempt_at);
+
+CREATE TABLE password_resets (
+    user_id    INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    hash       TEXT NOT NULL UNIQUE,
+    expires_at TEXT NOT NULL
+);
+
+CREATE TABLE mail_requests (
+    key TEXT NOT NULL,
+    at  TEXT NOT NULL
+);
+
+CREATE INDEX mail_requests_by_key ON mail_requests (key, at);
+CREATE INDEX mail_requests_by_time ON mail_requests (at);
+
+-- version 11: deleting an account (DELETE /api/users/{id}, tokenapi
+-- delete-user) is one DELETE of the user's row. Its posts, sessions and
+-- known addresses go with it by their foreign keys (ON DELETE CASCADE);
+-- the records of its failed password checks, keyed by text (throttle.go),
+-- by the trigger below. And no id is given twice: SQLite gives a new row
+-- max(id)+1, which after the newest account was deleted is that account's
+-- id, and with it every link, cursor and cached entry that still names it.
+-- A new user's id comes from this high-water mark instead (createUser).
+
+CREATE TRIGGER users_id_high AFTER INSERT ON users BEGIN
+    UPDATE counts SET n = NEW.id WHERE name = 'user_ids' AND n < NEW.id;
+END;
+
+INSERT INTO counts (name, n) VALUES ('user_ids', COALESCE((SELECT MAX(id) FROM users), 0));
+
+CREATE TRIGGER users_delete_failures AFTER DELETE ON users BEGIN
+    DELETE FROM password_failures
+    WHERE key = 'user:' || OLD.id
+       OR key LIKE 'user:' || OLD.id || ' from %'
+       OR key = 'current_password of user:' || OLD.id;
+END;
+
+-- version 12: a second step at login, TOTP (RFC 6238; totp.go). A user's
 -- secret is sealed with AES-256-GCM under a key kept outside this file
 -- (secrets.go): a copy of the file alone holds no secret a client could
 -- use. pending_secret is an enrolment not confirmed yet, which a newer

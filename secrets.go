@@ -18,6 +18,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -32,6 +33,20 @@ const secretKeyBytes = 32 // AES-256
 // secretKeyEnv holds the key itself, as 64 hex digits; it wins over the
 // file. Required with rqlite.
 const secretKeyEnv = "TOKENAPI_SECRET_KEY"
+
+// secretKeyOptions are where the key comes from: the file -secret-key-file
+// names, or secretKeyEnv, which run reads (never a flag: a key on a
+// command line shows in ps).
+type secretKeyOptions struct {
+	secretKeyFile string // "" for the database's path + ".key"
+	secretKey     string // from secretKeyEnv
+}
+
+func (o *secretKeyOptions) secretKeyFlag(fs *flag.FlagSet) {
+	fs.StringVar(&o.secretKeyFile, "secret-key-file", "", "the file of the key that seals TOTP secrets, created on first start, mode 0600;\n"+
+		"keep it apart from the database's backups (TOKENAPI_SECRET_KEY_FILE; default the -db path + .key).\n"+
+		"TOKENAPI_SECRET_KEY, 64 hex digits, gives the key itself instead; required with rqlite")
+}
 
 // secretBox seals and opens secrets with one key. Each sealed secret is
 // bound to what it is for (its purpose, such as "totp user 7") as GCM's

@@ -23,6 +23,7 @@ type store interface {
 	userByID(ctx context.Context, id int64) (user, error)
 	listUsers(ctx context.Context, q pageQuery) ([]user, int, error)
 	updateUser(ctx context.Context, id int64, c userChanges) error
+	deleteUser(ctx context.Context, id int64) error
 	passwordHashByUsername(ctx context.Context, username string) (int64, string, error)
 	passwordHashByID(ctx context.Context, id int64) (string, error)
 	userSeen(ctx context.Context, id int64, at time.Time) error
@@ -65,6 +66,15 @@ type store interface {
 	addEvent(ctx context.Context, e event) error
 	eventsOf(ctx context.Context, userID int64, q pageQuery) ([]event, int, error)
 	deleteOldEvents(ctx context.Context, before time.Time) (int64, error)
+
+	// Password resets and the limits on mail (store_resets.go).
+	userByEmail(ctx context.Context, email string) (user, error)
+	mailRequests(ctx context.Context, key string, since time.Time) (int, time.Time, error)
+	countMailRequest(ctx context.Context, key string, at time.Time) error
+	recordPasswordReset(ctx context.Context, r passwordReset) error
+	passwordResetUser(ctx context.Context, hash tokenHash, now time.Time) (int64, error)
+	usePasswordReset(ctx context.Context, hash tokenHash, now time.Time) error
+	deleteStaleMailRecords(ctx context.Context, before, now time.Time) (int64, error)
 
 	// Posts.
 	createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error)
@@ -137,8 +147,9 @@ func rowsAffectedOrNotFound(res sql.Result, err error) error {
 // with the first item that follows the item whose id is after in the
 // collection's order. The second is a seek, as cheap at any depth and
 // untroubled by rows inserted or deleted ahead of it. total is the
-// collection's size as its counter holds it (the store sets it before it
-// builds the query), so that a deep page can be skipped to from the end.
+// collection's size as its counter holds it, which the store sets before
+// it builds the query so that a deep page can be reached from the end (0
+// is unknown: every page is counted from the start).
 type pageQuery struct {
 	limit, offset int
 	after         int64
@@ -165,7 +176,7 @@ func pageOfIDs(table string, desc bool, q pageQuery, where []string, args []any)
 	switch {
 	case q.after != 0:
 		where, args, offset = append(where, seek), append(args, q.after), 0
-	case offset > q.total/2:
+	case q.total > 0 && offset > q.total/2:
 		// Items offset to offset+limit-1 of total are, counted from the
 		// other end, the last of them first: limit shrinks to what is
 		// left, and what lies beyond the end is no page at all.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -132,8 +131,8 @@ func (s *sqlStore) liveSessionCount(ctx context.Context, now time.Time) (int64, 
 // hold back a user's logins, from anywhere, and password changes, and
 // returns them.
 func (s *sqlStore) clearFailuresOfUser(ctx context.Context, userID int64) ([]keyedFailureRecord, error) {
-	user := "user:" + strconv.FormatInt(userID, 10)
-	return s.clearFailuresWhere(ctx, `key = ? OR key LIKE ? OR key = ?`, user, user+" from %", "current_password of "+user)
+	user := accountKey(userID)
+	return s.clearFailuresWhere(ctx, `key = ? OR key LIKE ? OR key = ?`, user, user+" from %", currentPasswordKey(userID))
 }
 
 // clearFailuresFrom deletes the records of failed password checks counted

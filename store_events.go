@@ -104,7 +104,7 @@ func (s *sqlStore) eventsOf(ctx context.Context, userID int64, q pageQuery) ([]e
 		`SELECT COALESCE((SELECT event_count FROM users WHERE id = ?), 0)`, userID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	q.total = total // pageOfIDs counts a page in the far half from the other end
+	q.total = total
 	ids, args := pageOfIDs("events", true, q, []string{"user_id = ?"}, []any{userID})
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT `+eventColumns+` FROM events WHERE id IN (`+ids+`) ORDER BY id DESC`, args...)

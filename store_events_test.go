@@ -97,7 +97,7 @@ func TestUpgradeFromVersion8KeepsEverything(t *testing.T) {
 		`SELECT * FROM tokens ORDER BY id`,
 		`SELECT * FROM password_failures ORDER BY key`,
 		`SELECT * FROM known_addresses ORDER BY user_id, address`,
-		`SELECT * FROM counts ORDER BY name`,
+		`SELECT * FROM counts WHERE name IN ('users', 'posts') ORDER BY name`, // later versions add counters of their own
 	}
 	var before [][][]string
 	for _, q := range queries {

@@ -89,15 +89,23 @@ func foldRune(r rune) rune {
 }
 
 // createUser inserts a user and returns its id, or errDuplicateUsername or
-// errDuplicateEmail.
+// errDuplicateEmail. The id is one above every id ever given, deleted
+// accounts' included (schema.sql, version 11).
 func (s *sqlStore) createUser(ctx context.Context, u user, passwordHash string) (int64, error) {
 	res, err := s.write.ExecContext(ctx,
-		`INSERT INTO users (username, email, email_key, password_hash, about_me, last_seen, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		`INSERT INTO users (id, username, email, email_key, password_hash, about_me, last_seen, created_at)
+		 VALUES ((SELECT n + 1 FROM counts WHERE name = 'user_ids'), ?, ?, ?, ?, ?, ?, ?)`,
 		u.Username, u.Email, emailKey(u.Email), passwordHash, nullIfEmpty(u.AboutMe), formatTime(u.LastSeen), formatTime(u.LastSeen))
 	if err != nil {
 		return 0, uniqueViolation(err)
 	}
 	return res.LastInsertId()
+}
+
+// deleteUser deletes a user and every row of theirs, in one statement
+// (schema.sql, version 11), or returns errNotFound.
+func (s *sqlStore) deleteUser(ctx context.Context, id int64) error {
+	return rowsAffectedOrNotFound(s.write.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id))
 }
 
 // userByID returns errNotFound if there is no such user.

@@ -66,6 +66,9 @@ func (s *server) sweep(ctx context.Context) {
 		{"old events", func() (int64, error) {
 			return s.store.deleteOldEvents(ctx, now.Add(-eventTTL))
 		}},
+		{"stale mail limits and reset tokens", func() (int64, error) {
+			return s.store.deleteStaleMailRecords(ctx, now.Add(-mailRequestTTL), now)
+		}},
 	} {
 		n, err := sw.sweep()
 		switch {

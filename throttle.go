@@ -45,7 +45,7 @@ type failureKey struct {
 func (t *passwordThrottle) loginKeys(userID int64, username, addr string, known bool) []failureKey {
 	account := "name:" + strings.ToLower(username)
 	if userID != 0 {
-		account = "user:" + strconv.FormatInt(userID, 10)
+		account = accountKey(userID)
 	}
 	keys := []failureKey{
 		{account + " from " + addr, t.limit},
@@ -61,8 +61,15 @@ func (t *passwordThrottle) loginKeys(userID int64, username, addr string, known 
 // to: the user, from any address. A stolen token must not buy unlimited
 // guesses at the password behind it.
 func (t *passwordThrottle) currentPasswordKeys(userID int64) []failureKey {
-	return []failureKey{{"current_password of user:" + strconv.FormatInt(userID, 10), t.limit}}
+	return []failureKey{{currentPasswordKey(userID), t.limit}}
 }
+
+// accountKey names an existing account in failure keys, and
+// currentPasswordKey its current_password checks. The schema's trigger
+// users_delete_failures (version 9) spells them too.
+func accountKey(userID int64) string { return "user:" + strconv.FormatInt(userID, 10) }
+
+func currentPasswordKey(userID int64) string { return "current_password of " + accountKey(userID) }
 
 // throttleAddr is the client address failures are counted by: an IPv4
 // address as it is, an IPv6 address by its /64, which one subscriber

@@ -27,11 +27,23 @@ const (
 // of one width sort as text.
 const base62Digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
+// resetTokenPrefix marks a password reset token (passwordreset.go): the
+// same format with a prefix of its own, so that neither kind of token is
+// taken for the other, by the server or by a secret scanner. It is as long
+// as tokenPrefix, so the lengths and checks below serve both.
+const resetTokenPrefix = "tapr_"
+
+var _ [len(tokenPrefix) - len(resetTokenPrefix)]struct{} // the two prefixes are one length
+
 // formatToken returns the token that carries random, 32 bytes, which it
 // uses up.
-func formatToken(random []byte) string {
+func formatToken(random []byte) string { return formatTokenWith(tokenPrefix, random) }
+
+// formatTokenWith is formatToken with prefix, tokenPrefix or
+// resetTokenPrefix.
+func formatTokenWith(prefix string, random []byte) string {
 	b := make([]byte, tokenLen)
-	copy(b, tokenPrefix)
+	copy(b, prefix)
 	putBase62(b[len(tokenPrefix):tokenLen-tokenChecksumLen], random)
 	putTokenChecksum(b[tokenLen-tokenChecksumLen:], b[:tokenLen-tokenChecksumLen])
 	return string(b)
@@ -40,8 +52,11 @@ func formatToken(random []byte) string {
 // wellFormedToken reports whether token has the format of formatToken's
 // tokens: the prefix, the length, base62 after the prefix and the right
 // checksum.
-func wellFormedToken(token string) bool {
-	if len(token) != tokenLen || !strings.HasPrefix(token, tokenPrefix) {
+func wellFormedToken(token string) bool { return wellFormedTokenWith(tokenPrefix, token) }
+
+// wellFormedTokenWith is wellFormedToken for tokens of prefix.
+func wellFormedTokenWith(prefix, token string) bool {
+	if len(token) != tokenLen || !strings.HasPrefix(token, prefix) {
 		return false
 	}
 	for i := len(tokenPrefix); i < tokenLen; i++ {

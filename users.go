@@ -147,8 +147,7 @@ type userUpdate struct {
 }
 
 // problem checks the fields that were sent, in field order. A new password
-// needs the current one. A current_password too long to be anyone's is
-// wrong without costing a hash.
+// needs the current one.
 func (req userUpdate) problem() string {
 	var problems []string
 	if req.Username != nil {
@@ -161,15 +160,23 @@ func (req userUpdate) problem() string {
 		problems = append(problems, checkText("about_me", *req.AboutMe, 0, maxAboutMeLen, true))
 	}
 	if req.Password != nil {
-		problems = append(problems, checkNewPassword(*req.Password))
-		switch {
-		case req.CurrentPassword == nil:
-			problems = append(problems, "field current_password is required to change the password")
-		case len(*req.CurrentPassword) > maxPasswordLen*utf8.UTFMax:
-			problems = append(problems, "field current_password is wrong")
-		}
+		problems = append(problems, checkNewPassword(*req.Password),
+			currentPasswordProblem(req.CurrentPassword, "change the password"))
 	}
 	return firstProblem(problems...)
+}
+
+// currentPasswordProblem checks the current_password that an action
+// needs: sent, and not too long to be anyone's, which is wrong without
+// costing a hash.
+func currentPasswordProblem(password *string, action string) string {
+	switch {
+	case password == nil:
+		return "field current_password is required to " + action
+	case len(*password) > maxPasswordLen*utf8.UTFMax:
+		return "field current_password is wrong"
+	}
+	return ""
 }
 
 // handleUpdateUser changes the caller's own account. A new password needs

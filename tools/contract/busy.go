@@ -71,8 +71,9 @@ func passwordBusyTraffic(r *runner, burst int) []account {
 	return accounts
 }
 
-// passwordChecksBusyTraffic brings about the 503 of a login and of a
-// password change's current_password check: a password check that waited
+// passwordChecksBusyTraffic brings about the 503 of a login and of the
+// current_password check of a password change, an account deletion and a
+// TOTP enrolment: a password check that waited
 // maxHashWait for a slot. It sends, all at once, more logins and more
 // password changes each than the slots can check in maxHashWait (and the
 // second or so the requests take to arrive), were hashes even 1.5 times
@@ -111,38 +112,44 @@ func passwordChecksBusyTraffic(r *runner, accounts []account) {
 				basic(fmt.Sprintf("nobody%d", i), busyPassword)).status
 		}()
 	}
-	// Every other check is a TOTP enrolment's, the same current_password
-	// check: it must reach its 503 too.
-	change := jsonBody(fmt.Sprintf(`{"password": %q, "current_password": %q}`, busyPassword, busyPassword))
-	enrol := jsonBody(fmt.Sprintf(`{"current_password": %q}`, busyPassword))
-	changeStatuses := make([]int, changesEach*len(accounts))
-	enrolStatuses := make([]int, len(changeStatuses))
-	for i := range changeStatuses {
+	// The checks take turns: password changes, account deletions with a
+	// wrong password (they delete nothing, and the three or four a user
+	// stay below the lock) and TOTP enrolments. Each waits for a slot as a
+	// change's does, and each must reach its 503.
+	checks := []struct {
+		what, op, path string
+		body           option
+		ok             int
+	}{
+		{"password changes", "PUT /api/users/{id}", "/api/users/%d",
+			jsonBody(fmt.Sprintf(`{"password": %q, "current_password": %q}`, busyPassword, busyPassword)), 200},
+		{"account deletions", "DELETE /api/users/{id}", "/api/users/%d", jsonBody(`{"current_password": "not-the-password"}`), 400},
+		{"TOTP enrolments", "POST /api/users/{id}/totp", "/api/users/%d/totp",
+			jsonBody(fmt.Sprintf(`{"current_password": %q}`, busyPassword)), 200},
+	}
+	checkStatuses := make([]int, changesEach*len(accounts))
+	for i := range checkStatuses {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := accounts[i%len(accounts)]
-			user := fmt.Sprintf("/api/users/%d", a.id)
-			if i%2 == 1 {
-				enrolStatuses[i] = r.expectBusy([]int{200, 503}, "POST /api/users/{id}/totp", user+"/totp",
-					bearer(tokens[i%len(accounts)]), enrol).status
-				return
-			}
-			changeStatuses[i] = r.expectBusy([]int{200, 503}, "PUT /api/users/{id}", user,
-				bearer(tokens[i%len(accounts)]), change).status
+			a, token := accounts[i%len(accounts)], bearer(tokens[i%len(accounts)])
+			c := checks[i%len(checks)]
+			checkStatuses[i] = r.expectBusy([]int{c.ok, 503}, c.op, fmt.Sprintf(c.path, a.id), token, c.body).status
 		}()
 	}
 	wg.Wait()
 	if count(loginStatuses, http.StatusServiceUnavailable) == 0 {
 		r.fail("%d logins at once, a hash taking %s, got no 503", logins, hashTime.Round(time.Millisecond))
 	}
-	if count(changeStatuses, http.StatusServiceUnavailable) == 0 {
-		r.fail("%d password changes at once beside %d logins, a hash taking %s, got no 503",
-			len(changeStatuses)/2, logins, hashTime.Round(time.Millisecond))
-	}
-	if count(enrolStatuses, http.StatusServiceUnavailable) == 0 {
-		r.fail("%d TOTP enrolments at once beside %d logins, a hash taking %s, got no 503",
-			len(enrolStatuses)/2, logins, hashTime.Round(time.Millisecond))
+	for k, c := range checks {
+		var statuses []int
+		for i := k; i < len(checkStatuses); i += len(checks) {
+			statuses = append(statuses, checkStatuses[i])
+		}
+		if count(statuses, http.StatusServiceUnavailable) == 0 {
+			r.fail("%d %s at once beside %d logins, a hash taking %s, got no 503",
+				len(statuses), c.what, logins, hashTime.Round(time.Millisecond))
+		}
 	}
 }
 

@@ -91,12 +91,12 @@ func contract(o options, dir string) (err error) {
 	// The server sits behind Prism on a fixed port, restarted there for
 	// each part of the run; Prism does not mind.
 	var server *process
-	serve := func(db string, iterations int, env ...string) error {
+	serve := func(db string, iterations int, args []string, env ...string) error {
 		if server != nil {
 			server.stop()
 		}
-		cmd := exec.Command(o.binary, "-addr", "127.0.0.1:"+serverPort, "-db", filepath.Join(dir, db),
-			"-password-iterations", fmt.Sprint(iterations))
+		cmd := exec.Command(o.binary, append([]string{"-addr", "127.0.0.1:" + serverPort, "-db", filepath.Join(dir, db),
+			"-password-iterations", fmt.Sprint(iterations)}, args...)...)
 		cmd.Env = append(os.Environ(), env...)
 		if server, err = start("tokenapi", cmd, serverLog); err != nil {
 			return err
@@ -108,7 +108,14 @@ func contract(o options, dir string) (err error) {
 			server.stop()
 		}
 	}()
-	if err := serve("contract.db", 1000); err != nil {
+	// The main run's server sends its mail to a sink of the run's own.
+	sink, err := startSMTPSink()
+	if err != nil {
+		return err
+	}
+	defer sink.close()
+	mailArgs := []string{"-smtp-url", "smtp://" + sink.addr(), "-mail-from", "contract@example.com"}
+	if err := serve("contract.db", 1000, mailArgs); err != nil {
 		return withLog(err, serverLog)
 	}
 
@@ -128,12 +135,13 @@ func contract(o options, dir string) (err error) {
 	r := newRunner(prismURL, serverURL, o.verbose)
 	excuses := excused(documented)
 	contractTraffic(r)
+	mailTraffic(r, sink)
 	totpTraffic(r, o.binary)
 	databaseStalledTraffic(r, filepath.Join(dir, "contract.db-shm"))
 
 	var exampleErrs []string
 	if scripts := exampleScripts(o.examples); len(scripts) > 0 {
-		if err := serve("examples.db", 1000); err != nil {
+		if err := serve("examples.db", 1000, mailArgs); err != nil {
 			return withLog(err, serverLog)
 		}
 		exampleErrs = runExamples(scripts, prismURL, o.binary, dir)
@@ -141,9 +149,10 @@ func contract(o options, dir string) (err error) {
 
 	// Slow hashes, and few cores so the bound on waiting sign-ups is the
 	// same on any machine.
-	if err := serve("busy.db", 5_000_000, "GOMAXPROCS=2"); err != nil {
+	if err := serve("busy.db", 5_000_000, nil, "GOMAXPROCS=2"); err != nil {
 		return withLog(err, serverLog)
 	}
+	mailNotConfiguredTraffic(r) // this server has no -smtp-url
 	accounts := passwordBusyTraffic(r, o.burst)
 	passwordChecksBusyTraffic(r, accounts)
 	server.stop()

@@ -17,6 +17,12 @@ func excused(documented []answer) map[answer]string {
 		if a.status == 500 {
 			excuses[a] = "no request should bring about a 500"
 		}
+		if a.status == 501 {
+			excuses[a] = "Prism mocks an upstream 501 rather than pass it on; mailNotConfiguredTraffic sends it straight to the server"
+		}
+		if a.op == "POST /api/password-reset/confirm" && a.status == 503 {
+			excuses[a] = "a reset code needs mail, and the busy run's server has none; its hashes wait as sign-up's do, whose 503 the run reaches"
+		}
 		if a == (answer{"DELETE /api/users/{id}/totp", 503}) {
 			excuses[a] = "the same current_password check as POST /api/users/{id}/totp's 503, which the busy traffic reaches; this one needs TOTP on for the busy server's users too"
 		}
@@ -66,6 +72,7 @@ func contractTraffic(r *runner) {
 	loggingOut, _ := login("muthoni", "muthoni123")
 	reader, _ := login("muthoni", "muthoni123", jsonBody(`{"name": "dashboard", "scope": "read"}`))
 	other, _ := login("gitau", "gitau12345")
+	leaver, _ := login("amani", "amani12345") // before amani's lockout below; deletes the account at the end
 	r.expect(400, "POST "+tokens, tokens, basic("muthoni", "muthoni123"), jsonBody(`{"scope": "admin"}`))
 	r.expect(401, "POST "+tokens, tokens)
 	r.expect(413, "POST "+tokens, tokens, basic("muthoni", "muthoni123"), jsonBody(oversized(accountBodyCap)))
@@ -169,6 +176,20 @@ func contractTraffic(r *runner) {
 	r.expect(404, "DELETE /api/posts/{id}", "/api/posts/3", bearer(writer))
 	r.expect(403, "DELETE /api/posts/{id}", "/api/posts/2", bearer(writer))
 	r.expect(401, "DELETE /api/posts/{id}", "/api/posts/1")
+
+	// Deleting an account: amani's, locked out of logins above, with the
+	// token from before the lockout.
+	const leaving = "/api/users/3"
+	r.expect(400, "DELETE /api/users/{id}", leaving, bearer(leaver), jsonBody(`{}`))
+	r.expect(400, "DELETE /api/users/{id}", leaving, bearer(leaver), jsonBody(`{"current_password": "wrong-password"}`))
+	r.expect(401, "DELETE /api/users/{id}", leaving, jsonBody(`{"current_password": "amani12345"}`))
+	r.expect(403, "DELETE /api/users/{id}", me, bearer(leaver), jsonBody(`{"current_password": "amani12345"}`))
+	r.expect(404, "DELETE /api/users/{id}", "/api/users/abc", bearer(leaver), jsonBody(`{"current_password": "amani12345"}`))
+	r.expect(413, "DELETE /api/users/{id}", leaving, bearer(leaver), jsonBody(oversized(accountBodyCap)))
+	r.expect(415, "DELETE /api/users/{id}", leaving, bearer(leaver), body("text/plain", "amani12345"))
+	r.expect(429, "DELETE /api/users/{id}", "/api/users/2", bearer(other), jsonBody(`{"current_password": "gitau12345"}`))
+	r.expect(204, "DELETE /api/users/{id}", leaving, bearer(leaver), jsonBody(`{"current_password": "amani12345"}`))
+	r.expect(401, "GET /api/users/{id}", leaving, bearer(leaver))
 
 	// The service.
 	r.expect(200, "GET /healthz", "/healthz")
