@@ -57,3 +57,18 @@ func TestUpgradeToTOTP(t *testing.T) {
 	wantStatus(t, "login with a recovery code after the upgrade",
 		loginWith(t, ts, "muthoni", "muthoni-password", withOTP(codes[0])), http.StatusOK)
 }
+
+// Deleting an account deletes its TOTP secret and recovery codes with it,
+// by their foreign keys.
+func TestDeletingUserDeletesTOTP(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "muthoni")
+	turnTOTPOn(t, ts, id, token, "muthoni-password")
+	res := ts.call(t, "DELETE", userPath(id), token, `{"current_password": "muthoni-password"}`)
+	wantStatus(t, "DELETE "+userPath(id), res, http.StatusNoContent)
+	for _, table := range []string{"totp", "totp_recovery_codes"} {
+		if n := ts.count(t, table); n != 0 {
+			t.Errorf("%s holds %d rows after the account was deleted, want 0", table, n)
+		}
+	}
+}
