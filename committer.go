@@ -48,7 +48,11 @@ type committer struct {
 	jobs   chan *writeJob
 	done   chan struct{} // closed when run has answered every job and returned
 
-	beforeCommit func(jobs int) // for tests: called before each commit with its number of jobs
+	// For tests, when set: beforeGroup is called as each group begins,
+	// with its first job taken and the others not yet; beforeCommit before
+	// each commit, with its number of jobs.
+	beforeGroup  atomic.Pointer[func()]
+	beforeCommit atomic.Pointer[func(jobs int)]
 
 	writes, commits atomic.Uint64 // jobs run, transactions committed
 }
@@ -122,6 +126,9 @@ func (c *committer) run() {
 // commitGroup runs first and every job waiting behind it, up to maxGroup,
 // in one transaction, commits it, and answers each job.
 func (c *committer) commitGroup(first *writeJob) {
+	if hook := c.beforeGroup.Load(); hook != nil {
+		(*hook)()
+	}
 	tx, err := c.db.BeginTx(context.Background(), nil)
 	if err != nil {
 		first.result <- err
@@ -139,8 +146,8 @@ func (c *committer) commitGroup(first *writeJob) {
 			return
 		}
 	}
-	if c.beforeCommit != nil {
-		c.beforeCommit(len(group))
+	if hook := c.beforeCommit.Load(); hook != nil {
+		(*hook)(len(group))
 	}
 	if err := tx.Commit(); err != nil {
 		answerAll(group, err)
