@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -69,8 +71,12 @@ type writeJob struct {
 	result chan error
 }
 
-// errStoreClosed answers a write that comes after Close.
-var errStoreClosed = errors.New("store is closed")
+var (
+	// errStoreClosed answers a write that comes after Close.
+	errStoreClosed = errors.New("store is closed")
+	// errWritePanicked answers a write whose job panicked (runJob).
+	errWritePanicked = errors.New("write panicked")
+)
 
 func newCommitter(db *sql.DB) *committer {
 	c := &committer{db: db, jobs: make(chan *writeJob, maxGroup), done: make(chan struct{})}
@@ -185,7 +191,7 @@ func runInSavepoint(tx *sql.Tx, job *writeJob) (err, fatal error) {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 		return nil, err
 	}
-	err = job.run(ctx, tx)
+	err = runJob(ctx, tx, job)
 	if err != nil {
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO job"); rerr != nil {
 			return nil, errors.Join(err, rerr)
@@ -195,6 +201,18 @@ func runInSavepoint(tx *sql.Tx, job *writeJob) (err, fatal error) {
 		return nil, errors.Join(err, rerr)
 	}
 	return err, nil
+}
+
+// runJob runs job's statements on tx. A job that panics is a bug in it,
+// answered as an error of its own and undone like one, rather than the
+// end of the committer, and with it of every write of the server.
+func runJob(ctx context.Context, tx execer, job *writeJob) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v\n%s", errWritePanicked, p, debug.Stack())
+		}
+	}()
+	return job.run(ctx, tx)
 }
 
 func answerAll(group []*writeJob, err error) {
