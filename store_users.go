@@ -206,19 +206,16 @@ func (s *sqlStore) userSeen(ctx context.Context, id int64, at time.Time) error {
 }
 
 // writeLastSeen moves the last_seen of each user in seen forward to the
-// time given, in one transaction. A time older than the stored one is left.
+// time given, all or none. A time older than the stored one is left.
 func (s *sqlStore) writeLastSeen(ctx context.Context, seen map[int64]time.Time) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for id, at := range seen {
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`,
-			formatTime(at), id, formatTime(at)); err != nil {
-			return err
+	return s.execAtomic(ctx, func(ctx context.Context, tx execer) error {
+		for id, at := range seen {
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`,
+				formatTime(at), id, formatTime(at)); err != nil {
+				return err
+			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
