@@ -30,8 +30,9 @@ import (
 //     commit's error if it failed: a handler sends its 2xx only once its
 //     write is durable, and a kill -9 loses no acknowledged write.
 //   - A job is atomic, as a transaction was: the store's multi-statement
-//     writes (the caching store's batched uses, a sweep's batch) are one job
-//     each, and writes of other requests go between two sweep batches.
+//     writes (the caching store's batched uses, a counted event, a password
+//     reset with its mail) are one job each (execAtomic), as is each batch
+//     of a sweep, so writes of other requests go between two batches.
 //   - A job whose context is done when its turn comes is answered with the
 //     context's error without running. Once it runs it runs to its end with
 //     the cancellation ignored: SQLite answers an interrupted write in a
