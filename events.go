@@ -24,12 +24,14 @@ const (
 	eventPasswordChanged = "password.changed" // detail: admin when an operator set it
 	eventUserUpdated     = "user.updated"     // detail: the fields changed, comma-separated
 	eventEventsRead      = "events.read"      // an operator printed the log; detail: admin
+	eventEmailVerified   = "email.verified"   // a verification code came back (verifyemail.go)
+	eventPasswordReset   = "password.reset"   // a reset code set the password and ended every session
 )
 
 // eventTypes lists every type, in the order the documents give them.
 var eventTypes = []string{
 	eventLoginSucceeded, eventLoginFailed, eventLoginLocked, eventSessionEnded,
-	eventPasswordChanged, eventUserUpdated, eventEventsRead,
+	eventPasswordChanged, eventUserUpdated, eventEventsRead, eventEmailVerified, eventPasswordReset,
 }
 
 // coalescedEvent reports whether events of type typ are counted, one row

@@ -164,6 +164,8 @@ func TestSweepsUseTheirIndexes(t *testing.T) {
 		{deleteStaleFailuresSQL, "password_failures_by_time", []any{"x", "x", 1}},
 		{forgetStaleAddressesSQL, "known_addresses_by_time", []any{"x", 1}},
 		{deleteOldEventsSQL, "events_by_time", []any{"x", 1}},
+		{forgetStaleDevicesSQL, "known_devices_by_time", []any{"x", 1}},
+		{deleteExpiredVerificationsSQL, "email_verifications_by_expiry", []any{"x", 1}},
 	}
 	for _, tc := range tests {
 		plan := queryPlan(t, ts, tc.query, tc.args)
