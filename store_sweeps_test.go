@@ -71,7 +71,11 @@ func TestSweepsDeleteInBatches(t *testing.T) {
 			if err != nil || n != stale {
 				t.Fatalf("sweep of %s = %d, %v; want %d, nil", tc.table, n, err, stale)
 			}
-			if want := stale/batch + 1; batches != want { // the last finds none
+			want := stale/batch + 1 // the last finds none
+			if tc.table == "known_addresses" {
+				want++ // and one of known_devices, which finds none
+			}
+			if batches != want {
 				t.Errorf("sweep of %s ran %d batches, want %d", tc.table, batches, want)
 			}
 			if got := ts.count(t, tc.table); got != left {
