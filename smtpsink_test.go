@@ -182,7 +182,9 @@ func (s *smtpSink) waitMails(t testing.TB, n int) []receivedMail {
 	}
 }
 
-// mailsAbout is mails with subject alone, oldest first.
+// mailsAbout is mails with subject alone, oldest first by their Date (the
+// test's clock, when the mail was queued): the maildir's file names order
+// the mails only to the second.
 func (s *smtpSink) mailsAbout(t testing.TB, subject string) []receivedMail {
 	t.Helper()
 	var about []receivedMail
@@ -191,6 +193,11 @@ func (s *smtpSink) mailsAbout(t testing.TB, subject string) []receivedMail {
 			about = append(about, m)
 		}
 	}
+	sort.SliceStable(about, func(i, j int) bool {
+		a, _ := about[i].header.Date()
+		b, _ := about[j].header.Date()
+		return a.Before(b)
+	})
 	return about
 }
 
