@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +239,64 @@ func TestPasswordResetRecordsEvent(t *testing.T) {
 	token := ts.login(t, "muthoni", "a-new-password")
 	if items := ts.eventsOf(t, id, token); len(items) < 2 || items[1].Type != eventPasswordReset {
 		t.Errorf("events = %+v, want password.reset before the new login", items)
+	}
+}
+
+// -require-verified-email and TOKENAPI_REQUIRE_VERIFIED_EMAIL set the
+// server's mail configuration; without mail the flag is refused, since no
+// address could then be verified.
+func TestRequireVerifiedEmailOption(t *testing.T) {
+	mail := []string{"-smtp-url", "smtp://mail.example:25", "-mail-from", "a@b.c"}
+	for _, c := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{"the flag", append([]string{"-require-verified-email"}, mail...), nil, true},
+		{"the variable", mail, map[string]string{"TOKENAPI_REQUIRE_VERIFIED_EMAIL": "true"}, true},
+		{"neither", mail, nil, false},
+	} {
+		o, _, err := parseOptions(c.args, func(k string) string { return c.env[k] }, io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := o.config().mail.requireVerified; got != c.want {
+			t.Errorf("%s: requireVerified = %v, want %v", c.name, got, c.want)
+		}
+	}
+	_, _, err := parseOptions([]string{"-require-verified-email"}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-require-verified-email needs -smtp-url") {
+		t.Errorf("-require-verified-email without mail: error = %v", err)
+	}
+}
+
+// Version 12 keeps every row of version 11; the accounts from before are
+// unverified, and the upgraded database verifies an address like a new one.
+func TestUpgradeFromVersion11(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "v11.db")
+	var steps string
+	for _, step := range schemaSteps[:11] {
+		steps += step
+	}
+	makeDB(t, dbPath, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"+steps+`
+		PRAGMA user_version = 11;
+		INSERT INTO users (id, username, email, email_key, password_hash, last_seen) VALUES
+			(1, 'muthoni', 'muthoni@example.com', 'muthoni@example.com', 'x', '2026-11-01T00:00:00.000000Z'),
+			(5, 'kamau', 'kamau@example.com', 'kamau@example.com', 'x', '2026-11-01T00:00:00.000000Z');
+		INSERT INTO posts (id, title, body, timestamp, user_id) VALUES (1, 't', 'b', '2026-11-01T00:00:00.000000Z', 5);
+		INSERT INTO known_addresses (user_id, address, last_login) VALUES (5, '192.0.2.1', '2026-11-28T00:00:00.000000Z');
+		INSERT INTO mail_requests (key, at) VALUES ('reset-email:x', '2026-11-29T11:59:00.000000Z');`)
+
+	sink := startSMTPSink(t)
+	ts := newMailTestServerAt(t, dbPath, sink)
+	for table, want := range map[string]int{"users": 2, "users WHERE email_verified = 0": 2, "posts": 1, "known_addresses": 1, "mail_requests": 1} {
+		if n := ts.count(t, table); n != want {
+			t.Errorf("%s after the upgrade = %d, want %d", table, n, want)
+		}
+	}
+	id, token := ts.newVerifiedUser(t, sink, "baraka", 1)
+	if got := ts.verifiedFlag(t, id, token); got != true {
+		t.Errorf("email_verified of a new user after the upgrade = %v, want true", got)
 	}
 }
