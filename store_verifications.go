@@ -32,10 +32,6 @@ func verificationSQL(v emailVerification, userIDSQL string, userIDArgs ...any) (
 		queries = append(queries, `INSERT INTO mail_requests (key, at) VALUES (?, ?)`)
 		args = append(args, []any{key, formatTime(v.at)})
 	}
-	if v.userID == 0 { // a sign-up: the account's own limit starts now too
-		queries = append(queries, `INSERT INTO mail_requests (key, at) VALUES (? || `+userIDSQL+`, ?)`)
-		args = append(args, append(append([]any{verifyAccountKey}, userIDArgs...), formatTime(v.at)))
-	}
 	queries = append(queries, `INSERT INTO email_verifications (user_id, hash, email_key, expires_at) VALUES (`+userIDSQL+`, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, email_key = excluded.email_key, expires_at = excluded.expires_at`)
 	args = append(args, append(userIDArgs, v.hash.String(), v.emailKey, formatTime(v.expiresAt)))

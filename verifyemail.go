@@ -40,17 +40,13 @@ const errBadVerifyToken = "field token is not a live verification code: it is un
 // noVerifyMail is why an address cannot be verified without mail.
 const noVerifyMail = "it cannot send verification codes, and addresses stay unverified"
 
-// verifyAccountKey and the account's id are the key that counts the codes
-// sent for an account (createUserVerifying builds it in SQL).
-const verifyAccountKey = "verify-account:"
-
-// verificationLimits are the limits on codes sent for u (an account not
-// yet created has no id: only its address is checked, and
-// createUserVerifying counts the account too).
+// verificationLimits are the limits on codes sent for u. A sign-up counts
+// toward its address's limit only, as the account has no id yet: a user
+// whose first mail went astray may ask for another at once.
 func verificationLimits(u user) []mailLimit {
 	limits := []mailLimit{{key: "verify-email:" + hashedKey(emailKey(u.Email)), limit: verifyEmailLimit, window: verifyEmailWindow}}
 	if u.ID != 0 {
-		limits = append(limits, mailLimit{key: verifyAccountKey + strconv.FormatInt(u.ID, 10), limit: 1, window: verifyAccountWindow})
+		limits = append(limits, mailLimit{key: "verify-account:" + strconv.FormatInt(u.ID, 10), limit: 1, window: verifyAccountWindow})
 	}
 	return limits
 }
