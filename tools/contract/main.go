@@ -136,7 +136,12 @@ func contract(o options, dir string) (err error) {
 	excuses := excused(documented)
 	contractTraffic(r)
 	mailTraffic(r, sink)
+	verificationTraffic(r, sink)
 	databaseStalledTraffic(r, filepath.Join(dir, "contract.db-shm"))
+	if err := serve("verified.db", 1000, append(mailArgs, "-require-verified-email")); err != nil {
+		return withLog(err, serverLog)
+	}
+	requireVerifiedTraffic(r, sink)
 
 	var exampleErrs []string
 	if scripts := exampleScripts(o.examples); len(scripts) > 0 {
