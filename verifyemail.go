@@ -92,10 +92,10 @@ func (s *server) verificationIfAllowed(ctx context.Context, u user, now time.Tim
 // transaction when verificationIfAllowed gives one.
 func (s *server) createUser(ctx context.Context, u user, passwordHash string) (int64, error) {
 	v, ok, err := s.verificationIfAllowed(ctx, u, u.LastSeen)
-	if err != nil || !ok {
-		if err != nil {
-			return 0, err
-		}
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
 		return s.store.createUser(ctx, u, passwordHash)
 	}
 	id, err := s.store.createUserVerifying(ctx, u, passwordHash, v)

@@ -70,6 +70,20 @@ func TestEmailVerification(t *testing.T) {
 	if _, shown := ts.call(t, "GET", userPath(id), other, "").object(t)["email_verified"]; shown {
 		t.Error("another user sees email_verified")
 	}
+
+	// A sign-up refused for a taken name or email queues nothing: the
+	// account and its mail are one transaction.
+	ts.waitOutboxEmpty(t)
+	kept := ts.count(t, "email_verifications") + ts.count(t, "mail_requests")
+	for _, body := range []string{
+		`{"username": "MUTHONI", "email": "new@example.com", "password": "password1"}`,
+		`{"username": "newcomer", "email": "Muthoni@Example.com", "password": "password1"}`,
+	} {
+		wantError(t, "POST /api/users "+body, ts.call(t, "POST", "/api/users", "", body), http.StatusBadRequest, "already")
+	}
+	if n, queued := ts.count(t, "email_verifications")+ts.count(t, "mail_requests"), ts.count(t, "outbox"); n != kept || queued != 0 {
+		t.Errorf("after refused sign-ups: codes and counted requests = %d, want %d; outbox = %d, want 0", n, kept, queued)
+	}
 }
 
 // A new email is unverified and gets a code; the code sent to the old
