@@ -114,7 +114,7 @@ func (o *options) mailFlags(fs *flag.FlagSet, value func(func(string) error) fun
 	fs.Func("reset-url-template", "a link for the reset mail, with {token} in it, e.g. https://example.com/reset?token={token}\n"+
 		"(TOKENAPI_RESET_URL_TEMPLATE; default none: the mail carries a code to paste)",
 		value(func(s string) error { return parseResetURLTemplate(s, &o.resetURLTemplate) }))
-	fs.BoolVar(&o.requireVerifiedEmail, "require-verified-email", false,
+	fs.BoolVar(&o.verifiedOnly, "require-verified-email", false,
 		"refuse logins (403) of accounts whose email is not verified; needs -smtp-url (TOKENAPI_REQUIRE_VERIFIED_EMAIL)")
 }
 
@@ -126,7 +126,7 @@ func (o options) checkMail() error {
 	if o.resetURLTemplate != "" && o.smtp == nil {
 		return errors.New("-reset-url-template needs -smtp-url")
 	}
-	if o.requireVerifiedEmail && o.smtp == nil {
+	if o.verifiedOnly && o.smtp == nil {
 		return errors.New("-require-verified-email needs -smtp-url: without mail no address can be verified, and nobody could log in")
 	}
 	return nil
@@ -138,5 +138,5 @@ func (o options) mailConfig() *mailConfig {
 		return nil
 	}
 	return &mailConfig{smtp: *o.smtp, from: *o.mailFrom, resetURLTemplate: o.resetURLTemplate,
-		requireVerified: o.requireVerifiedEmail, retryAfter: outboxRetryAfter, pollEvery: outboxPollInterval}
+		requireVerified: o.verifiedOnly, retryAfter: outboxRetryAfter, pollEvery: outboxPollInterval}
 }

@@ -29,21 +29,21 @@ const minPasswordIterations = 1000
 // options are the command line. Each flag but the TLS files can also be set
 // from the environment; the flag wins.
 type options struct {
-	addr                 string
-	db                   string
-	tokenTTL             time.Duration
-	tokenMaxAge          time.Duration
-	passwordIterations   int
-	tlsCert              string
-	tlsKey               string
-	logFormat            string // text or json
-	adminAddr            string // the admin listener's address; empty: none
-	version              bool   // print the version and stop
-	trustedProxies       []netip.Prefix
-	smtp                 *smtpServer   // nil: no mail (mailconfig.go)
-	mailFrom             *mail.Address // with smtp
-	resetURLTemplate     string
-	requireVerifiedEmail bool
+	addr               string
+	db                 string
+	tokenTTL           time.Duration
+	tokenMaxAge        time.Duration
+	passwordIterations int
+	tlsCert            string
+	tlsKey             string
+	logFormat          string // text or json
+	adminAddr          string // the admin listener's address; empty: none
+	version            bool   // print the version and stop
+	trustedProxies     []netip.Prefix
+	smtp               *smtpServer   // nil: no mail (mailconfig.go)
+	mailFrom           *mail.Address // with smtp
+	resetURLTemplate   string
+	verifiedOnly       bool // -require-verified-email
 }
 
 // envNames are the environment variables that set flags, by flag name.
