@@ -10,7 +10,7 @@ import (
 // throttle counts it) and user agent that the account has not logged in
 // from for knownAddressTTL mails its verified address when, from where,
 // with which client, and how to end that session. An account with no
-// device on record (its first login, or its first since version 12 of
+// device on record (its first login, or its first since version 13 of
 // the schema or in 30 days) is not alerted: there is nothing to compare
 // with, and a new account's first login is its owner's. At most one
 // alert goes an hour to an account; a device that logs in while the

@@ -8,7 +8,7 @@ import (
 )
 
 // The SQL of verified addresses (verifyemail.go) and of the devices each
-// account logged in from (newdevice.go): schema.sql, version 12. Every
+// account logged in from (newdevice.go): schema.sql, version 13. Every
 // transaction here holds writes only, as a transaction on rqlite must.
 
 // emailVerification is what sending one verification code writes: a

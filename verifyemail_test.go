@@ -288,16 +288,16 @@ func TestRequireVerifiedEmailOption(t *testing.T) {
 	}
 }
 
-// Version 12 keeps every row of version 11; the accounts from before are
+// Version 13 keeps every row of version 12; the accounts from before are
 // unverified, and the upgraded database verifies an address like a new one.
-func TestUpgradeFromVersion11(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "v11.db")
+func TestUpgradeFromVersion12(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "v12.db")
 	var steps string
-	for _, step := range schemaSteps[:11] {
+	for _, step := range schemaSteps[:12] {
 		steps += step
 	}
 	makeDB(t, dbPath, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"+steps+`
-		PRAGMA user_version = 11;
+		PRAGMA user_version = 12;
 		INSERT INTO users (id, username, email, email_key, password_hash, last_seen) VALUES
 			(1, 'muthoni', 'muthoni@example.com', 'muthoni@example.com', 'x', '2026-11-01T00:00:00.000000Z'),
 			(5, 'kamau', 'kamau@example.com', 'kamau@example.com', 'x', '2026-11-01T00:00:00.000000Z');

@@ -136,6 +136,7 @@ func contract(o options, dir string) (err error) {
 	excuses := excused(documented)
 	contractTraffic(r)
 	mailTraffic(r, sink)
+	totpTraffic(r, o.binary)
 	verificationTraffic(r, sink)
 	databaseStalledTraffic(r, filepath.Join(dir, "contract.db-shm"))
 	if err := serve("verified.db", 1000, append(mailArgs, "-require-verified-email")); err != nil {
@@ -148,7 +149,7 @@ func contract(o options, dir string) (err error) {
 		if err := serve("examples.db", 1000, mailArgs); err != nil {
 			return withLog(err, serverLog)
 		}
-		exampleErrs = runExamples(scripts, prismURL, dir)
+		exampleErrs = runExamples(scripts, prismURL, o.binary, dir)
 	}
 
 	// Slow hashes, and few cores so the bound on waiting sign-ups is the
