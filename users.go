@@ -13,17 +13,17 @@ import (
 const maxAboutMeLen = 140
 
 type userResponse struct {
-	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
-	Email     string    `json:"email,omitempty"`
-	AboutMe   *string   `json:"about_me"`
-	LastSeen  string    `json:"last_seen"`
-	PostCount int       `json:"post_count"`
-	Links     userLinks `json:"_links"`
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Email    string `json:"email,omitempty"`
+	// EmailVerified is shown with the email, to its owner alone.
+	EmailVerified *bool     `json:"email_verified,omitempty"`
+	AboutMe       *string   `json:"about_me"`
+	LastSeen      string    `json:"last_seen"`
+	PostCount     int       `json:"post_count"`
+	Links         userLinks `json:"_links"`
 	// TOTPEnabled is shown to the user themself alone, as the email is.
 	TOTPEnabled *bool `json:"totp_enabled,omitempty"`
-	// EmailVerified is shown with the email, to its owner alone.
-	EmailVerified *bool `json:"email_verified,omitempty"`
 }
 
 type userLinks struct {
