@@ -47,16 +47,17 @@ func verificationTraffic(r *runner, sink *smtpSink) {
 
 // requireVerifiedTraffic is a login refused for an unverified email, on a
 // server started with -require-verified-email, and the same login once
-// the email is verified.
+// the email is verified. Its user has a name of its own: the sink keeps
+// the mails of every part of the run, and a code is found by address.
 func requireVerifiedTraffic(r *runner, sink *smtpSink) {
-	r.expect(201, "POST /api/users", "/api/users", jsonBody(`{"username": "wanjiru", "email": "wanjiru@example.com", "password": "wanjiru123"}`))
-	r.expect(401, "POST /api/tokens", "/api/tokens", basic("wanjiru", "wrong-password"))
-	r.expect(403, "POST /api/tokens", "/api/tokens", basic("wanjiru", "wanjiru123")) // mails a new code
-	code := sink.waitCode(verifyCodePrefix, "wanjiru@example.com", 2, 30*time.Second)
+	r.expect(201, "POST /api/users", "/api/users", jsonBody(`{"username": "zawadi", "email": "zawadi@example.com", "password": "zawadi12345"}`))
+	r.expect(401, "POST /api/tokens", "/api/tokens", basic("zawadi", "wrong-password"))
+	r.expect(403, "POST /api/tokens", "/api/tokens", basic("zawadi", "zawadi12345")) // mails a new code
+	code := sink.waitCode(verifyCodePrefix, "zawadi@example.com", 2, 30*time.Second)
 	if code == "" {
-		r.fail("no second mail with a verification code for wanjiru reached the SMTP sink within 30s")
+		r.fail("no second mail with a verification code for zawadi reached the SMTP sink within 30s")
 		return
 	}
 	r.expect(204, "POST /api/email-verification/confirm", "/api/email-verification/confirm", jsonBody(fmt.Sprintf(`{"token": %q}`, code)))
-	r.expect(200, "POST /api/tokens", "/api/tokens", basic("wanjiru", "wanjiru123"))
+	r.expect(200, "POST /api/tokens", "/api/tokens", basic("zawadi", "zawadi12345"))
 }
