@@ -90,6 +90,14 @@ func parseResetURLTemplate(s string, dst *string) error {
 	return nil
 }
 
+// mailOptions are the mail flags (mailFlags), part of options.
+type mailOptions struct {
+	smtp             *smtpServer   // nil: no mail
+	mailFrom         *mail.Address // with smtp
+	resetURLTemplate string
+	verifiedOnly     bool // -require-verified-email
+}
+
 // mailConfig is what the server needs to send mail; a server without it
 // answers the mail routes 501.
 type mailConfig struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/mail"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -40,11 +39,8 @@ type options struct {
 	adminAddr          string // the admin listener's address; empty: none
 	version            bool   // print the version and stop
 	trustedProxies     []netip.Prefix
-	smtp               *smtpServer   // nil: no mail (mailconfig.go)
-	mailFrom           *mail.Address // with smtp
-	resetURLTemplate   string
-	secretKeyOptions        // the key that seals TOTP secrets (secrets.go)
-	verifiedOnly       bool // -require-verified-email
+	mailOptions        // the mail server and what goes by mail (mailconfig.go)
+	secretKeyOptions   // the key that seals TOTP secrets (secrets.go)
 }
 
 // envNames are the environment variables that set flags, by flag name.
