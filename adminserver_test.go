@@ -64,7 +64,7 @@ func TestAdminListenerChecksHost(t *testing.T) {
 		{"admin.internal:6060", "admin.internal:evil", http.StatusMisdirectedRequest},
 	}
 	for _, tc := range cases {
-		hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), tc.adminAddr))
+		hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), nil, tc.adminAddr))
 		for _, path := range []string{"/debug/vars", "/debug/pprof/cmdline"} {
 			res := adminAsk(t, hs, path, tc.host)
 			if res.status != tc.want {
@@ -82,7 +82,7 @@ func TestAdminListenerChecksHost(t *testing.T) {
 // http://127.0.0.1:6060, whose Host passes TestAdminListenerChecksHost.
 // go tool pprof and curl send neither header.
 func TestAdminListenerRefusesWebPages(t *testing.T) {
-	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), "127.0.0.1:6060"))
+	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), nil, "127.0.0.1:6060"))
 	defer hs.Close()
 	for _, tt := range []struct {
 		header string // a header line; "" for none
@@ -139,7 +139,7 @@ func adminAsk(t *testing.T, hs *httptest.Server, target, host string, lines ...s
 // another type, so no page can show or run one of them as its own. Its
 // refusals are JSON errors, as the API's are.
 func TestAdminListenerSafetyHeaders(t *testing.T) {
-	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), "127.0.0.1:6060"))
+	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), nil, "127.0.0.1:6060"))
 	defer hs.Close()
 	for _, tt := range []struct {
 		target, host string
@@ -178,7 +178,7 @@ func TestAdminListenerSafetyHeaders(t *testing.T) {
 // reads it, in a form body; one of a minute or less runs, and the
 // profiles' other parameters are pprof's as before.
 func TestAdminListenerCapsSeconds(t *testing.T) {
-	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), "127.0.0.1:6060"))
+	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), nil, "127.0.0.1:6060"))
 	defer hs.Close()
 	for _, tt := range []struct {
 		target string
