@@ -46,6 +46,7 @@ func adminCommands() []adminCommand {
 		{"unlock", "USERNAME | -address ADDR", "clear the lockouts of a user, or of a client address", (*admin).unlock},
 		{"events", "USERNAME", "print a user's security log, newest first (and log that it was read)", (*admin).events},
 		{"delete-user", "USERNAME", "delete a user with their posts and sessions, as DELETE /api/users/{id} does", (*admin).deleteUser},
+		{"backup", "FILE", "copy the database, consistent while a server writes, to a new file (SQLite's VACUUM INTO)", (*admin).backup},
 	}
 }
 
