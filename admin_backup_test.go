@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -224,4 +225,28 @@ func TestVacuumIntoRefusesAFile(t *testing.T) {
 			t.Errorf("%s changed after VACUUM INTO refused it", tc.name)
 		}
 	}
+}
+
+// TestRqliteBackupNamesRqlites runs tokenapi backup on a cluster: it
+// refuses, with exit code 1, and names rqlite's own backup; the command it
+// names, run as it is printed, makes a copy a server starts on (a restore
+// onto a file).
+func TestRqliteBackupNamesRqlites(t *testing.T) {
+	url := needRqlite(t)
+	p := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", url}, cheapPasswords)
+	id, token := p.newUser(t, "amara")
+	dir := t.TempDir()
+	_, stderr, code := runProgram(t, dir, "", "-db", url, "backup", "cluster.db")
+	const advice = "use rqlite's own backup, which any node serves: "
+	_, command, found := strings.Cut(strings.TrimSpace(stderr), advice)
+	if code != 1 || !found {
+		t.Fatalf("tokenapi backup on a cluster: exit %d, stderr %q; want 1 and %q", code, stderr, advice)
+	}
+	cmd := exec.Command("bash", "-c", command)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", command, err, out)
+	}
+	restored := startProgram(t, dir, []string{"-addr", "127.0.0.1:0", "-db", "cluster.db"}, cheapPasswords)
+	wantStatus(t, "GET /api/users/{id} on a server started on rqlite's backup", restored.call(t, "GET", userPath(id), token, ""), http.StatusOK)
 }
