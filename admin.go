@@ -1,7 +1,8 @@
 package main
 
 // The operator's commands: tokenapi users, sessions, revoke, passwd,
-// unlock, prune, events and delete-user. Each opens the database file
+// unlock, prune, events, delete-user and backup (admin_backup.go, which
+// alone opens the file read-only and never upgrades it). Each opens the database file
 // with the plain sqlStore, no cache, so it is safe beside a server running on the same file: SQLite's WAL
 // and busy timeout let both at it, every change is one self-contained
 // statement, as the server's are, and the server's caches trust what they
