@@ -50,58 +50,16 @@ func TestAdminBackupUnderWriteLoad(t *testing.T) {
 	p.createPost(t, token, "the first", "made before any load")
 	insertPosts(t, dir, backupOldPosts)
 
-	var mu sync.Mutex
-	var acked []int64 // the posts created, in the order their 201s came
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range backupWriters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				res, err := p.do("POST", "/api/posts", fmt.Sprintf(`{"title": "post %d of writer %d", "body": "load"}`, i, w), bearer(token))
-				if err != nil || res.status != http.StatusCreated {
-					t.Errorf("POST /api/posts under load = %v (%v), want 201", res.status, err)
-					return
-				}
-				var post struct{ ID int64 }
-				json.Unmarshal(res.body, &post)
-				mu.Lock()
-				acked = append(acked, post.ID)
-				n := len(acked)
-				mu.Unlock()
-				if n >= backupMaxPosts {
-					return
-				}
-			}
-		}()
-	}
+	load := startPostLoad(t, p, token)
 	// Let the load start, then take what was acknowledged so far: the
 	// backup begins after this.
-	for {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 20 || t.Failed() {
-			break
-		}
+	for len(load.acked()) < 20 && !t.Failed() {
 		p.call(t, "GET", "/healthz", "", "")
 	}
-	mu.Lock()
-	before := append([]int64(nil), acked...)
-	mu.Unlock()
-
+	before := load.acked()
 	out := runOK(t, dir, "", "backup", "-json", "copy.db")
-	close(stop)
-	wg.Wait()
-	mu.Lock()
-	t.Logf("%d posts acknowledged before the backup began, %d in all", len(before), len(acked))
-	mu.Unlock()
+	load.stop()
+	t.Logf("%d posts acknowledged before the backup began, %d in all", len(before), len(load.acked()))
 
 	var got backupResult
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -141,6 +99,63 @@ func TestAdminBackupUnderWriteLoad(t *testing.T) {
 	// A restore is a server started on the copy.
 	restored := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", copyPath}, cheapPasswords)
 	wantStatus(t, "GET a post of the copy", restored.call(t, "GET", fmt.Sprintf("/api/posts/%d", before[len(before)-1]), token, ""), http.StatusOK)
+}
+
+// postLoad is writers posting through a program's API as fast as it
+// answers, until stopped or backupMaxPosts posts are made.
+type postLoad struct {
+	mu      sync.Mutex
+	ids     []int64 // of the posts created, in the order their 201s came
+	halt    chan struct{}
+	writers sync.WaitGroup
+}
+
+func startPostLoad(t *testing.T, p *program, token string) *postLoad {
+	l := &postLoad{halt: make(chan struct{})}
+	for w := range backupWriters {
+		l.writers.Add(1)
+		go func() {
+			defer l.writers.Done()
+			for i := 0; l.running(); i++ {
+				res, err := p.do("POST", "/api/posts", fmt.Sprintf(`{"title": "post %d of writer %d", "body": "load"}`, i, w), bearer(token))
+				if err != nil || res.status != http.StatusCreated {
+					t.Errorf("POST /api/posts under load = %v (%v), want 201", res.status, err)
+					return
+				}
+				var post struct{ ID int64 }
+				json.Unmarshal(res.body, &post)
+				l.mu.Lock()
+				l.ids = append(l.ids, post.ID)
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+// running reports whether the writers go on.
+func (l *postLoad) running() bool {
+	select {
+	case <-l.halt:
+		return false
+	default:
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.ids) < backupMaxPosts
+	}
+}
+
+// acked returns the posts whose 201 came back so far.
+func (l *postLoad) acked() []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int64(nil), l.ids...)
+}
+
+// stop stops the writers and waits for them.
+func (l *postLoad) stop() {
+	close(l.halt)
+	l.writers.Wait()
 }
 
 // TestAdminBackupRefuses checks what tokenapi backup refuses, each with

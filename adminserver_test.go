@@ -232,20 +232,7 @@ func TestAdminListener(t *testing.T) {
 		t.Fatalf("the admin listener is on the public address %s", p.base)
 	}
 
-	id := p.createUser(t, "muthoni", "muthoni-password")
-	token := p.login(t, "muthoni", "muthoni-password")
-	// defaultThrottleLimit failures of one account from one address lock
-	// it: the next login is throttled, even with the right password.
-	for range defaultThrottleLimit {
-		wantBasicChallenge(t, "POST /api/tokens with a wrong password", p.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password"))
-	}
-	wantError(t, "POST /api/tokens once locked", p.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password"), http.StatusTooManyRequests, "")
-	for range 3 {
-		wantStatus(t, "GET /api/users/{id}", p.call(t, "GET", userPath(id), token, ""), http.StatusOK)
-	}
-	wantError(t, "GET /api/users/999", p.call(t, "GET", "/api/users/999", token, ""), http.StatusNotFound, "")
-	wantError(t, "GET /nowhere/1", p.call(t, "GET", "/nowhere/1", "", ""), http.StatusNotFound, "")
-	wantError(t, "GET /nowhere/2", p.call(t, "GET", "/nowhere/2", "", ""), http.StatusNotFound, "")
+	sendCountedTraffic(t, p)
 
 	res := admin.callWith(t, "GET", "/debug/vars", "")
 	wantStatus(t, "GET /debug/vars on the admin listener", res, http.StatusOK)
@@ -319,6 +306,29 @@ func TestAdminListener(t *testing.T) {
 		conn.Close()
 		t.Errorf("the admin listener still takes connections after the program stopped")
 	}
+}
+
+// sendCountedTraffic sends p what TestAdminListener and
+// TestMetricsEndpoint find counted: a sign-up of muthoni and a login (1
+// session), defaultThrottleLimit logins with a wrong password, one then
+// throttled, three reads of the user (200), one of a user that does not
+// exist (404), and two requests no route takes (404).
+func sendCountedTraffic(t *testing.T, p *program) {
+	t.Helper()
+	id := p.createUser(t, "muthoni", "muthoni-password")
+	token := p.login(t, "muthoni", "muthoni-password")
+	// defaultThrottleLimit failures of one account from one address lock
+	// it: the next login is throttled, even with the right password.
+	for range defaultThrottleLimit {
+		wantBasicChallenge(t, "POST /api/tokens with a wrong password", p.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password"))
+	}
+	wantError(t, "POST /api/tokens once locked", p.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password"), http.StatusTooManyRequests, "")
+	for range 3 {
+		wantStatus(t, "GET /api/users/{id}", p.call(t, "GET", userPath(id), token, ""), http.StatusOK)
+	}
+	wantError(t, "GET /api/users/999", p.call(t, "GET", "/api/users/999", token, ""), http.StatusNotFound, "")
+	wantError(t, "GET /nowhere/1", p.call(t, "GET", "/nowhere/1", "", ""), http.StatusNotFound, "")
+	wantError(t, "GET /nowhere/2", p.call(t, "GET", "/nowhere/2", "", ""), http.StatusNotFound, "")
 }
 
 // adminLine is the log line that gives the admin listener's address.

@@ -89,18 +89,7 @@ func promSamples(t *testing.T, text string) map[string]float64 {
 func TestMetricsEndpoint(t *testing.T) {
 	dir := t.TempDir()
 	p, admin := startMetricsProgram(t, dir)
-	id := p.createUser(t, "muthoni", "muthoni-password")
-	token := p.login(t, "muthoni", "muthoni-password")
-	for range defaultThrottleLimit {
-		wantBasicChallenge(t, "POST /api/tokens with a wrong password", p.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password"))
-	}
-	wantError(t, "POST /api/tokens once locked", p.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password"), http.StatusTooManyRequests, "")
-	for range 3 {
-		wantStatus(t, "GET /api/users/{id}", p.call(t, "GET", userPath(id), token, ""), http.StatusOK)
-	}
-	wantError(t, "GET /api/users/999", p.call(t, "GET", "/api/users/999", token, ""), http.StatusNotFound, "")
-	wantError(t, "GET /nowhere/1", p.call(t, "GET", "/nowhere/1", "", ""), http.StatusNotFound, "")
-	wantError(t, "GET /nowhere/2", p.call(t, "GET", "/nowhere/2", "", ""), http.StatusNotFound, "")
+	sendCountedTraffic(t, p)
 	insertMail(t, dir, 0)
 	insertMail(t, dir, 1)
 
