@@ -182,7 +182,7 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "db", opts.db)
 	stopAdmin := func() {}
 	if adminLn != nil {
-		stopAdmin = startAdmin(ctx, adminLn, opts.adminAddr, serverVars(srv, st, db), log)
+		stopAdmin = startAdmin(ctx, adminLn, opts.adminAddr, serverVars(srv, st, db), metricsHandler(srv, st, db), log)
 	}
 	defer stopAdmin()
 	err = serve(ctx, newPublicServer(srv, tlsConfig, log), ln, log)
