@@ -33,6 +33,7 @@ func metricsHandler(srv *server, st store, db *sqlStore) http.Handler {
 			writeCacheMetrics(p, cached.cacheStats())
 		}
 		counts.write(p)
+		writeCommitMetrics(p, db)
 		writeRuntimeMetrics(p)
 		p.flush() // an error is the scraper gone: nothing to tell it
 	})
@@ -91,6 +92,17 @@ func writeCheckMetrics(p *promWriter, m *metrics) {
 		p.sample(c.name, float64(c.counts.failed.Load()), "outcome", "failed")
 		p.sample(c.name, float64(c.counts.throttled.Load()), "outcome", "throttled")
 	}
+}
+
+// writeCommitMetrics writes the writes committed and the commits that
+// held them (committer.go): their ratio is how many writes share each
+// sync. Both stay 0 on rqlite, which commits each write itself.
+func writeCommitMetrics(p *promWriter, db *sqlStore) {
+	writes, commits := db.writeCounts()
+	p.family("tokenapi_store_writes_total", promCounter, "Writes of the store committed, each a request's statements.")
+	p.sample("tokenapi_store_writes_total", float64(writes))
+	p.family("tokenapi_store_commits_total", promCounter, "Transactions committed by group commit, each one fsync for all of its writes.")
+	p.sample("tokenapi_store_commits_total", float64(commits))
 }
 
 // writeHashMetrics writes the password-hash slots and their queue

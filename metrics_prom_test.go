@@ -124,6 +124,11 @@ func TestMetricsEndpoint(t *testing.T) {
 	if !testOnPlainStore() && got[`tokenapi_cache_hits_total{cache="tokens"}`] < 2 {
 		t.Errorf("tokens cache hits = %v, want at least 2", got[`tokenapi_cache_hits_total{cache="tokens"}`])
 	}
+	// Every write went through group commit (the program runs on a file):
+	// at least one commit, and never more commits than writes.
+	if writes, commits := got["tokenapi_store_writes_total"], got["tokenapi_store_commits_total"]; commits < 1 || commits > writes {
+		t.Errorf("store writes = %v, commits = %v; want at least one commit, and no more commits than writes", writes, commits)
+	}
 	if got["tokenapi_go_goroutines"] < 1 || got["tokenapi_go_heap_alloc_bytes"] <= 0 {
 		t.Errorf("the Go runtime's goroutines and heap are %v and %v, want more than 0",
 			got["tokenapi_go_goroutines"], got["tokenapi_go_heap_alloc_bytes"])
