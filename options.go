@@ -43,6 +43,7 @@ type options struct {
 	smtp               *smtpServer   // nil: no mail (mailconfig.go)
 	mailFrom           *mail.Address // with smtp
 	resetURLTemplate   string
+	corsOrigins        []string // browser apps' origins (cors.go); none: no CORS
 }
 
 // envNames are the environment variables that set flags, by flag name.
@@ -58,6 +59,7 @@ var envNames = []struct{ flag, env string }{
 	{"smtp-url", "TOKENAPI_SMTP_URL"},
 	{"mail-from", "TOKENAPI_MAIL_FROM"},
 	{"reset-url-template", "TOKENAPI_RESET_URL_TEMPLATE"},
+	{"cors-origins", "TOKENAPI_CORS_ORIGINS"},
 }
 
 // parseOptions reads the environment and then args: the flags, then the
@@ -137,6 +139,9 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 		"X-Forwarded-For or Forwarded header names the client (TOKENAPI_TRUSTED_PROXIES; default none)",
 		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
 	o.mailFlags(fs, value) // mailconfig.go
+	fs.Func("cors-origins", "origins of browser apps that may call the API, comma-separated,\n"+
+		"e.g. https://app.example.com (TOKENAPI_CORS_ORIGINS; default none: no CORS)",
+		value(func(s string) error { return parseCORSOrigins(s, &o.corsOrigins) }))
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
 }
@@ -166,6 +171,7 @@ func (o options) config() config {
 	cfg.passwordIterations = o.passwordIterations
 	cfg.trustedProxies = o.trustedProxies
 	cfg.mail = o.mailConfig()
+	cfg.corsOrigins = o.corsOrigins
 	return cfg
 }
 
