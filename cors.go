@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -106,6 +107,13 @@ var (
 	corsExposeHeadersValue = []string{corsExposeHeaders}
 	corsMaxAgeValue        = []string{corsMaxAge}
 )
+
+// corsFlag declares -cors-origins, which sets o.corsOrigins.
+func (o *options) corsFlag(fs *flag.FlagSet, value func(func(string) error) func(string) error) {
+	fs.Func("cors-origins", "origins of browser apps that may call the API, comma-separated,\n"+
+		"e.g. https://app.example.com (TOKENAPI_CORS_ORIGINS; default none: no CORS)",
+		value(func(s string) error { return parseCORSOrigins(s, &o.corsOrigins) }))
+}
 
 // parseCORSOrigins reads -cors-origins: origins separated by commas, each
 // kept in the form a browser sends it in the Origin header (see

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/mail"
 	"net/netip"
 	"strconv"
@@ -139,9 +138,7 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 		"X-Forwarded-For or Forwarded header names the client (TOKENAPI_TRUSTED_PROXIES; default none)",
 		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
 	o.mailFlags(fs, value) // mailconfig.go
-	fs.Func("cors-origins", "origins of browser apps that may call the API, comma-separated,\n"+
-		"e.g. https://app.example.com (TOKENAPI_CORS_ORIGINS; default none: no CORS)",
-		value(func(s string) error { return parseCORSOrigins(s, &o.corsOrigins) }))
+	o.corsFlag(fs, value)  // cors.go
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
 }
@@ -261,29 +258,6 @@ func parseTrustedProxy(s string) (netip.Prefix, error) {
 			s, p.Bits(), p.Masked(), p.Addr())
 	}
 	return p, nil
-}
-
-// sameListenAddr reports whether listening on a and on b would take the
-// same port on a same address: equal ports, other than 0 (any free port),
-// on equal hosts or where one host is every address. Two names of one
-// host, such as localhost and 127.0.0.1, pass here and fail at the
-// second listen instead, as an address in use.
-func sameListenAddr(a, b string) bool {
-	hostA, portA, errA := net.SplitHostPort(a)
-	hostB, portB, errB := net.SplitHostPort(b)
-	if errA != nil || errB != nil {
-		return a == b
-	}
-	if portA != portB || portA == "0" {
-		return false
-	}
-	return hostA == hostB || anyHost(hostA) || anyHost(hostB)
-}
-
-// anyHost reports whether a listen address's host means every address.
-func anyHost(host string) bool {
-	ip, err := netip.ParseAddr(host)
-	return host == "" || err == nil && ip.IsUnspecified()
 }
 
 // flagName returns the name of the flag in the flag package's "invalid
