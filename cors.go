@@ -21,13 +21,15 @@ import (
 // OPTIONS is a 405 like any other method without a route.
 //
 // Never "*", and never an origin copied from a request without checking it
-// against the list: either would let any page on the web call the API with
-// the token its visitor's browser holds for the listed app. There is no
-// Access-Control-Allow-Credentials either: it is for cookies and HTTP
-// authentication the browser adds by itself, and tokenapi has neither
-// (the app sends its bearer token in its own Authorization header, which a
-// preflight allows). Without it the browser sends no cookie and no cached
-// Basic credentials, so another origin can never ride on them.
+// against the list: the list is the operator's choice of the sites whose
+// scripts may read answers through their visitors' browsers, which also
+// reach servers the sites themselves cannot, such as an API on a private
+// network. There is no Access-Control-Allow-Credentials either: it is for
+// cookies and HTTP authentication the browser adds by itself, which
+// tokenapi does not use (the app sends its bearer token in its own
+// Authorization header, which a preflight allows). Without it, a page
+// that has the browser add what it remembers (credentials: "include")
+// cannot read the answer.
 
 const (
 	// corsAllowHeaders are the request headers an app may send: the token,
