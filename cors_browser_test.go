@@ -7,6 +7,7 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -26,27 +27,28 @@ func TestCORSInChromium(t *testing.T) {
 	if err != nil {
 		t.Skip("skipping the browser test of CORS: no chromium in PATH (apt-get install chromium; CI installs it)")
 	}
-	var api, token string // set below, before any page is asked for
+	// The page takes the API's address and the token from its own query
+	// string, since the API starts after the app's origin is known.
 	app := func() *httptest.Server {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprint(w, appPage(api, token))
+			fmt.Fprint(w, appPage(r.FormValue("api"), r.FormValue("token")))
 		}))
 		t.Cleanup(srv.Close)
 		return srv
 	}
 	listed, unlisted := app(), app()
 	ts := newTestServer(t, withCORS(listed.URL))
-	api = ts.base
-	_, token = ts.newUser(t, "muthoni")
+	_, token := ts.newUser(t, "muthoni")
+	query := "/?" + url.Values{"api": {ts.base}, "token": {token}}.Encode()
 
-	got := openInChromium(t, chromium, listed.URL)
+	got := openInChromium(t, chromium, listed.URL+query)
 	if got != "ok 200 muthoni" {
 		t.Errorf("the page from the listed origin %s wrote %q, want %q", listed.URL, got, "ok 200 muthoni")
 	}
 	wantAPILog(t, ts, []string{"OPTIONS 204", "GET 200"})
 
-	got = openInChromium(t, chromium, unlisted.URL)
+	got = openInChromium(t, chromium, unlisted.URL+query)
 	if !strings.HasPrefix(got, "blocked TypeError") {
 		t.Errorf("the page from the unlisted origin %s wrote %q, want the fetch rejected with a TypeError", unlisted.URL, got)
 	}
@@ -67,25 +69,25 @@ fetch(` + js(api+"/api/users/1") + `, {headers: {Authorization: "Bearer " + ` + 
 </script>`
 }
 
-// openInChromium loads url in headless Chromium and returns the text of
+// openInChromium loads page in headless Chromium and returns the text of
 // #out once the page's script has run. --virtual-time-budget has Chromium
 // wait for the page's network requests, fetch's included, before it dumps
 // the DOM; the timeout only stops a browser that hangs.
-func openInChromium(t *testing.T, chromium, url string) string {
+func openInChromium(t *testing.T, chromium, page string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=30000", "--dump-dom", url)
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=30000", "--dump-dom", page)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	dom, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("chromium --dump-dom %s: %v\n%s", url, err, lastLines(stderr.String(), 20))
+		t.Fatalf("chromium --dump-dom %s: %v\n%s", page, err, lastLines(stderr.String(), 20))
 	}
 	m := regexp.MustCompile(`<pre id="out">([^<]*)</pre>`).FindSubmatch(dom)
 	if m == nil {
-		t.Fatalf("chromium --dump-dom %s: no #out in\n%s", url, dom)
+		t.Fatalf("chromium --dump-dom %s: no #out in\n%s", page, dom)
 	}
 	return html.UnescapeString(string(m[1]))
 }
