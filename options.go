@@ -42,6 +42,7 @@ type options struct {
 	smtp               *smtpServer   // nil: no mail (mailconfig.go)
 	mailFrom           *mail.Address // with smtp
 	resetURLTemplate   string
+	secretKeyOptions            // the key that seals TOTP secrets (secrets.go)
 	corsOrigins        []string // browser apps' origins (cors.go); none: no CORS
 }
 
@@ -58,6 +59,7 @@ var envNames = []struct{ flag, env string }{
 	{"smtp-url", "TOKENAPI_SMTP_URL"},
 	{"mail-from", "TOKENAPI_MAIL_FROM"},
 	{"reset-url-template", "TOKENAPI_RESET_URL_TEMPLATE"},
+	{"secret-key-file", "TOKENAPI_SECRET_KEY_FILE"},
 	{"cors-origins", "TOKENAPI_CORS_ORIGINS"},
 }
 
@@ -138,6 +140,7 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 		"X-Forwarded-For or Forwarded header names the client (TOKENAPI_TRUSTED_PROXIES; default none)",
 		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
 	o.mailFlags(fs, value) // mailconfig.go
+	o.secretKeyFlag(fs)    // secrets.go
 	o.corsFlag(fs, value)  // cors.go
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
