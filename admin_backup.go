@@ -30,6 +30,10 @@ type backupResult struct {
 	File          string `json:"file"` // absolute
 	Bytes         int64  `json:"bytes"`
 	SchemaVersion int    `json:"schema_version"`
+	// SecretKey is where the key that seals the copy's TOTP secrets is
+	// (secrets.go): a file, or TOKENAPI_SECRET_KEY. The copy does not hold
+	// it, by design, and a server on the copy needs it.
+	SecretKey string `json:"secret_key"`
 }
 
 func (a *admin) backup(ctx context.Context, args []string) error {
@@ -44,10 +48,13 @@ func (a *admin) backup(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	b.SecretKey = a.opts.secretKeySource(a.opts.db)
 	if a.json {
 		return a.writeJSON(b)
 	}
-	_, err = fmt.Fprintf(a.stdout, "backed up %s to %s: %d bytes, schema version %d\n", a.opts.db, b.File, b.Bytes, b.SchemaVersion)
+	_, err = fmt.Fprintf(a.stdout, "backed up %s to %s: %d bytes, schema version %d\n"+
+		"its TOTP secrets are sealed with the key in %s, which the copy does not hold: keep the key apart, and give it to a server on the copy\n",
+		a.opts.db, b.File, b.Bytes, b.SchemaVersion, b.SecretKey)
 	return err
 }
 

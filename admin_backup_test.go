@@ -70,7 +70,10 @@ func TestAdminBackupUnderWriteLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSON(t, "tokenapi backup -json", got, backupResult{File: copyPath, Bytes: info.Size(), SchemaVersion: len(schemaSteps)})
+	// It names the key that sealed the TOTP secrets, which the copy does
+	// not hold (a relative -db gives a relative name).
+	wantJSON(t, "tokenapi backup -json", got, backupResult{File: copyPath, Bytes: info.Size(), SchemaVersion: len(schemaSteps),
+		SecretKey: "tokenapi.db.key"})
 	if info.Mode().Perm() != 0o600 {
 		t.Errorf("the copy's mode is %v, want -rw------- (it holds the password hashes)", info.Mode().Perm())
 	}
@@ -97,7 +100,9 @@ func TestAdminBackupUnderWriteLoad(t *testing.T) {
 	}
 
 	// A restore is a server started on the copy.
-	restored := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", copyPath}, cheapPasswords)
+	// A server on the copy needs that key.
+	restored := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", copyPath,
+		"-secret-key-file", filepath.Join(dir, "tokenapi.db.key")}, cheapPasswords)
 	wantStatus(t, "GET a post of the copy", restored.call(t, "GET", fmt.Sprintf("/api/posts/%d", before[len(before)-1]), token, ""), http.StatusOK)
 }
 
@@ -262,6 +267,7 @@ func TestRqliteBackupNamesRqlites(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", command, err, out)
 	}
-	restored := startProgram(t, dir, []string{"-addr", "127.0.0.1:0", "-db", "cluster.db"}, cheapPasswords)
+	restored := startProgram(t, dir, []string{"-addr", "127.0.0.1:0", "-db", "cluster.db"}, cheapPasswords,
+		secretKeyEnv+"="+testSecretKey) // the cluster's key: a copy holds none
 	wantStatus(t, "GET /api/users/{id} on a server started on rqlite's backup", restored.call(t, "GET", userPath(id), token, ""), http.StatusOK)
 }
