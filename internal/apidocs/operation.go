@@ -222,8 +222,8 @@ func (d *apiDocument) fields(prefix string, s docSchema, depth int) ([]fieldView
 	return views, nil
 }
 
-// response reads one answer of an operation, with its headers and an
-// example of its body, indented.
+// response reads one answer of an operation, with its headers, the fields
+// of its body and an example of it, indented.
 func (d *apiDocument) response(status string, raw json.RawMessage) (responseView, error) {
 	var r docResponse
 	if err := d.decode(raw, &r); err != nil {
@@ -255,6 +255,9 @@ func (d *apiDocument) response(status string, raw json.RawMessage) (responseView
 	}
 	s, err := d.schema(mt.Schema, 0)
 	if err != nil {
+		return v, err
+	}
+	if v.Fields, err = d.fields("", s, 0); err != nil {
 		return v, err
 	}
 	example, err := d.mediaExample(mt, s)

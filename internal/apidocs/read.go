@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -280,9 +281,25 @@ func (s *docSchema) merge(p docSchema) error {
 		return err
 	}
 	if len(theirs) > 0 {
-		s.Properties = objectOf(append(ours, theirs...))
+		s.Properties = objectOf(mergeMembers(ours, theirs))
 	}
 	return nil
+}
+
+// mergeMembers adds theirs to ours, one of theirs replacing one of ours of
+// the same name in its place: a part of an allOf that narrows a property
+// (an error's status text to one const) shows it once, as narrowed.
+func mergeMembers(ours, theirs []member) []member {
+	merged := slices.Clone(ours)
+	for _, t := range theirs {
+		i := slices.IndexFunc(merged, func(m member) bool { return m.name == t.name })
+		if i < 0 {
+			merged = append(merged, t)
+			continue
+		}
+		merged[i] = t
+	}
+	return merged
 }
 
 // objectOf is the JSON object of ms, in their order.

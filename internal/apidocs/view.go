@@ -62,6 +62,7 @@ type responseView struct {
 	Class       string // s2, s3, s4, s5: its colour
 	Description []block
 	Headers     []fieldView
+	Fields      []fieldView // of the body: Required means always there
 	Example     string
 }
 

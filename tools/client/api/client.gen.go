@@ -304,13 +304,14 @@ type AccountDeletion struct {
 
 // BadRequestError defines model for BadRequestError.
 type BadRequestError struct {
+	// Error The HTTP status text: always `Bad Request`.
 	Error BadRequestErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// BadRequestErrorError defines model for BadRequestError.Error.
+// BadRequestErrorError The HTTP status text: always `Bad Request`.
 type BadRequestErrorError string
 
 // Body 1 to 10,000 characters, not only spaces; tabs and newlines, but no other control characters, and no format characters (Unicode Cf) but the joiners U+200C and U+200D.
@@ -323,14 +324,23 @@ type CollectionLinks struct {
 
 	// Prev Null on the first page; past the end, the last page there is.
 	Prev *string `json:"prev"`
-	Self string  `json:"self"`
+
+	// Self This page.
+	Self string `json:"self"`
 }
 
 // CollectionMeta defines model for CollectionMeta.
 type CollectionMeta struct {
-	Page       int `json:"page"`
-	PerPage    int `json:"per_page"`
+	// Page This page's number, from 1.
+	Page int `json:"page"`
+
+	// PerPage Items per page: `per_page` as asked (10 when not), at most 100.
+	PerPage int `json:"per_page"`
+
+	// TotalItems How many items the collection holds now.
 	TotalItems int `json:"total_items"`
+
+	// TotalPages How many pages the collection fills now; 0 when it is empty.
 	TotalPages int `json:"total_pages"`
 }
 
@@ -360,9 +370,11 @@ type Event struct {
 
 	// Detail login.failed and login.locked: how many in that minute, a decimal number. session.ended: who ended it, `self`, `others`, `all`, `password_change` or `admin`. user.updated: the fields sent, comma-separated (`username`, `email`, `about_me`). `admin` for any operator's action. Null otherwise.
 	Detail *string `json:"detail"`
-	Id     Id      `json:"id"`
 
-	// SessionId login.succeeded: the session it created. session.ended by `self`: the session that ended. Otherwise the session whose token made the request, if it came with one (for `all`, it ended too).
+	// Id The event's id; later events have larger ids.
+	Id Id `json:"id"`
+
+	// SessionId login.succeeded: the session it created. session.ended by `self`: the session that ended. Otherwise the session whose token made the request, if it came with one (for `all`, it ended too). Null when there is none: a failed or refused login, a request without a token, an operator's action.
 	SessionId *int64 `json:"session_id"`
 
 	// Type `login.succeeded`: a token was issued. `login.failed`: a wrong password for this account. `login.locked`: a login refused with 429. `session.ended`: sessions ended. `password.changed`. `user.updated`: username, email or about_me changed. `events.read`: an operator printed this log (`tokenapi events`).
@@ -377,28 +389,35 @@ type EventType string
 
 // EventList defines model for EventList.
 type EventList struct {
+	// UnderscoreLinks Links to this page and the pages beside it.
 	UnderscoreLinks CollectionLinks `json:"_links"`
-	UnderscoreMeta  CollectionMeta  `json:"_meta"`
-	Items           []Event         `json:"items"`
+
+	// UnderscoreMeta Where this page is in the collection.
+	UnderscoreMeta CollectionMeta `json:"_meta"`
+
+	// Items The page's events, newest first.
+	Items []Event `json:"items"`
 }
 
 // ForbiddenError defines model for ForbiddenError.
 type ForbiddenError struct {
+	// Error The HTTP status text: always `Forbidden`.
 	Error ForbiddenErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// ForbiddenErrorError defines model for ForbiddenError.Error.
+// ForbiddenErrorError The HTTP status text: always `Forbidden`.
 type ForbiddenErrorError string
 
 // Health defines model for Health.
 type Health struct {
+	// Status Always `ok`: the database answered.
 	Status HealthStatus `json:"status"`
 }
 
-// HealthStatus defines model for Health.Status.
+// HealthStatus Always `ok`: the database answered.
 type HealthStatus string
 
 // Id defines model for Id.
@@ -406,13 +425,14 @@ type Id = int64
 
 // InternalServerErrorError defines model for InternalServerErrorError.
 type InternalServerErrorError struct {
+	// Error The HTTP status text: always `Internal Server Error`.
 	Error InternalServerErrorErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message *string `json:"message,omitempty"`
 }
 
-// InternalServerErrorErrorError defines model for InternalServerErrorError.Error.
+// InternalServerErrorErrorError The HTTP status text: always `Internal Server Error`.
 type InternalServerErrorErrorError string
 
 // NewPost Fields not listed are ignored.
@@ -445,24 +465,26 @@ type NewUser struct {
 
 // NotFoundError defines model for NotFoundError.
 type NotFoundError struct {
+	// Error The HTTP status text: always `Not Found`.
 	Error NotFoundErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message *string `json:"message,omitempty"`
 }
 
-// NotFoundErrorError defines model for NotFoundError.Error.
+// NotFoundErrorError The HTTP status text: always `Not Found`.
 type NotFoundErrorError string
 
 // NotImplementedError defines model for NotImplementedError.
 type NotImplementedError struct {
+	// Error The HTTP status text: always `Not Implemented`.
 	Error NotImplementedErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// NotImplementedErrorError defines model for NotImplementedError.Error.
+// NotImplementedErrorError The HTTP status text: always `Not Implemented`.
 type NotImplementedErrorError string
 
 // Password 8 to 1024 characters without control characters: a long phrase beats rules about symbols.
@@ -470,6 +492,7 @@ type Password = string
 
 // PasswordResetAccepted defines model for PasswordResetAccepted.
 type PasswordResetAccepted struct {
+	// Message The same text whether or not the address belongs to an account, so that it tells nobody which addresses do.
 	Message string `json:"message"`
 }
 
@@ -492,47 +515,72 @@ type PasswordResetRequest struct {
 
 // PayloadTooLargeError defines model for PayloadTooLargeError.
 type PayloadTooLargeError struct {
+	// Error The HTTP status text: always `Request Entity Too Large`.
 	Error PayloadTooLargeErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// PayloadTooLargeErrorError defines model for PayloadTooLargeError.Error.
+// PayloadTooLargeErrorError The HTTP status text: always `Request Entity Too Large`.
 type PayloadTooLargeErrorError string
 
 // Post defines model for Post.
 type Post struct {
+	// UnderscoreLinks Where to read more of this post and its author.
 	UnderscoreLinks struct {
-		Author      string `json:"author"`
+		// Author Its author.
+		Author string `json:"author"`
+
+		// AuthorPosts Its author's posts.
 		AuthorPosts string `json:"author_posts"`
-		Self        string `json:"self"`
+
+		// Self This post.
+		Self string `json:"self"`
 	} `json:"_links"`
+
+	// Author Who wrote the post, as they are now.
 	Author struct {
+		// AboutAuthor The author's `about_me`; null when there is none.
 		AboutAuthor *string `json:"about_author"`
-		Id          Id      `json:"id"`
-		PostCount   int     `json:"post_count"`
+
+		// Id The author's user id.
+		Id Id `json:"id"`
+
+		// PostCount How many posts the author has written.
+		PostCount int `json:"post_count"`
 
 		// Username 1 to 64 ASCII letters, digits, `_`, `.` and `-`; unique in any case.
 		//
 		// Examples: muthoni
 		Username Username `json:"username"`
 	} `json:"author"`
+
+	// Body The post's text.
 	Body string `json:"body"`
-	Id   Id     `json:"id"`
+
+	// Id The post's id, in `/api/posts/{id}`.
+	Id Id `json:"id"`
 
 	// Timestamp UTC, RFC 3339 with microseconds.
 	//
 	// Examples: 2026-11-30T21:57:18.543436Z
 	Timestamp Timestamp `json:"timestamp"`
-	Title     string    `json:"title"`
+
+	// Title The post's title.
+	Title string `json:"title"`
 }
 
 // PostList defines model for PostList.
 type PostList struct {
+	// UnderscoreLinks Links to this page and the pages beside it.
 	UnderscoreLinks CollectionLinks `json:"_links"`
-	UnderscoreMeta  CollectionMeta  `json:"_meta"`
-	Items           []Post          `json:"items"`
+
+	// UnderscoreMeta Where this page is in the collection.
+	UnderscoreMeta CollectionMeta `json:"_meta"`
+
+	// Items The page's posts, newest first.
+	Items []Post `json:"items"`
 }
 
 // PostUpdate Either field, or both; those not sent stay. Fields not listed are ignored.
@@ -549,13 +597,14 @@ type Scope string
 
 // ServiceUnavailableError defines model for ServiceUnavailableError.
 type ServiceUnavailableError struct {
+	// Error The HTTP status text: always `Service Unavailable`.
 	Error ServiceUnavailableErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message *string `json:"message,omitempty"`
 }
 
-// ServiceUnavailableErrorError defines model for ServiceUnavailableError.Error.
+// ServiceUnavailableErrorError The HTTP status text: always `Service Unavailable`.
 type ServiceUnavailableErrorError string
 
 // Session defines model for Session.
@@ -572,21 +621,26 @@ type Session struct {
 	//
 	// Examples: 2026-11-30T21:57:18.543436Z
 	ExpiresAt Timestamp `json:"expires_at"`
-	Id        Id        `json:"id"`
+
+	// Id The session's id: `DELETE /api/tokens/{id}` ends it.
+	Id Id `json:"id"`
 
 	// LastUsedAt Null until the token is first used.
 	LastUsedAt *time.Time `json:"last_used_at"`
-	Name       *string    `json:"name"`
+
+	// Name The name given at login; null when none was given.
+	Name *string `json:"name"`
 
 	// Scope A `read` session may call every `GET` and log itself out; anything else gets 403.
 	Scope Scope `json:"scope"`
 
-	// UserAgent The User-Agent of the login, cut to 200 characters, with control and format characters (Unicode Cf, but U+200C and U+200D) made `?`.
+	// UserAgent The User-Agent of the login, cut to 200 characters, with control and format characters (Unicode Cf, but U+200C and U+200D) made `?`. Null when the login sent none.
 	UserAgent *string `json:"user_agent"`
 }
 
 // SessionList defines model for SessionList.
 type SessionList struct {
+	// Items The caller's live sessions, newest first.
 	Items []Session `json:"items"`
 }
 
@@ -606,7 +660,9 @@ type Token struct {
 	ExpiresAt Timestamp `json:"expires_at"`
 
 	// Id The session's id, never the token.
-	Id   Id      `json:"id"`
+	Id Id `json:"id"`
+
+	// Name The name given at login; null when none was given.
 	Name *string `json:"name"`
 
 	// Scope A `read` session may call every `GET` and log itself out; anything else gets 403.
@@ -627,56 +683,70 @@ type TokenRequest struct {
 
 // TooManyRequestsError defines model for TooManyRequestsError.
 type TooManyRequestsError struct {
+	// Error The HTTP status text: always `Too Many Requests`.
 	Error TooManyRequestsErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// TooManyRequestsErrorError defines model for TooManyRequestsError.Error.
+// TooManyRequestsErrorError The HTTP status text: always `Too Many Requests`.
 type TooManyRequestsErrorError string
 
 // UnauthorizedError defines model for UnauthorizedError.
 type UnauthorizedError struct {
+	// Error The HTTP status text: always `Unauthorized`.
 	Error UnauthorizedErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message *string `json:"message,omitempty"`
 }
 
-// UnauthorizedErrorError defines model for UnauthorizedError.Error.
+// UnauthorizedErrorError The HTTP status text: always `Unauthorized`.
 type UnauthorizedErrorError string
 
 // UnsupportedMediaTypeError defines model for UnsupportedMediaTypeError.
 type UnsupportedMediaTypeError struct {
+	// Error The HTTP status text: always `Unsupported Media Type`.
 	Error UnsupportedMediaTypeErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// UnsupportedMediaTypeErrorError defines model for UnsupportedMediaTypeError.Error.
+// UnsupportedMediaTypeErrorError The HTTP status text: always `Unsupported Media Type`.
 type UnsupportedMediaTypeErrorError string
 
 // User defines model for User.
 type User struct {
+	// UnderscoreLinks Where to read more of this user.
 	UnderscoreLinks struct {
 		// Avatar A Gravatar identicon, as in the tutorial.
-		Avatar  string `json:"avatar"`
+		Avatar string `json:"avatar"`
+
+		// MyPosts The user's posts.
 		MyPosts string `json:"my_posts"`
-		Self    string `json:"self"`
+
+		// Self This user.
+		Self string `json:"self"`
 	} `json:"_links"`
+
+	// AboutMe What the user wrote about themselves; null when there is none (never written, or cleared with `""`).
 	AboutMe *string `json:"about_me"`
 
 	// Email Only in answers to the user's own requests.
 	Email *string `json:"email,omitempty"`
-	Id    Id      `json:"id"`
+
+	// Id The user's id, in `/api/users/{id}`.
+	Id Id `json:"id"`
 
 	// LastSeen UTC, RFC 3339 with microseconds.
 	//
 	// Examples: 2026-11-30T21:57:18.543436Z
-	LastSeen  Timestamp `json:"last_seen"`
-	PostCount int       `json:"post_count"`
+	LastSeen Timestamp `json:"last_seen"`
+
+	// PostCount How many posts the user has written.
+	PostCount int `json:"post_count"`
 
 	// Username 1 to 64 ASCII letters, digits, `_`, `.` and `-`; unique in any case.
 	//
@@ -686,9 +756,14 @@ type User struct {
 
 // UserList defines model for UserList.
 type UserList struct {
+	// UnderscoreLinks Links to this page and the pages beside it.
 	UnderscoreLinks CollectionLinks `json:"_links"`
-	UnderscoreMeta  CollectionMeta  `json:"_meta"`
-	Items           []User          `json:"items"`
+
+	// UnderscoreMeta Where this page is in the collection.
+	UnderscoreMeta CollectionMeta `json:"_meta"`
+
+	// Items The page's users, by id.
+	Items []User `json:"items"`
 }
 
 // UserUpdate Any of the fields; those not sent stay. Fields not listed are ignored. `password` needs the right `current_password`.
