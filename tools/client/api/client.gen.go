@@ -19,13 +19,13 @@ import (
 
 // Defines values for BadRequestErrorError.
 const (
-	BadRequestErrorErrorBadRequest BadRequestErrorError = "Bad Request"
+	BadRequest BadRequestErrorError = "Bad Request"
 )
 
 // Valid indicates whether the value is a known member of the BadRequestErrorError enum.
 func (e BadRequestErrorError) Valid() bool {
 	switch e {
-	case BadRequestErrorErrorBadRequest:
+	case BadRequest:
 		return true
 	default:
 		return false
@@ -822,9 +822,6 @@ type AccountBodyTooLarge = PayloadTooLargeError
 
 // BadPage defines model for BadPage.
 type BadPage = BadRequestError
-
-// BadRequest defines model for BadRequest.
-type BadRequest = BadRequestError
 
 // BasicUnauthorized defines model for BasicUnauthorized.
 type BasicUnauthorized = UnauthorizedError
@@ -3222,7 +3219,7 @@ type RequestPasswordResetResponse struct {
 	// JSON202 the response for an HTTP 202 `application/json` response
 	JSON202 *PasswordResetAccepted
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *AccountBodyTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -3243,7 +3240,7 @@ func (r RequestPasswordResetResponse) GetJSON202() *PasswordResetAccepted {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r RequestPasswordResetResponse) GetJSON400() *BadRequest {
+func (r RequestPasswordResetResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -3315,7 +3312,7 @@ type ConfirmPasswordResetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *AccountBodyTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -3335,7 +3332,7 @@ type ConfirmPasswordResetResponse struct {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r ConfirmPasswordResetResponse) GetJSON400() *BadRequest {
+func (r ConfirmPasswordResetResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -3496,7 +3493,7 @@ type CreatePostResponse struct {
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *PostCreated
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *BearerUnauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -3521,7 +3518,7 @@ func (r CreatePostResponse) GetJSON201() *PostCreated {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r CreatePostResponse) GetJSON400() *BadRequest {
+func (r CreatePostResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -3601,7 +3598,7 @@ type CreatePostForUserResponse struct {
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *PostCreated
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *BearerUnauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -3628,7 +3625,7 @@ func (r CreatePostForUserResponse) GetJSON201() *PostCreated {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r CreatePostForUserResponse) GetJSON400() *BadRequest {
+func (r CreatePostForUserResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -3864,7 +3861,7 @@ type UpdatePostResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Post
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *BearerUnauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -3891,7 +3888,7 @@ func (r UpdatePostResponse) GetJSON200() *Post {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r UpdatePostResponse) GetJSON400() *BadRequest {
+func (r UpdatePostResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -3968,7 +3965,7 @@ type RevokeTokensResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *BearerUnauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -3982,7 +3979,7 @@ type RevokeTokensResponse struct {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r RevokeTokensResponse) GetJSON400() *BadRequest {
+func (r RevokeTokensResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -4125,7 +4122,7 @@ type CreateTokenResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Token
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *BasicUnauthorized
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -4154,7 +4151,7 @@ func (r CreateTokenResponse) GetJSON200() *Token {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r CreateTokenResponse) GetJSON400() *BadRequest {
+func (r CreateTokenResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -4386,7 +4383,7 @@ type CreateUserResponse struct {
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *User
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *AccountBodyTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4407,7 +4404,7 @@ func (r CreateUserResponse) GetJSON201() *User {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r CreateUserResponse) GetJSON400() *BadRequest {
+func (r CreateUserResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -4484,7 +4481,7 @@ type DeleteUserResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *BearerUnauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -4512,7 +4509,7 @@ type DeleteUserResponse struct {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r DeleteUserResponse) GetJSON400() *BadRequest {
+func (r DeleteUserResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -4692,7 +4689,7 @@ type UpdateUserResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *User
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadRequestError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *BearerUnauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -4727,7 +4724,7 @@ func (r UpdateUserResponse) GetJSON200() *User {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r UpdateUserResponse) GetJSON400() *BadRequest {
+func (r UpdateUserResponse) GetJSON400() *BadRequestError {
 	return r.JSON400
 }
 
@@ -5566,7 +5563,7 @@ func ParseRequestPasswordResetResponse(rsp *http.Response) (*RequestPasswordRese
 		response.JSON202 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5643,7 +5640,7 @@ func ParseConfirmPasswordResetResponse(rsp *http.Response) (*ConfirmPasswordRese
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5811,7 +5808,7 @@ func ParseCreatePostResponse(rsp *http.Response) (*CreatePostResponse, error) {
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5919,7 +5916,7 @@ func ParseCreatePostForUserResponse(rsp *http.Response) (*CreatePostForUserRespo
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6177,7 +6174,7 @@ func ParseUpdatePostResponse(rsp *http.Response) (*UpdatePostResponse, error) {
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6281,7 +6278,7 @@ func ParseRevokeTokensResponse(rsp *http.Response) (*RevokeTokensResponse, error
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6421,7 +6418,7 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6682,7 +6679,7 @@ func ParseCreateUserResponse(rsp *http.Response) (*CreateUserResponse, error) {
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6769,7 +6766,7 @@ func ParseDeleteUserResponse(rsp *http.Response) (*DeleteUserResponse, error) {
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6971,7 +6968,7 @@ func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadRequestError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

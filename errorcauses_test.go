@@ -1,0 +1,236 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Each operation's 400 in openapi.json lists only the causes that can
+// happen on it: its description says them in words, and its examples,
+// one per cause, show a real message of each. These tests drive every
+// operation with bad requests, sort the messages its handler answers into
+// causes, and hold the document to them both ways: every cause the
+// handler produces is documented, and every documented cause is one the
+// handler produced here.
+
+// badRequest400 is one request that its operation must answer with 400.
+type badRequest400 struct {
+	op, method, path, body string
+	auth                   func(*http.Request)
+}
+
+// causeOf sorts a 400's message into the cause the document names it by:
+// "json" for a body that is not one JSON object of strings, "taken" for a
+// username or email in use, "query" for revoke's query, and otherwise the
+// field or query parameter the message names.
+func causeOf(message string) string {
+	switch {
+	case strings.HasPrefix(message, "request body"), strings.HasSuffix(message, " must be a string"):
+		return "json"
+	case strings.Contains(message, " is already "):
+		return "taken"
+	case strings.HasPrefix(message, "the query may be"):
+		return "query"
+	case strings.HasPrefix(message, "field "):
+		return strings.Fields(message)[1]
+	}
+	if name, _, ok := strings.Cut(message, " must be a positive integer"); ok {
+		return name
+	}
+	return message // no cause the document knows: the test says so
+}
+
+// causePhrase is what an operation's 400 description says for a cause.
+func causePhrase(cause string) string {
+	switch cause {
+	case "json":
+		return "JSON"
+	case "taken":
+		return "already"
+	case "query":
+		return "`others=true`"
+	}
+	return "`" + cause + "`"
+}
+
+// badRequests400 are the bad requests of every operation that has a 400.
+// Muthoni (user 1) holds token and wrote post 1; gitau (user 2) exists.
+func badRequests400(token string) []badRequest400 {
+	b := bearer(token)
+	muthoni := basic("muthoni", "muthoni-password")
+	fresh := func(field, value string) string { // a new user, one field bad
+		u := map[string]string{"username": "wanjiru", "email": "wanjiru@example.com", "password": "wanjiru-password"}
+		u[field] = value
+		data, _ := json.Marshal(u)
+		return string(data)
+	}
+	wellFormedReset := formatTokenWith(resetTokenPrefix, make([]byte, 32))
+	var rs []badRequest400
+	add := func(op, method, path string, auth func(*http.Request), bodies ...string) {
+		for _, body := range bodies {
+			rs = append(rs, badRequest400{op: op, method: method, path: path, body: body, auth: auth})
+		}
+	}
+	add("createToken", "POST", "/api/tokens", muthoni, `{"name":`, `[]`, `{"name": 5}`, `{"name": ""}`, `{"scope": "admin"}`)
+	rs = append(rs, badRequest400{op: "revokeTokens", method: "DELETE", path: "/api/tokens?others=yes", auth: b},
+		badRequest400{op: "revokeTokens", method: "DELETE", path: "/api/tokens?others=true&all=true", auth: b})
+	add("createUser", "POST", "/api/users", nil, `{"username":`, `{"username": 5}`, fresh("username", "a b"),
+		fresh("email", "nope"), fresh("password", "short"), fresh("about_me", "\u0001"),
+		fresh("username", "muthoni"), fresh("email", "gitau@example.com"))
+	for _, list := range []struct{ op, path string }{
+		{"listUsers", "/api/users"}, {"listPosts", "/api/posts"},
+		{"listUserPosts", "/api/users/1/my-posts"}, {"listUserEvents", "/api/users/1/events"},
+	} {
+		for _, query := range []string{"page=0", "per_page=x", "after=-1"} {
+			rs = append(rs, badRequest400{op: list.op, method: "GET", path: list.path + "?" + query, auth: b})
+		}
+	}
+	add("updateUser", "PUT", "/api/users/1", b, `{"username":`, `{"email": 5}`, `{"username": "a b"}`, `{"email": "nope"}`,
+		`{"about_me": "\u0001"}`, `{"password": "short"}`, `{"password": "a-new-password"}`,
+		`{"password": "a-new-password", "current_password": "not-the-password"}`,
+		`{"username": "gitau"}`, `{"email": "gitau@example.com"}`)
+	add("deleteUser", "DELETE", "/api/users/1", b, `{"current_password":`, `{}`, `{"current_password": "not-the-password"}`)
+	add("createPost", "POST", "/api/posts", b, `{"title":`, `{"title": 5}`, `{"body": "b"}`, `{"title": "t"}`,
+		`{"title": "`+strings.Repeat("t", 101)+`", "body": "b"}`, `{"title": "t", "body": " "}`)
+	add("updatePost", "PUT", "/api/posts/1", b, `{"title":`, `{"title": ""}`, `{"body": "\u0000"}`)
+	add("createPostForUser", "POST", "/api/posts/user/1", b, `{"title":`, `{"body": "b"}`, `{"title": "t"}`)
+	add("requestPasswordReset", "POST", "/api/password-reset", nil, `{"email":`, `{}`, `{"email": "nope"}`)
+	add("confirmPasswordReset", "POST", "/api/password-reset/confirm", nil, `{"token":`, `{}`,
+		`{"token": "tapr_nope", "password": "a-new-password"}`,
+		`{"token": "`+wellFormedReset+`", "password": "a-new-password"}`,
+		`{"token": "`+wellFormedReset+`", "password": "short"}`)
+	return rs
+}
+
+// observed400s drives every bad request and returns, per operation, the
+// messages answered for each cause. Each must be a 400 that changes
+// nothing.
+func observed400s(t *testing.T) map[string]map[string][]string {
+	t.Helper()
+	ts := newMailTestServer(t, startSMTPSink(t))
+	ts.createUser(t, "muthoni", "muthoni-password")
+	token := ts.login(t, "muthoni", "muthoni-password")
+	ts.createUser(t, "gitau", "gitau-password")
+	ts.createPost(t, token, "Habari", "The first post.")
+	before := fmt.Sprint(ts.count(t, "users"), ts.count(t, "posts"), ts.count(t, "tokens"))
+
+	observed := map[string]map[string][]string{}
+	for _, r := range badRequests400(token) {
+		var with []func(*http.Request)
+		if r.auth != nil {
+			with = append(with, r.auth)
+		}
+		what := fmt.Sprintf("%s (%s %s %s)", r.op, r.method, r.path, r.body)
+		res := ts.callWith(t, r.method, r.path, r.body, with...)
+		wantStatus(t, what, res, http.StatusBadRequest)
+		message, _ := res.object(t)["message"].(string)
+		cause := causeOf(message)
+		if observed[r.op] == nil {
+			observed[r.op] = map[string][]string{}
+		}
+		observed[r.op][cause] = append(observed[r.op][cause], message)
+	}
+	if after := fmt.Sprint(ts.count(t, "users"), ts.count(t, "posts"), ts.count(t, "tokens")); after != before {
+		t.Errorf("users, posts, tokens = %s after the bad requests, want %s as before", after, before)
+	}
+	return observed
+}
+
+// documented400 is an operation's 400 as openapi.json says it.
+type documented400 struct {
+	description string
+	examples    map[string]string // cause: message
+}
+
+// documented400s reads every operation's 400 from openapi.json, by
+// operationId, its $ref to a shared response followed.
+func documented400s(t *testing.T) map[string]documented400 {
+	t.Helper()
+	data, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type response struct {
+		Ref         string `json:"$ref"`
+		Description string
+		Content     map[string]struct {
+			Examples map[string]struct{ Value struct{ Message string } }
+		}
+	}
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage
+		Components struct{ Responses map[string]response }
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]documented400{}
+	for _, item := range doc.Paths {
+		for method, raw := range item {
+			if !slices.Contains(openAPIMethods, method) {
+				continue
+			}
+			var op struct {
+				OperationID string
+				Responses   map[string]response
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			r, ok := op.Responses["400"]
+			if !ok {
+				continue
+			}
+			if name, isRef := strings.CutPrefix(r.Ref, "#/components/responses/"); isRef {
+				r = doc.Components.Responses[name]
+			}
+			d := documented400{description: r.Description, examples: map[string]string{}}
+			for cause, ex := range r.Content["application/json"].Examples {
+				d.examples[cause] = ex.Value.Message
+			}
+			documented[op.OperationID] = d
+		}
+	}
+	return documented
+}
+
+// TestDocumented400Causes holds each operation's documented 400 causes to
+// the ones its handler produces.
+func TestDocumented400Causes(t *testing.T) {
+	observed := observed400s(t)
+	documented := documented400s(t)
+	if got, want := slices.Sorted(maps.Keys(observed)), slices.Sorted(maps.Keys(documented)); !slices.Equal(got, want) {
+		t.Fatalf("operations driven to a 400 = %q, want those documenting one: %q", got, want)
+	}
+	allCauses := map[string]bool{}
+	for _, causes := range observed {
+		for cause := range causes {
+			allCauses[cause] = true
+		}
+	}
+	for op, causes := range observed {
+		doc := documented[op]
+		got, want := slices.Sorted(maps.Keys(doc.examples)), slices.Sorted(maps.Keys(causes))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: the document's 400 examples name the causes %q; its handler produces %q", op, got, want)
+		}
+		for cause, message := range doc.examples {
+			if messages := causes[cause]; len(messages) > 0 && !slices.Contains(messages, message) {
+				t.Errorf("%s: example %q says %q; the handler says %q", op, cause, message, messages)
+			}
+		}
+		for cause := range allCauses {
+			says := strings.Contains(doc.description, causePhrase(cause))
+			if can := len(causes[cause]) > 0; says != can {
+				t.Errorf("%s: the 400 description mentions %s: %v, want %v (the handler produces that cause: %v):\n%s",
+					op, causePhrase(cause), says, can, can, doc.description)
+			}
+		}
+	}
+}
