@@ -1,9 +1,10 @@
 package main
 
 // The operator's commands: tokenapi users, sessions, revoke, passwd,
-// unlock, prune, events and delete-user. Each opens the database file
-// with the plain sqlStore, no cache, so it is safe beside a server running on the same file: SQLite's WAL
-// and busy timeout let both at it, every change is one self-contained
+// unlock, prune, events, delete-user, totp-off and totp-code. Each opens
+// the database file with the plain sqlStore, no cache, so it is safe
+// beside a server running on the same file: SQLite's WAL and busy timeout
+// let both at it, every change is one self-contained
 // statement, as the server's are, and the server's caches trust what they
 // hold for at most a second (cacheTrust), so it honours a revocation
 // within a second.
@@ -46,6 +47,8 @@ func adminCommands() []adminCommand {
 		{"unlock", "USERNAME | -address ADDR", "clear the lockouts of a user, or of a client address", (*admin).unlock},
 		{"events", "USERNAME", "print a user's security log, newest first (and log that it was read)", (*admin).events},
 		{"delete-user", "USERNAME", "delete a user with their posts and sessions, as DELETE /api/users/{id} does", (*admin).deleteUser},
+		{"totp-off", "USERNAME", "turn a user's TOTP off and end the user's sessions", (*admin).totpOff},
+		{"totp-code", "SECRET", "print the current TOTP code of a base32 secret, for scripts", (*admin).totpCode},
 	}
 }
 

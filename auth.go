@@ -92,11 +92,24 @@ func (s *server) requireBasic(next http.HandlerFunc) http.Handler {
 			s.handleError(w, r, err)
 			return
 		}
-		matched, answered := s.checkPassword(w, r, check, passwordHash, password)
-		if answered {
-			return
+		// A user with TOTP on needs a code too, asked for only once the
+		// password was right (totplogin.go).
+		second := verdictRight
+		if userID != 0 {
+			check.secondStep = func(context.Context) (verdict, error) {
+				v, err := s.loginCode(r, userID, r.Header.Get(otpHeader))
+				second = v
+				return v, err
+			}
 		}
-		if !matched || userID == 0 {
+		matched, answered := s.checkPassword(w, r, check, passwordHash, password)
+		switch {
+		case answered:
+			return
+		case second != verdictRight:
+			otpChallenge(w, second)
+			return
+		case !matched || userID == 0:
 			basicChallenge(w, "")
 			return
 		}

@@ -144,6 +144,37 @@ func (c *cachingStore) forgetStaleAddresses(ctx context.Context, before time.Tim
 	return c.db.forgetStaleAddresses(ctx, before)
 }
 
+// The second step's reads and writes pass through: a login's check of a
+// code must see the last step used, whoever wrote it, and none of it is
+// in a cached answer (GET /api/users/{id} reads totp_enabled each time).
+func (c *cachingStore) totpOf(ctx context.Context, userID int64) (totpRecord, error) {
+	return c.db.totpOf(ctx, userID)
+}
+
+func (c *cachingStore) setPendingTOTP(ctx context.Context, userID int64, sealed string) error {
+	return c.db.setPendingTOTP(ctx, userID, sealed)
+}
+
+func (c *cachingStore) enableTOTP(ctx context.Context, userID int64, pending string, step int64, codeHashes []string) error {
+	return c.db.enableTOTP(ctx, userID, pending, step, codeHashes)
+}
+
+func (c *cachingStore) replaceRecoveryCodes(ctx context.Context, userID int64, codeHashes []string) error {
+	return c.db.replaceRecoveryCodes(ctx, userID, codeHashes)
+}
+
+func (c *cachingStore) useTOTPStep(ctx context.Context, userID, step int64) error {
+	return c.db.useTOTPStep(ctx, userID, step)
+}
+
+func (c *cachingStore) useRecoveryCode(ctx context.Context, userID int64, hash string) error {
+	return c.db.useRecoveryCode(ctx, userID, hash)
+}
+
+func (c *cachingStore) disableTOTP(ctx context.Context, userID int64) error {
+	return c.db.disableTOTP(ctx, userID)
+}
+
 // The security log is not cached: its writes forget nothing (the trigger
 // that counts a user's events writes a column no cached user holds), and
 // its reads go to the plain store.

@@ -24,12 +24,19 @@ const (
 	eventPasswordChanged = "password.changed" // detail: admin when an operator set it
 	eventUserUpdated     = "user.updated"     // detail: the fields changed, comma-separated
 	eventEventsRead      = "events.read"      // an operator printed the log; detail: admin
+
+	// The second step of a login (totpapi.go, totplogin.go).
+	eventTOTPEnabled           = "totp.enabled"                 // a code confirmed an enrolment
+	eventTOTPDisabled          = "totp.disabled"                // detail: admin when tokenapi totp-off did it
+	eventRecoveryCodeUsed      = "totp.recovery_code_used"      // a login, a turning off or new codes took one
+	eventRecoveryCodesReplaced = "totp.recovery_codes_replaced" // new codes; the old ones are dead
 )
 
 // eventTypes lists every type, in the order the documents give them.
 var eventTypes = []string{
 	eventLoginSucceeded, eventLoginFailed, eventLoginLocked, eventSessionEnded,
 	eventPasswordChanged, eventUserUpdated, eventEventsRead,
+	eventTOTPEnabled, eventTOTPDisabled, eventRecoveryCodeUsed, eventRecoveryCodesReplaced,
 }
 
 // coalescedEvent reports whether events of type typ are counted, one row

@@ -42,6 +42,7 @@ func TestExamples(t *testing.T) {
 		t.Fatalf("no examples/*.sh (%v)", err)
 	}
 	p := startProgram(t, t.TempDir(), []string{"-addr", "127.0.0.1:0", "-db", "tokenapi.db"}, cheapPasswords)
+	bin := tokenapiCommand(t)
 	for _, script := range scripts {
 		t.Run(filepath.Base(script), func(t *testing.T) {
 			info, err := os.Stat(script)
@@ -52,9 +53,26 @@ func TestExamples(t *testing.T) {
 			if info.Mode()&0o111 == 0 {
 				t.Fatalf("%s is not executable (chmod +x)", script)
 			}
-			runExample(t, script, "TOKENAPI_URL="+p.base)
+			runExample(t, script, "TOKENAPI_URL="+p.base, "TOKENAPI_BIN="+bin)
 		})
 	}
+}
+
+// tokenapiCommand writes a command that runs this test binary as the
+// program, for the examples that run tokenapi themselves (totp.sh runs
+// tokenapi totp-code), and returns its path.
+func tokenapiCommand(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tokenapi")
+	script := "#!/bin/sh\n" + childEnv + "=1 exec '" + strings.ReplaceAll(self, "'", `'\''`) + "' \"$@\"\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // TestREADMESession runs examples/tutorial.sh on a fresh server and fails

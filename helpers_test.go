@@ -39,6 +39,10 @@ import (
 // with each hash, so the code under test is the same.
 const testPasswordIterations = 1000
 
+// testSecretKey is the key that seals the TOTP secrets of the tests'
+// servers (secrets.go), given as TOKENAPI_SECRET_KEY would give it.
+const testSecretKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
 // testStoreEnv names the store the tests' servers run on: "plain" for
 // sqlStore as it is, anything else for the caching store that run puts
 // around it. CI runs the suite on both, so the seam between them stays
@@ -101,6 +105,9 @@ func startTestServer(t testing.TB, dbPath string, caching bool, options ...func(
 	cfg := defaultConfig()
 	cfg.passwordIterations = testPasswordIterations
 	cfg.now = clock.Now
+	if cfg.secrets, err = openSecrets(context.Background(), db, dbPath, "", testSecretKey); err != nil {
+		t.Fatalf("openSecrets: %v", err)
+	}
 	for _, option := range options {
 		option(&cfg)
 	}
@@ -224,6 +231,7 @@ func spawnProgram(t *testing.T, dir string, args []string, env ...string) *progr
 		}
 	}
 	cmd.Env = append(cmd.Env, childEnv+"=1")
+	cmd.Env = append(cmd.Env, rqliteKeyEnv(args)...)
 	cmd.Env = append(cmd.Env, env...)
 	p := &program{client: client{http: programHTTPClient(dir, args)}, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr

@@ -33,10 +33,15 @@
 //   - noteduses.go: last_seen and each session's last use (which slides its
 //     expiry) noted in memory by the caching store, written once a second;
 //   - throttle.go and store_failures.go: failed password checks, counted in
-//     the database, lock a login out for a while; knownaddresses.go: an
+//     the database, lock a login out for a while (passwordcheck.go: the
+//     one way a password or a code is checked); knownaddresses.go: an
 //     account that logged in from an address before is not locked out of it
 //     by failures counted against that address;
 //   - passwords.go and hashslots.go: PBKDF2, and how many hashes run at once;
+//   - totp.go, totplogin.go and totpapi.go (with store_totp.go): the second
+//     step of a login, codes from an authenticator app, checked under the
+//     same throttle; secrets.go: their secrets sealed under a key that is
+//     not in the database;
 //   - clientaddr.go (with forwarded.go): the client's address, which the
 //     throttle counts by and the log shows, found behind trusted proxies;
 //   - middleware.go and logwriter.go: JSON for the mux's own errors, panics,
@@ -56,9 +61,10 @@
 // rendered from it by internal/apidocs.
 //
 // main.go and options.go start it all: run is the whole program. admin.go,
-// admin_commands.go, admin_password.go, admin_unlock.go and admin_events.go
-// are the operator's side of the same binary: tokenapi users, sessions,
-// revoke, passwd, prune, unlock and events, on the database file a server may be using, and
+// admin_commands.go, admin_password.go, admin_unlock.go, admin_events.go and
+// admin_totp.go are the operator's side of the same binary: tokenapi users,
+// sessions, revoke, passwd, prune, unlock, events, totp-off and totp-code,
+// on the database file a server may be using, and
 // only on one a server has made (existingdb.go); admin_output.go prints
 // their listings a page at a time. For a running server,
 // adminserver.go is the opt-in admin listener, with the counts of
@@ -123,6 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(command) > 0 {
 		return runCommand(ctx, opts, command, stdin, stdout, stderr)
 	}
+	opts.secretKey = getenv(secretKeyEnv) // never a flag: a key on a command line shows in ps
 	return serveAPI(ctx, opts, stderr)
 }
 
@@ -146,7 +153,7 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 		}
 		defer adminLn.Close()
 	}
-	db, err := openStore(ctx, opts.db)
+	db, cfg, err := openDatabase(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -155,7 +162,7 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	var st store = newCachingStore(db, log, time.Now, opts.tokenTTL, notedUsesFlushInterval)
 	defer st.Close()
 
-	srv := newServer(st, log, opts.config())
+	srv := newServer(st, log, cfg)
 	stopSweeper := srv.startSweeper(sweepInterval)
 	defer stopSweeper()
 	stopMail := srv.startMailSender(db) // none without -smtp-url
@@ -186,6 +193,22 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openDatabase opens the store opts name, and the key that seals its TOTP
+// secrets (secrets.go), which goes into the server's config: a missing or
+// wrong key stops the start here.
+func openDatabase(ctx context.Context, opts options) (*sqlStore, config, error) {
+	cfg := opts.config()
+	db, err := openStore(ctx, opts.db)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if cfg.secrets, err = openSecrets(ctx, db, opts.db, opts.secretKeyFile, opts.secretKey); err != nil {
+		db.Close()
+		return nil, cfg, err
+	}
+	return db, cfg, nil
 }
 
 // listen opens the listener of opts.addr, and loads the TLS key pair when

@@ -43,6 +43,7 @@ type options struct {
 	smtp               *smtpServer   // nil: no mail (mailconfig.go)
 	mailFrom           *mail.Address // with smtp
 	resetURLTemplate   string
+	secretKeyOptions   // the key that seals TOTP secrets (secrets.go)
 }
 
 // envNames are the environment variables that set flags, by flag name.
@@ -58,6 +59,7 @@ var envNames = []struct{ flag, env string }{
 	{"smtp-url", "TOKENAPI_SMTP_URL"},
 	{"mail-from", "TOKENAPI_MAIL_FROM"},
 	{"reset-url-template", "TOKENAPI_RESET_URL_TEMPLATE"},
+	{"secret-key-file", "TOKENAPI_SECRET_KEY_FILE"},
 }
 
 // parseOptions reads the environment and then args: the flags, then the
@@ -137,6 +139,7 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 		"X-Forwarded-For or Forwarded header names the client (TOKENAPI_TRUSTED_PROXIES; default none)",
 		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
 	o.mailFlags(fs, value) // mailconfig.go
+	o.secretKeyFlag(fs)    // secrets.go
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
 }

@@ -25,6 +25,10 @@ func (s *server) routes() *http.ServeMux {
 	mux.Handle("PUT /api/users/{id}", s.requireToken(requireWrite(s.handleUpdateUser)))
 	mux.Handle("DELETE /api/users/{id}", s.requireToken(requireWrite(s.handleDeleteUser)))
 	mux.Handle("GET /api/users/{id}/my-posts", s.requireToken(s.handleListUserPosts))
+	mux.Handle("POST /api/users/{id}/totp", s.requireToken(requireWrite(s.handleEnrolTOTP)))
+	mux.Handle("POST /api/users/{id}/totp/confirm", s.requireToken(requireWrite(s.handleConfirmTOTP)))
+	mux.Handle("DELETE /api/users/{id}/totp", s.requireToken(requireWrite(s.handleDisableTOTP)))
+	mux.Handle("POST /api/users/{id}/totp/recovery-codes", s.requireToken(requireWrite(s.handleReplaceRecoveryCodes)))
 	mux.Handle("GET /api/users/{id}/events", s.requireToken(s.handleListEvents)) // your own; a read token may
 
 	mux.Handle("GET /api/posts", s.requireToken(s.handleListPosts))
@@ -55,6 +59,7 @@ type server struct {
 	metrics     *metrics      // for the admin listener (adminserver.go)
 	mail        *mailConfig   // nil: mail is not configured
 	mailQueued  chan struct{} // wakes the mail sender (outbox.go)
+	secrets     *secretBox    // seals TOTP secrets (secrets.go)
 	mux         *http.ServeMux
 	handler     http.Handler
 }
@@ -72,6 +77,7 @@ type config struct {
 	trustedProxies     []netip.Prefix // whose forwarding headers name the client (clientaddr.go)
 	mail               *mailConfig    // nil: mail is not configured, its routes answer 501
 	now                func() time.Time
+	secrets            *secretBox // with the key that opens this database's secrets
 }
 
 func defaultConfig() config {
@@ -100,6 +106,7 @@ func newServer(st store, log *slog.Logger, cfg config) *server {
 		metrics:     newMetrics(),
 		mail:        cfg.mail,
 		mailQueued:  make(chan struct{}, 1),
+		secrets:     cfg.secrets,
 	}
 	s.mux = s.routes()
 	routed := s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch)))

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tokenapi/internal/rqlite"
 )
 
 // The switch that runs the tests on an rqlite cluster as well as on SQLite
@@ -154,6 +156,19 @@ func testDB(t testing.TB, file string) string {
 		return cleanRqlite(t, url)
 	}
 	return file
+}
+
+// rqliteKeyEnv is the environment a program started with args needs for
+// its secret key: TOKENAPI_SECRET_KEY when args name a cluster, which has
+// no local file to keep a key in (secrets.go), and nothing otherwise. A
+// test's own env, added after it, may still set another.
+func rqliteKeyEnv(args []string) []string {
+	for _, a := range args {
+		if rqlite.IsURL(a) {
+			return []string{secretKeyEnv + "=" + testSecretKey}
+		}
+	}
+	return nil
 }
 
 // testRqliteContext bounds a test's request generously: no test waits it

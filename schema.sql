@@ -287,3 +287,32 @@ CREATE TRIGGER users_delete_failures AFTER DELETE ON users BEGIN
        OR key LIKE 'user:' || OLD.id || ' from %'
        OR key = 'current_password of user:' || OLD.id;
 END;
+
+-- version 12: a second step at login, TOTP (RFC 6238; totp.go). A user's
+-- secret is sealed with AES-256-GCM under a key kept outside this file
+-- (secrets.go): a copy of the file alone holds no secret a client could
+-- use. pending_secret is an enrolment not confirmed yet, which a newer
+-- enrolment replaces; secret is set once a code confirms it, and TOTP is
+-- on while it is. last_step is the last time step a code was accepted for,
+-- so that a code works once. Recovery codes are kept as SHA-256 hashes and
+-- deleted as they are used; they go with their totp row.
+-- secret_key_check holds one value sealed with the key, so that a start
+-- with another key fails at once rather than refusing every code.
+
+CREATE TABLE totp (
+    user_id        INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    secret         TEXT,
+    pending_secret TEXT,
+    last_step      INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE totp_recovery_codes (
+    user_id INTEGER NOT NULL REFERENCES totp (user_id) ON DELETE CASCADE,
+    hash    TEXT NOT NULL,
+    PRIMARY KEY (user_id, hash)
+) WITHOUT ROWID;
+
+CREATE TABLE secret_key_check (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    sealed TEXT NOT NULL
+);

@@ -206,6 +206,10 @@ func TestReadSessionMayOnlyRead(t *testing.T) {
 		{"DELETE", fmt.Sprintf("/api/tokens/%d", readerID), ""},
 		{"DELETE", "/api/tokens?others=true", ""},
 		{"DELETE", "/api/tokens?all=true", ""},
+		{"POST", totpPath(id), `{"current_password": "muthoni-password"}`},
+		{"POST", totpPath(id) + "/confirm", `{"code": "123456"}`},
+		{"DELETE", totpPath(id), `{"current_password": "muthoni-password", "code": "123456"}`},
+		{"POST", totpPath(id) + "/recovery-codes", `{"code": "123456"}`},
 	}
 	covered := map[string]bool{}
 	for _, wr := range writes {

@@ -52,6 +52,16 @@ type store interface {
 	rememberAddress(ctx context.Context, userID int64, addr string, at time.Time) error
 	forgetStaleAddresses(ctx context.Context, before time.Time) (int64, error)
 
+	// The second step at login (store_totp.go): secrets sealed, recovery
+	// codes hashed.
+	totpOf(ctx context.Context, userID int64) (totpRecord, error)
+	setPendingTOTP(ctx context.Context, userID int64, sealed string) error
+	enableTOTP(ctx context.Context, userID int64, pending string, step int64, codeHashes []string) error
+	replaceRecoveryCodes(ctx context.Context, userID int64, codeHashes []string) error
+	useTOTPStep(ctx context.Context, userID, step int64) error
+	useRecoveryCode(ctx context.Context, userID int64, hash string) error
+	disableTOTP(ctx context.Context, userID int64) error
+
 	// Each user's security log (events.go, store_events.go).
 	addEvent(ctx context.Context, e event) error
 	eventsOf(ctx context.Context, userID int64, q pageQuery) ([]event, int, error)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -267,64 +266,4 @@ func (t *passwordThrottle) flying() int {
 		n += f.attempts
 	}
 	return n
-}
-
-// passwordCheck is a password check under the throttle: the keys it is
-// charged to, and where its outcome is counted.
-type passwordCheck struct {
-	keys   []failureKey
-	counts *checkCounts
-	// remember, when set, runs after a right password: a login remembers
-	// the address it came from.
-	remember func(ctx context.Context) error
-	// wrong and locked, when set, run after a wrong password and before a
-	// 429: a login writes them into the account's security log.
-	wrong, locked func(ctx context.Context) error
-}
-
-// checkPassword checks password against hash, the one way a password is
-// checked: under the throttle, charged to check's keys when wrong and
-// clearing what a right one proves wrong, and counted. matched reports the
-// outcome. When the check cannot run (a key is locked out: 429; the
-// hashes are busy or the database fails) it answers the client itself and
-// returns answered.
-func (s *server) checkPassword(w http.ResponseWriter, r *http.Request, check passwordCheck, hash, password string) (matched, answered bool) {
-	wait, err := s.throttle.enter(r.Context(), check.keys)
-	switch {
-	case err != nil:
-		s.handleError(w, r, err)
-		return false, true
-	case wait > 0:
-		check.counts.throttled.Add(1)
-		if check.locked != nil {
-			if err := check.locked(r.Context()); err != nil {
-				s.handleError(w, r, err)
-				return false, true
-			}
-		}
-		tooManyRequests(w, wait)
-		return false, true
-	}
-	matched, err = s.passwords.matches(r.Context(), hash, password)
-	switch {
-	case err != nil:
-		s.throttle.abandoned(check.keys)
-	case matched:
-		err = s.throttle.succeeded(r.Context(), check.keys)
-		if err == nil && check.remember != nil {
-			err = check.remember(r.Context())
-		}
-		check.counts.ok.Add(1)
-	default:
-		err = s.throttle.failed(r.Context(), check.keys)
-		if err == nil && check.wrong != nil {
-			err = check.wrong(r.Context())
-		}
-		check.counts.failed.Add(1)
-	}
-	if err != nil {
-		s.handleError(w, r, err)
-		return false, true
-	}
-	return matched, false
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"net/http"
@@ -19,6 +20,8 @@ type userResponse struct {
 	LastSeen  string    `json:"last_seen"`
 	PostCount int       `json:"post_count"`
 	Links     userLinks `json:"_links"`
+	// TOTPEnabled is shown to the user themself alone, as the email is.
+	TOTPEnabled *bool `json:"totp_enabled,omitempty"`
 }
 
 type userLinks struct {
@@ -237,14 +240,35 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 // a stolen token cannot be used to guess the password behind it. On a
 // wrong password it answers the client itself and returns false.
 func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID int64, password string) bool {
+	return s.confirmPasswordAndCode(w, r, userID, password, nil)
+}
+
+// confirmPasswordAndCode is confirmPassword with a one-time code checked
+// after a right password (totplogin.go's useCode, say), in the same check
+// under the throttle: were they two checks, the right password would clear
+// the count that the wrong codes add, and codes could be guessed without
+// end. code nil checks the password alone.
+func (s *server) confirmPasswordAndCode(w http.ResponseWriter, r *http.Request, userID int64, password string, code func(context.Context) (bool, error)) bool {
 	hash, err := s.store.passwordHashByID(r.Context(), userID)
 	if err != nil {
 		s.handleError(w, r, err)
 		return false
 	}
 	check := passwordCheck{keys: s.throttle.currentPasswordKeys(userID), counts: &s.metrics.currentPassword}
+	codeWrong := false
+	if code != nil {
+		check.secondStep = func(ctx context.Context) (verdict, error) {
+			v, err := codeVerdict(code(ctx))
+			codeWrong = v == verdictWrong && err == nil
+			return v, err
+		}
+	}
 	matched, answered := s.checkPassword(w, r, check, hash, password)
-	if !matched && !answered {
+	switch {
+	case matched || answered:
+	case codeWrong:
+		badRequest(w, codeWrongMessage)
+	default:
 		badRequest(w, "field current_password is wrong")
 	}
 	return matched
@@ -260,10 +284,21 @@ func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, i
 	if status == http.StatusCreated {
 		w.Header().Set("Location", userPath(id))
 	}
+	view := userView(u, withEmail)
 	if withEmail {
 		// An email is no cache's to keep, even from a sign-up, which
 		// carries no credentials (safetyHeaders covers the rest).
 		noStore(w)
 	}
-	writeJSON(w, status, userView(u, withEmail))
+	// The user's own view says whether TOTP is on; a sign-up's cannot be.
+	if withEmail && status != http.StatusCreated {
+		t, err := s.totpState(r.Context(), id)
+		if err != nil {
+			s.handleError(w, r, err)
+			return
+		}
+		enabled := t.enabled()
+		view.TOTPEnabled = &enabled
+	}
+	writeJSON(w, status, view)
 }

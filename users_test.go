@@ -57,7 +57,13 @@ type wantedUser struct {
 	avatar    string // the whole link, written out
 	aboutMe   string // "" is null
 	postCount int
+	// totp is totp_enabled, which the user's own GET and PUT show, and
+	// nothing else: nil when the key must be absent.
+	totp *bool
 }
+
+// totpOff is totp_enabled false, for wantedUser.totp.
+var totpOff = false
 
 func (u wantedUser) json() map[string]any {
 	m := map[string]any{
@@ -76,6 +82,9 @@ func (u wantedUser) json() map[string]any {
 	}
 	if u.aboutMe != "" {
 		m["about_me"] = u.aboutMe
+	}
+	if u.totp != nil {
+		m["totp_enabled"] = *u.totp
 	}
 	return m
 }
@@ -365,7 +374,7 @@ func TestGetUser(t *testing.T) {
 	res := ts.call(t, "GET", fmt.Sprintf("/api/users/%d", muthoni), token, "")
 	wantStatus(t, "GET /api/users/1 as its owner", res, http.StatusOK)
 	wantUser(t, "GET /api/users/1 as its owner", res.object(t),
-		wantedUser{id: muthoni, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni, postCount: 1}, ts.clock.Now())
+		wantedUser{id: muthoni, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni, postCount: 1, totp: &totpOff}, ts.clock.Now())
 
 	// Another user's email is private: the key is absent, not empty.
 	res = ts.call(t, "GET", fmt.Sprintf("/api/users/%d", wanjiru), token, "")
@@ -450,19 +459,19 @@ func TestUpdateUser(t *testing.T) {
 		logins string // the username that logs in afterwards
 	}{
 		{"nothing", `{}`,
-			wantedUser{id: 1, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni}, "muthoni"},
+			wantedUser{id: 1, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni, totp: &totpOff}, "muthoni"},
 		{"username", `{"username": "Muthoni_W"}`,
-			wantedUser{id: 1, username: "Muthoni_W", email: "muthoni@example.com", avatar: avatarMuthoni}, "Muthoni_W"},
+			wantedUser{id: 1, username: "Muthoni_W", email: "muthoni@example.com", avatar: avatarMuthoni, totp: &totpOff}, "Muthoni_W"},
 		{"username in other case", `{"username": "MUTHONI"}`,
-			wantedUser{id: 1, username: "MUTHONI", email: "muthoni@example.com", avatar: avatarMuthoni}, "MUTHONI"},
+			wantedUser{id: 1, username: "MUTHONI", email: "muthoni@example.com", avatar: avatarMuthoni, totp: &totpOff}, "MUTHONI"},
 		{"email", `{"email": "M.W@Example.org"}`,
-			wantedUser{id: 1, username: "muthoni", email: "M.W@Example.org", avatar: avatarMDotW}, "muthoni"},
+			wantedUser{id: 1, username: "muthoni", email: "M.W@Example.org", avatar: avatarMDotW, totp: &totpOff}, "muthoni"},
 		{"about_me", `{"about_me": "Runs."}`,
-			wantedUser{id: 1, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni, aboutMe: "Runs."}, "muthoni"},
+			wantedUser{id: 1, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni, aboutMe: "Runs.", totp: &totpOff}, "muthoni"},
 		{"everything", `{"username": "mw", "email": "mw@example.com", "about_me": "Runs.", "id": 7, "post_count": 9, "last_seen": "2001-01-01T00:00:00Z"}`,
-			wantedUser{id: 1, username: "mw", email: "mw@example.com", avatar: avatarMW, aboutMe: "Runs."}, "mw"},
+			wantedUser{id: 1, username: "mw", email: "mw@example.com", avatar: avatarMW, aboutMe: "Runs.", totp: &totpOff}, "mw"},
 		{"nulls change nothing", `{"username": null, "email": null, "about_me": null}`,
-			wantedUser{id: 1, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni}, "muthoni"},
+			wantedUser{id: 1, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni, totp: &totpOff}, "muthoni"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -652,7 +661,7 @@ func TestUpdateUserPassword(t *testing.T) {
 		`{"password": "`+newPassword+`", "current_password": "muthoni-password", "about_me": "new"}`)
 	wantStatus(t, "PUT /api/users/1 with a new password", res, http.StatusOK)
 	wantUser(t, "PUT /api/users/1", res.object(t),
-		wantedUser{id: 1, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni, aboutMe: "new"}, ts.clock.Now())
+		wantedUser{id: 1, username: "muthoni", email: "muthoni@example.com", avatar: avatarMuthoni, aboutMe: "new", totp: &totpOff}, ts.clock.Now())
 	wantNoSecret(t, "PUT /api/users/1", res, newPassword)
 	wantNoSecret(t, "PUT /api/users/1", res, "muthoni-password")
 

@@ -72,7 +72,8 @@ func passwordBusyTraffic(r *runner, burst int) []account {
 }
 
 // passwordChecksBusyTraffic brings about the 503 of a login and of the
-// current_password check of a password change and of an account deletion: a password check that waited
+// current_password check of a password change, an account deletion and a
+// TOTP enrolment: a password check that waited
 // maxHashWait for a slot. It sends, all at once, more logins and more
 // password changes each than the slots can check in maxHashWait (and the
 // second or so the requests take to arrive), were hashes even 1.5 times
@@ -111,34 +112,43 @@ func passwordChecksBusyTraffic(r *runner, accounts []account) {
 				basic(fmt.Sprintf("nobody%d", i), busyPassword)).status
 		}()
 	}
-	// Every other check is an account deletion with a wrong password: its
-	// check waits as a change's does, and it deletes nothing. Five wrong
-	// ones a user stay below the lock.
-	change := jsonBody(fmt.Sprintf(`{"password": %q, "current_password": %q}`, busyPassword, busyPassword))
-	wrongDelete := jsonBody(`{"current_password": "not-the-password"}`)
-	changeStatuses := make([]int, changesEach*len(accounts)/2)
-	deleteStatuses := make([]int, changesEach*len(accounts)/2)
-	for i := range changesEach * len(accounts) {
+	// The checks take turns: password changes, account deletions with a
+	// wrong password (they delete nothing, and the three or four a user
+	// stay below the lock) and TOTP enrolments. Each waits for a slot as a
+	// change's does, and each must reach its 503.
+	checks := []struct {
+		what, op, path string
+		body           option
+		ok             int
+	}{
+		{"password changes", "PUT /api/users/{id}", "/api/users/%d",
+			jsonBody(fmt.Sprintf(`{"password": %q, "current_password": %q}`, busyPassword, busyPassword)), 200},
+		{"account deletions", "DELETE /api/users/{id}", "/api/users/%d", jsonBody(`{"current_password": "not-the-password"}`), 400},
+		{"TOTP enrolments", "POST /api/users/{id}/totp", "/api/users/%d/totp",
+			jsonBody(fmt.Sprintf(`{"current_password": %q}`, busyPassword)), 200},
+	}
+	checkStatuses := make([]int, changesEach*len(accounts))
+	for i := range checkStatuses {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			a, token := accounts[i%len(accounts)], bearer(tokens[i%len(accounts)])
-			path := fmt.Sprintf("/api/users/%d", a.id)
-			if i%2 == 0 {
-				changeStatuses[i/2] = r.expectBusy([]int{200, 503}, "PUT /api/users/{id}", path, token, change).status
-			} else {
-				deleteStatuses[i/2] = r.expectBusy([]int{400, 503}, "DELETE /api/users/{id}", path, token, wrongDelete).status
-			}
+			c := checks[i%len(checks)]
+			checkStatuses[i] = r.expectBusy([]int{c.ok, 503}, c.op, fmt.Sprintf(c.path, a.id), token, c.body).status
 		}()
 	}
 	wg.Wait()
 	if count(loginStatuses, http.StatusServiceUnavailable) == 0 {
 		r.fail("%d logins at once, a hash taking %s, got no 503", logins, hashTime.Round(time.Millisecond))
 	}
-	for what, statuses := range map[string][]int{"password changes": changeStatuses, "account deletions": deleteStatuses} {
+	for k, c := range checks {
+		var statuses []int
+		for i := k; i < len(checkStatuses); i += len(checks) {
+			statuses = append(statuses, checkStatuses[i])
+		}
 		if count(statuses, http.StatusServiceUnavailable) == 0 {
 			r.fail("%d %s at once beside %d logins, a hash taking %s, got no 503",
-				len(statuses), what, logins, hashTime.Round(time.Millisecond))
+				len(statuses), c.what, logins, hashTime.Round(time.Millisecond))
 		}
 	}
 }

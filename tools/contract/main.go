@@ -136,6 +136,7 @@ func contract(o options, dir string) (err error) {
 	excuses := excused(documented)
 	contractTraffic(r)
 	mailTraffic(r, sink)
+	totpTraffic(r, o.binary)
 	databaseStalledTraffic(r, filepath.Join(dir, "contract.db-shm"))
 
 	var exampleErrs []string
@@ -143,7 +144,7 @@ func contract(o options, dir string) (err error) {
 		if err := serve("examples.db", 1000, mailArgs); err != nil {
 			return withLog(err, serverLog)
 		}
-		exampleErrs = runExamples(scripts, prismURL, dir)
+		exampleErrs = runExamples(scripts, prismURL, o.binary, dir)
 	}
 
 	// Slow hashes, and few cores so the bound on waiting sign-ups is the

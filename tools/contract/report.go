@@ -90,12 +90,14 @@ func exampleScripts(dir string) []string {
 
 // runExamples runs each script with TOKENAPI_URL set to url, and returns
 // a line for each that failed.
-func runExamples(scripts []string, url, dir string) []string {
+func runExamples(scripts []string, url, binary, dir string) []string {
 	var failed []string
 	for _, script := range scripts {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		cmd := exec.CommandContext(ctx, script)
-		cmd.Env = append(os.Environ(), "TOKENAPI_URL="+url)
+		// TOKENAPI_BIN: the examples that run tokenapi themselves (totp.sh's
+		// totp-code) run the binary under test.
+		cmd.Env = append(os.Environ(), "TOKENAPI_URL="+url, "TOKENAPI_BIN="+binary)
 		out, err := cmd.CombinedOutput()
 		cancel()
 		logPath := filepath.Join(dir, filepath.Base(script)+".log")
