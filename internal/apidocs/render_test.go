@@ -184,10 +184,7 @@ func TestRenderDescribesEveryAnswer(t *testing.T) {
 	described := 0
 	for _, e := range view.Endpoints {
 		for _, r := range e.Responses {
-			if !strings.HasPrefix(r.Example, "{") {
-				continue // no body, or not an object (the document, the page)
-			}
-			if len(r.Fields) == 0 && e.Path != "/api/openapi.json" {
+			if strings.HasPrefix(r.Example, "{") && len(r.Fields) == 0 {
 				t.Errorf("%s %s %s: a JSON body and no fields listed", e.Method, e.Path, r.Status)
 			}
 			for _, f := range r.Fields {
@@ -198,7 +195,9 @@ func TestRenderDescribesEveryAnswer(t *testing.T) {
 					t.Errorf("%s %s %s: field %s may be null and its description does not say when", e.Method, e.Path, r.Status, f.Name)
 				}
 			}
-			described++
+			if len(r.Fields) > 0 {
+				described++
+			}
 		}
 	}
 	if described == 0 {

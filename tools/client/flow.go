@@ -113,7 +113,7 @@ func (f *flow) signUp(ctx context.Context, name string) (account, error) {
 }
 
 func (f *flow) loginWithoutCredentials(ctx context.Context) error {
-	resp, err := f.c.CreateTokenWithResponse(ctx, api.TokenRequest{})
+	resp, err := f.c.CreateTokenWithResponse(ctx, nil, api.TokenRequest{})
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (f *flow) loginWithoutCredentials(ctx context.Context) error {
 }
 
 func (f *flow) login(ctx context.Context, a account, device string) (*api.Token, error) {
-	resp, err := f.c.CreateTokenWithResponse(ctx, api.TokenRequest{Name: &device}, basic(a))
+	resp, err := f.c.CreateTokenWithResponse(ctx, nil, api.TokenRequest{Name: &device}, basic(a))
 	if err != nil {
 		return nil, err
 	}

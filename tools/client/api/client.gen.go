@@ -32,15 +32,34 @@ func (e BadRequestErrorError) Valid() bool {
 	}
 }
 
+// Defines values for ConflictErrorError.
+const (
+	Conflict ConflictErrorError = "Conflict"
+)
+
+// Valid indicates whether the value is a known member of the ConflictErrorError enum.
+func (e ConflictErrorError) Valid() bool {
+	switch e {
+	case Conflict:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventType.
 const (
-	EventsRead      EventType = "events.read"
-	LoginFailed     EventType = "login.failed"
-	LoginLocked     EventType = "login.locked"
-	LoginSucceeded  EventType = "login.succeeded"
-	PasswordChanged EventType = "password.changed"
-	SessionEnded    EventType = "session.ended"
-	UserUpdated     EventType = "user.updated"
+	EventsRead                EventType = "events.read"
+	LoginFailed               EventType = "login.failed"
+	LoginLocked               EventType = "login.locked"
+	LoginSucceeded            EventType = "login.succeeded"
+	PasswordChanged           EventType = "password.changed"
+	SessionEnded              EventType = "session.ended"
+	TotpDisabled              EventType = "totp.disabled"
+	TotpEnabled               EventType = "totp.enabled"
+	TotpRecoveryCodeUsed      EventType = "totp.recovery_code_used"
+	TotpRecoveryCodesReplaced EventType = "totp.recovery_codes_replaced"
+	UserUpdated               EventType = "user.updated"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
@@ -57,6 +76,14 @@ func (e EventType) Valid() bool {
 	case PasswordChanged:
 		return true
 	case SessionEnded:
+		return true
+	case TotpDisabled:
+		return true
+	case TotpEnabled:
+		return true
+	case TotpRecoveryCodeUsed:
+		return true
+	case TotpRecoveryCodesReplaced:
 		return true
 	case UserUpdated:
 		return true
@@ -344,6 +371,18 @@ type CollectionMeta struct {
 	TotalPages int `json:"total_pages"`
 }
 
+// ConflictError defines model for ConflictError.
+type ConflictError struct {
+	// Error The HTTP status text: always `Conflict`.
+	Error ConflictErrorError `json:"error"`
+
+	// Message What went wrong, naming the field at fault.
+	Message string `json:"message"`
+}
+
+// ConflictErrorError The HTTP status text: always `Conflict`.
+type ConflictErrorError string
+
 // Email The shape of an address: one `@` with text on both sides, no spaces, control characters or format characters (Unicode Cf) but U+200C and U+200D, at most 120 characters; unique in any case. Only a mail sent to it could tell more, so no stricter format is asked.
 //
 // Examples: muthoni@example.com
@@ -377,14 +416,14 @@ type Event struct {
 	// SessionId login.succeeded: the session it created. session.ended by `self`: the session that ended. Otherwise the session whose token made the request, if it came with one (for `all`, it ended too). Null when there is none: a failed or refused login, a request without a token, an operator's action.
 	SessionId *int64 `json:"session_id"`
 
-	// Type `login.succeeded`: a token was issued. `login.failed`: a wrong password for this account. `login.locked`: a login refused with 429. `session.ended`: sessions ended. `password.changed`. `user.updated`: username, email or about_me changed. `events.read`: an operator printed this log (`tokenapi events`).
+	// Type `login.succeeded`: a token was issued. `login.failed`: a wrong password, or a wrong or used TOTP code, for this account. `login.locked`: a login refused with 429. `session.ended`: sessions ended. `password.changed`. `user.updated`: username, email or about_me changed. `events.read`: an operator printed this log (`tokenapi events`). `totp.enabled`: a code confirmed TOTP. `totp.disabled`: TOTP turned off. `totp.recovery_code_used`: a recovery code stood in for a code. `totp.recovery_codes_replaced`: new recovery codes, the old ones dead.
 	Type EventType `json:"type"`
 
 	// UserAgent The User-Agent of the request, cut as a session's is. Null when none was sent, and for an operator's action.
 	UserAgent *string `json:"user_agent"`
 }
 
-// EventType `login.succeeded`: a token was issued. `login.failed`: a wrong password for this account. `login.locked`: a login refused with 429. `session.ended`: sessions ended. `password.changed`. `user.updated`: username, email or about_me changed. `events.read`: an operator printed this log (`tokenapi events`).
+// EventType `login.succeeded`: a token was issued. `login.failed`: a wrong password, or a wrong or used TOTP code, for this account. `login.locked`: a login refused with 429. `session.ended`: sessions ended. `password.changed`. `user.updated`: username, email or about_me changed. `events.read`: an operator printed this log (`tokenapi events`). `totp.enabled`: a code confirmed TOTP. `totp.disabled`: TOTP turned off. `totp.recovery_code_used`: a recovery code stood in for a code. `totp.recovery_codes_replaced`: new recovery codes, the old ones dead.
 type EventType string
 
 // EventList defines model for EventList.
@@ -486,6 +525,11 @@ type NotImplementedError struct {
 
 // NotImplementedErrorError The HTTP status text: always `Not Implemented`.
 type NotImplementedErrorError string
+
+// OneTimeCode The 6-digit code the authenticator app shows now, or a recovery code (dashes and case do not matter). Each works once.
+//
+// Examples: 492039, k7qm-2xva-p3rt-ne5w
+type OneTimeCode = string
 
 // Password 8 to 1024 characters without control characters: a long phrase beats rules about symbols.
 type Password = string
@@ -592,6 +636,12 @@ type PostUpdate struct {
 	Title *Title `json:"title,omitempty"`
 }
 
+// RecoveryCodes defines model for RecoveryCodes.
+type RecoveryCodes struct {
+	// RecoveryCodes The new recovery codes; every earlier one is dead.
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
 // Scope A `read` session may call every `GET` and log itself out; anything else gets 403.
 type Scope string
 
@@ -642,6 +692,40 @@ type Session struct {
 type SessionList struct {
 	// Items The caller's live sessions, newest first.
 	Items []Session `json:"items"`
+}
+
+// TOTPCodeRequest defines model for TOTPCodeRequest.
+type TOTPCodeRequest struct {
+	// Code The 6-digit code the authenticator app shows now, or a recovery code (dashes and case do not matter). Each works once.
+	//
+	// Examples: 492039, k7qm-2xva-p3rt-ne5w
+	Code *OneTimeCode `json:"code,omitempty"`
+}
+
+// TOTPDisableRequest defines model for TOTPDisableRequest.
+type TOTPDisableRequest struct {
+	// Code The 6-digit code the authenticator app shows now, or a recovery code (dashes and case do not matter). Each works once.
+	//
+	// Examples: 492039, k7qm-2xva-p3rt-ne5w
+	Code *OneTimeCode `json:"code,omitempty"`
+
+	// CurrentPassword The password now.
+	CurrentPassword *string `json:"current_password,omitempty"`
+}
+
+// TOTPEnrolRequest defines model for TOTPEnrolRequest.
+type TOTPEnrolRequest struct {
+	// CurrentPassword The password now.
+	CurrentPassword *string `json:"current_password,omitempty"`
+}
+
+// TOTPEnrolment defines model for TOTPEnrolment.
+type TOTPEnrolment struct {
+	// OtpauthUri The same secret as an otpauth URI (issuer tokenapi, SHA1, 6 digits, 30 seconds), for an app that scans a QR code of it.
+	OtpauthUri string `json:"otpauth_uri"`
+
+	// Secret 160 random bits in base32, for an app that takes the secret typed in.
+	Secret string `json:"secret"`
 }
 
 // Timestamp UTC, RFC 3339 with microseconds.
@@ -748,6 +832,9 @@ type User struct {
 	// PostCount How many posts the user has written.
 	PostCount int `json:"post_count"`
 
+	// TotpEnabled Whether the user's logins need a code from an authenticator app (TOTP). Only in the user's own `GET` and `PUT` of it.
+	TotpEnabled *bool `json:"totp_enabled,omitempty"`
+
 	// Username 1 to 64 ASCII letters, digits, `_`, `.` and `-`; unique in any case.
 	//
 	// Examples: muthoni
@@ -798,6 +885,9 @@ type After = Id
 
 // All defines model for All.
 type All string
+
+// OTP defines model for OTP.
+type OTP = string
 
 // Others defines model for Others.
 type Others string
@@ -850,6 +940,9 @@ type PostBodyTooLarge = PayloadTooLargeError
 // PostCreated defines model for PostCreated.
 type PostCreated = Post
 
+// TOTPConflict defines model for TOTPConflict.
+type TOTPConflict = ConflictError
+
 // TooManyMailRequests defines model for TooManyMailRequests.
 type TooManyMailRequests = TooManyRequestsError
 
@@ -885,6 +978,12 @@ type RevokeTokensParamsOthers string
 
 // RevokeTokensParamsAll defines parameters for RevokeTokens.
 type RevokeTokensParamsAll string
+
+// CreateTokenParams defines parameters for CreateToken.
+type CreateTokenParams struct {
+	// XOTP For a user with TOTP on: the 6-digit code the authenticator app shows, or one of the user's recovery codes (dashes optional). Each works once. Ignored for a user without TOTP.
+	XOTP *OTP `json:"X-OTP,omitempty"`
+}
 
 // ListUsersParams defines parameters for ListUsers.
 type ListUsersParams struct {
@@ -948,6 +1047,18 @@ type DeleteUserJSONRequestBody = AccountDeletion
 
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = UserUpdate
+
+// DisableTOTPJSONRequestBody defines body for DisableTOTP for application/json ContentType.
+type DisableTOTPJSONRequestBody = TOTPDisableRequest
+
+// EnrolTOTPJSONRequestBody defines body for EnrolTOTP for application/json ContentType.
+type EnrolTOTPJSONRequestBody = TOTPEnrolRequest
+
+// ConfirmTOTPJSONRequestBody defines body for ConfirmTOTP for application/json ContentType.
+type ConfirmTOTPJSONRequestBody = TOTPCodeRequest
+
+// ReplaceRecoveryCodesJSONRequestBody defines body for ReplaceRecoveryCodes for application/json ContentType.
+type ReplaceRecoveryCodesJSONRequestBody = TOTPCodeRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1151,19 +1262,23 @@ type ClientInterface interface {
 	//
 	// Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 	//
+	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/tokens (the `CreateToken` operationId).
-	CreateTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateTokenWithBody(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateToken Log in: a username and password buy a token
 	//
 	// Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 	//
+	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/tokens (the `CreateToken` operationId).
-	CreateToken(ctx context.Context, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateToken(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeSession End one of your sessions
 	//
@@ -1251,6 +1366,78 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/users/{id}/my-posts (the `ListUserPosts` operationId).
 	ListUserPosts(ctx context.Context, id UserId, params *ListUserPostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableTOTPWithBody Turn TOTP off
+	//
+	// Needs both the right `current_password` and a `code` (a TOTP code, or a recovery code), so that neither a stolen token nor a stolen password alone can take the second step away. The recovery codes go with it. Failures of either are limited like logins (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /api/users/{id}/totp (the `DisableTOTP` operationId).
+	DisableTOTPWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableTOTP Turn TOTP off
+	//
+	// Needs both the right `current_password` and a `code` (a TOTP code, or a recovery code), so that neither a stolen token nor a stolen password alone can take the second step away. The recovery codes go with it. Failures of either are limited like logins (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /api/users/{id}/totp (the `DisableTOTP` operationId).
+	DisableTOTP(ctx context.Context, id UserId, body DisableTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnrolTOTPWithBody Start turning TOTP on: a secret for your authenticator app
+	//
+	// The right `current_password` buys a new TOTP secret (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps), and the `otpauth://` URI an authenticator app reads as a QR code. Nothing changes until a code from the app confirms it (`POST .../totp/confirm`); a newer enrolment replaces one not confirmed yet. The secret is kept sealed with AES-256-GCM, under a key that is not in the database. `current_password` failures are limited like logins (10 in a row lock it for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/users/{id}/totp (the `EnrolTOTP` operationId).
+	EnrolTOTPWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnrolTOTP Start turning TOTP on: a secret for your authenticator app
+	//
+	// The right `current_password` buys a new TOTP secret (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps), and the `otpauth://` URI an authenticator app reads as a QR code. Nothing changes until a code from the app confirms it (`POST .../totp/confirm`); a newer enrolment replaces one not confirmed yet. The secret is kept sealed with AES-256-GCM, under a key that is not in the database. `current_password` failures are limited like logins (10 in a row lock it for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/users/{id}/totp (the `EnrolTOTP` operationId).
+	EnrolTOTP(ctx context.Context, id UserId, body EnrolTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmTOTPWithBody Turn TOTP on with a code from the app
+	//
+	// A code the app made from the pending secret (the current 30-second step, or one either side) turns TOTP on. From then on a login needs a code in `X-OTP` too. The answer holds ten recovery codes, shown this once and stored only as hashes; each stands in for a code once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/users/{id}/totp/confirm (the `ConfirmTOTP` operationId).
+	ConfirmTOTPWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmTOTP Turn TOTP on with a code from the app
+	//
+	// A code the app made from the pending secret (the current 30-second step, or one either side) turns TOTP on. From then on a login needs a code in `X-OTP` too. The answer holds ten recovery codes, shown this once and stored only as hashes; each stands in for a code once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/users/{id}/totp/confirm (the `ConfirmTOTP` operationId).
+	ConfirmTOTP(ctx context.Context, id UserId, body ConfirmTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceRecoveryCodesWithBody New recovery codes; the old ones stop working
+	//
+	// Given a `code` (a TOTP code, or one of the old recovery codes), ten new recovery codes replace the old ones, shown this once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/users/{id}/totp/recovery-codes (the `ReplaceRecoveryCodes` operationId).
+	ReplaceRecoveryCodesWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceRecoveryCodes New recovery codes; the old ones stop working
+	//
+	// Given a `code` (a TOTP code, or one of the old recovery codes), ten new recovery codes replace the old ones, shown this once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/users/{id}/totp/recovery-codes (the `ReplaceRecoveryCodes` operationId).
+	ReplaceRecoveryCodes(ctx context.Context, id UserId, body ReplaceRecoveryCodesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDocs This document as a web page
 	//
@@ -1553,11 +1740,13 @@ func (c *Client) ListSessions(ctx context.Context, reqEditors ...RequestEditorFn
 //
 // Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 //
+// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/tokens (the `CreateToken` operationId).
-func (c *Client) CreateTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateTokenRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateTokenWithBody(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1572,11 +1761,13 @@ func (c *Client) CreateTokenWithBody(ctx context.Context, contentType string, bo
 //
 // Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 //
+// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/tokens (the `CreateToken` operationId).
-func (c *Client) CreateToken(ctx context.Context, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateTokenRequest(c.Server, body)
+func (c *Client) CreateToken(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1774,6 +1965,158 @@ func (c *Client) ListUserEvents(ctx context.Context, id UserId, params *ListUser
 // Corresponds with GET /api/users/{id}/my-posts (the `ListUserPosts` operationId).
 func (c *Client) ListUserPosts(ctx context.Context, id UserId, params *ListUserPostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListUserPostsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableTOTPWithBody Turn TOTP off
+//
+// Needs both the right `current_password` and a `code` (a TOTP code, or a recovery code), so that neither a stolen token nor a stolen password alone can take the second step away. The recovery codes go with it. Failures of either are limited like logins (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /api/users/{id}/totp (the `DisableTOTP` operationId).
+func (c *Client) DisableTOTPWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableTOTPRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableTOTP Turn TOTP off
+//
+// Needs both the right `current_password` and a `code` (a TOTP code, or a recovery code), so that neither a stolen token nor a stolen password alone can take the second step away. The recovery codes go with it. Failures of either are limited like logins (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /api/users/{id}/totp (the `DisableTOTP` operationId).
+func (c *Client) DisableTOTP(ctx context.Context, id UserId, body DisableTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableTOTPRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnrolTOTPWithBody Start turning TOTP on: a secret for your authenticator app
+//
+// The right `current_password` buys a new TOTP secret (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps), and the `otpauth://` URI an authenticator app reads as a QR code. Nothing changes until a code from the app confirms it (`POST .../totp/confirm`); a newer enrolment replaces one not confirmed yet. The secret is kept sealed with AES-256-GCM, under a key that is not in the database. `current_password` failures are limited like logins (10 in a row lock it for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/users/{id}/totp (the `EnrolTOTP` operationId).
+func (c *Client) EnrolTOTPWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnrolTOTPRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnrolTOTP Start turning TOTP on: a secret for your authenticator app
+//
+// The right `current_password` buys a new TOTP secret (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps), and the `otpauth://` URI an authenticator app reads as a QR code. Nothing changes until a code from the app confirms it (`POST .../totp/confirm`); a newer enrolment replaces one not confirmed yet. The secret is kept sealed with AES-256-GCM, under a key that is not in the database. `current_password` failures are limited like logins (10 in a row lock it for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/users/{id}/totp (the `EnrolTOTP` operationId).
+func (c *Client) EnrolTOTP(ctx context.Context, id UserId, body EnrolTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnrolTOTPRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmTOTPWithBody Turn TOTP on with a code from the app
+//
+// A code the app made from the pending secret (the current 30-second step, or one either side) turns TOTP on. From then on a login needs a code in `X-OTP` too. The answer holds ten recovery codes, shown this once and stored only as hashes; each stands in for a code once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/users/{id}/totp/confirm (the `ConfirmTOTP` operationId).
+func (c *Client) ConfirmTOTPWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmTOTPRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmTOTP Turn TOTP on with a code from the app
+//
+// A code the app made from the pending secret (the current 30-second step, or one either side) turns TOTP on. From then on a login needs a code in `X-OTP` too. The answer holds ten recovery codes, shown this once and stored only as hashes; each stands in for a code once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/users/{id}/totp/confirm (the `ConfirmTOTP` operationId).
+func (c *Client) ConfirmTOTP(ctx context.Context, id UserId, body ConfirmTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmTOTPRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceRecoveryCodesWithBody New recovery codes; the old ones stop working
+//
+// Given a `code` (a TOTP code, or one of the old recovery codes), ten new recovery codes replace the old ones, shown this once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/users/{id}/totp/recovery-codes (the `ReplaceRecoveryCodes` operationId).
+func (c *Client) ReplaceRecoveryCodesWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceRecoveryCodesRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceRecoveryCodes New recovery codes; the old ones stop working
+//
+// Given a `code` (a TOTP code, or one of the old recovery codes), ten new recovery codes replace the old ones, shown this once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/users/{id}/totp/recovery-codes (the `ReplaceRecoveryCodes` operationId).
+func (c *Client) ReplaceRecoveryCodes(ctx context.Context, id UserId, body ReplaceRecoveryCodesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceRecoveryCodesRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2297,18 +2640,18 @@ func NewListSessionsRequest(server string) (*http.Request, error) {
 }
 
 // NewCreateTokenRequest calls the generic CreateToken builder with application/json body
-func NewCreateTokenRequest(server string, body CreateTokenJSONRequestBody) (*http.Request, error) {
+func NewCreateTokenRequest(server string, params *CreateTokenParams, body CreateTokenJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateTokenRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateTokenRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateTokenRequestWithBody constructs an http.Request for the CreateToken method, with any body, and a specified content type
-func NewCreateTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateTokenRequestWithBody(server string, params *CreateTokenParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2332,6 +2675,21 @@ func NewCreateTokenRequestWithBody(server string, contentType string, body io.Re
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XOTP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-OTP", *params.XOTP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-OTP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2786,6 +3144,194 @@ func NewListUserPostsRequest(server string, id UserId, params *ListUserPostsPara
 	return req, nil
 }
 
+// NewDisableTOTPRequest calls the generic DisableTOTP builder with application/json body
+func NewDisableTOTPRequest(server string, id UserId, body DisableTOTPJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDisableTOTPRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewDisableTOTPRequestWithBody constructs an http.Request for the DisableTOTP method, with any body, and a specified content type
+func NewDisableTOTPRequestWithBody(server string, id UserId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/totp", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEnrolTOTPRequest calls the generic EnrolTOTP builder with application/json body
+func NewEnrolTOTPRequest(server string, id UserId, body EnrolTOTPJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEnrolTOTPRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewEnrolTOTPRequestWithBody constructs an http.Request for the EnrolTOTP method, with any body, and a specified content type
+func NewEnrolTOTPRequestWithBody(server string, id UserId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/totp", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewConfirmTOTPRequest calls the generic ConfirmTOTP builder with application/json body
+func NewConfirmTOTPRequest(server string, id UserId, body ConfirmTOTPJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmTOTPRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewConfirmTOTPRequestWithBody constructs an http.Request for the ConfirmTOTP method, with any body, and a specified content type
+func NewConfirmTOTPRequestWithBody(server string, id UserId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/totp/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReplaceRecoveryCodesRequest calls the generic ReplaceRecoveryCodes builder with application/json body
+func NewReplaceRecoveryCodesRequest(server string, id UserId, body ReplaceRecoveryCodesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplaceRecoveryCodesRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewReplaceRecoveryCodesRequestWithBody constructs an http.Request for the ReplaceRecoveryCodes method, with any body, and a specified content type
+func NewReplaceRecoveryCodesRequestWithBody(server string, id UserId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/totp/recovery-codes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetDocsRequest constructs an http.Request for the GetDocs method
 func NewGetDocsRequest(server string) (*http.Request, error) {
 	var err error
@@ -3024,19 +3570,23 @@ type ClientWithResponsesInterface interface {
 	//
 	// Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 	//
+	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/tokens (the `CreateToken` operationId).
-	CreateTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+	CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
 
 	// CreateTokenWithResponse Log in: a username and password buy a token
 	//
 	// Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 	//
+	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/tokens (the `CreateToken` operationId).
-	CreateTokenWithResponse(ctx context.Context, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+	CreateTokenWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
 
 	// RevokeSessionWithResponse End one of your sessions
 	//
@@ -3135,6 +3685,78 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/users/{id}/my-posts (the `ListUserPosts` operationId).
 	ListUserPostsWithResponse(ctx context.Context, id UserId, params *ListUserPostsParams, reqEditors ...RequestEditorFn) (*ListUserPostsResponse, error)
 
+	// DisableTOTPWithBodyWithResponse Turn TOTP off
+	//
+	// Needs both the right `current_password` and a `code` (a TOTP code, or a recovery code), so that neither a stolen token nor a stolen password alone can take the second step away. The recovery codes go with it. Failures of either are limited like logins (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/users/{id}/totp (the `DisableTOTP` operationId).
+	DisableTOTPWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error)
+
+	// DisableTOTPWithResponse Turn TOTP off
+	//
+	// Needs both the right `current_password` and a `code` (a TOTP code, or a recovery code), so that neither a stolen token nor a stolen password alone can take the second step away. The recovery codes go with it. Failures of either are limited like logins (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/users/{id}/totp (the `DisableTOTP` operationId).
+	DisableTOTPWithResponse(ctx context.Context, id UserId, body DisableTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error)
+
+	// EnrolTOTPWithBodyWithResponse Start turning TOTP on: a secret for your authenticator app
+	//
+	// The right `current_password` buys a new TOTP secret (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps), and the `otpauth://` URI an authenticator app reads as a QR code. Nothing changes until a code from the app confirms it (`POST .../totp/confirm`); a newer enrolment replaces one not confirmed yet. The secret is kept sealed with AES-256-GCM, under a key that is not in the database. `current_password` failures are limited like logins (10 in a row lock it for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/totp (the `EnrolTOTP` operationId).
+	EnrolTOTPWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EnrolTOTPResponse, error)
+
+	// EnrolTOTPWithResponse Start turning TOTP on: a secret for your authenticator app
+	//
+	// The right `current_password` buys a new TOTP secret (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps), and the `otpauth://` URI an authenticator app reads as a QR code. Nothing changes until a code from the app confirms it (`POST .../totp/confirm`); a newer enrolment replaces one not confirmed yet. The secret is kept sealed with AES-256-GCM, under a key that is not in the database. `current_password` failures are limited like logins (10 in a row lock it for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/totp (the `EnrolTOTP` operationId).
+	EnrolTOTPWithResponse(ctx context.Context, id UserId, body EnrolTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*EnrolTOTPResponse, error)
+
+	// ConfirmTOTPWithBodyWithResponse Turn TOTP on with a code from the app
+	//
+	// A code the app made from the pending secret (the current 30-second step, or one either side) turns TOTP on. From then on a login needs a code in `X-OTP` too. The answer holds ten recovery codes, shown this once and stored only as hashes; each stands in for a code once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/totp/confirm (the `ConfirmTOTP` operationId).
+	ConfirmTOTPWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmTOTPResponse, error)
+
+	// ConfirmTOTPWithResponse Turn TOTP on with a code from the app
+	//
+	// A code the app made from the pending secret (the current 30-second step, or one either side) turns TOTP on. From then on a login needs a code in `X-OTP` too. The answer holds ten recovery codes, shown this once and stored only as hashes; each stands in for a code once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/totp/confirm (the `ConfirmTOTP` operationId).
+	ConfirmTOTPWithResponse(ctx context.Context, id UserId, body ConfirmTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmTOTPResponse, error)
+
+	// ReplaceRecoveryCodesWithBodyWithResponse New recovery codes; the old ones stop working
+	//
+	// Given a `code` (a TOTP code, or one of the old recovery codes), ten new recovery codes replace the old ones, shown this once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/totp/recovery-codes (the `ReplaceRecoveryCodes` operationId).
+	ReplaceRecoveryCodesWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceRecoveryCodesResponse, error)
+
+	// ReplaceRecoveryCodesWithResponse New recovery codes; the old ones stop working
+	//
+	// Given a `code` (a TOTP code, or one of the old recovery codes), ten new recovery codes replace the old ones, shown this once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/totp/recovery-codes (the `ReplaceRecoveryCodes` operationId).
+	ReplaceRecoveryCodesWithResponse(ctx context.Context, id UserId, body ReplaceRecoveryCodesJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceRecoveryCodesResponse, error)
+
 	// GetDocsWithResponse This document as a web page
 	//
 	// Rendered on the server from this document, without JavaScript.
@@ -3162,9 +3784,14 @@ type GetOpenAPIDocumentResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Info    map[string]interface{} `json:"info"`
-		Openapi string                 `json:"openapi"`
-		Paths   map[string]interface{} `json:"paths"`
+		// Info The API's title, version and description.
+		Info map[string]interface{} `json:"info"`
+
+		// Openapi The OpenAPI version the document is written in.
+		Openapi string `json:"openapi"`
+
+		// Paths Every operation, by path and method.
+		Paths map[string]interface{} `json:"paths"`
 	}
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOpenAPIDocumentResponse200Headers
@@ -3172,9 +3799,14 @@ type GetOpenAPIDocumentResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetOpenAPIDocumentResponse) GetJSON200() *struct {
-	Info    map[string]interface{} `json:"info"`
-	Openapi string                 `json:"openapi"`
-	Paths   map[string]interface{} `json:"paths"`
+	// Info The API's title, version and description.
+	Info map[string]interface{} `json:"info"`
+
+	// Openapi The OpenAPI version the document is written in.
+	Openapi string `json:"openapi"`
+
+	// Paths Every operation, by path and method.
+	Paths map[string]interface{} `json:"paths"`
 } {
 	return r.JSON200
 }
@@ -4104,6 +4736,7 @@ type CreateTokenResponse200Headers struct {
 // CreateTokenResponse401Headers the declared response headers of an HTTP 401 response for CreateToken
 type CreateTokenResponse401Headers struct {
 	WWWAuthenticate string
+	XOTP            *string
 }
 
 // CreateTokenResponse429Headers the declared response headers of an HTTP 429 response for CreateToken
@@ -4963,6 +5596,548 @@ func (r ListUserPostsResponse) ContentType() string {
 	return ""
 }
 
+// DisableTOTPResponse401Headers the declared response headers of an HTTP 401 response for DisableTOTP
+type DisableTOTPResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// DisableTOTPResponse403Headers the declared response headers of an HTTP 403 response for DisableTOTP
+type DisableTOTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// DisableTOTPResponse429Headers the declared response headers of an HTTP 429 response for DisableTOTP
+type DisableTOTPResponse429Headers struct {
+	RetryAfter int
+}
+
+// DisableTOTPResponse503Headers the declared response headers of an HTTP 503 response for DisableTOTP
+type DisableTOTPResponse503Headers struct {
+	RetryAfter *int
+}
+
+type DisableTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *BearerUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *TOTPConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *AccountBodyTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *PasswordBusy
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DisableTOTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DisableTOTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DisableTOTPResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DisableTOTPResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DisableTOTPResponse) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DisableTOTPResponse) GetJSON401() *BearerUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DisableTOTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DisableTOTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DisableTOTPResponse) GetJSON409() *TOTPConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DisableTOTPResponse) GetJSON413() *AccountBodyTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r DisableTOTPResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DisableTOTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DisableTOTPResponse) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DisableTOTPResponse) GetJSON503() *PasswordBusy {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnrolTOTPResponse200Headers the declared response headers of an HTTP 200 response for EnrolTOTP
+type EnrolTOTPResponse200Headers struct {
+	CacheControl string
+}
+
+// EnrolTOTPResponse401Headers the declared response headers of an HTTP 401 response for EnrolTOTP
+type EnrolTOTPResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// EnrolTOTPResponse403Headers the declared response headers of an HTTP 403 response for EnrolTOTP
+type EnrolTOTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// EnrolTOTPResponse429Headers the declared response headers of an HTTP 429 response for EnrolTOTP
+type EnrolTOTPResponse429Headers struct {
+	RetryAfter int
+}
+
+// EnrolTOTPResponse503Headers the declared response headers of an HTTP 503 response for EnrolTOTP
+type EnrolTOTPResponse503Headers struct {
+	RetryAfter *int
+}
+
+type EnrolTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPEnrolment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *BearerUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *TOTPConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *AccountBodyTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *PasswordBusy
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *EnrolTOTPResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EnrolTOTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *EnrolTOTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EnrolTOTPResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *EnrolTOTPResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EnrolTOTPResponse) GetJSON200() *TOTPEnrolment {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EnrolTOTPResponse) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EnrolTOTPResponse) GetJSON401() *BearerUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EnrolTOTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EnrolTOTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r EnrolTOTPResponse) GetJSON409() *TOTPConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EnrolTOTPResponse) GetJSON413() *AccountBodyTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r EnrolTOTPResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EnrolTOTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EnrolTOTPResponse) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EnrolTOTPResponse) GetJSON503() *PasswordBusy {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r EnrolTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnrolTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnrolTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnrolTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmTOTPResponse200Headers the declared response headers of an HTTP 200 response for ConfirmTOTP
+type ConfirmTOTPResponse200Headers struct {
+	CacheControl string
+}
+
+// ConfirmTOTPResponse401Headers the declared response headers of an HTTP 401 response for ConfirmTOTP
+type ConfirmTOTPResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// ConfirmTOTPResponse403Headers the declared response headers of an HTTP 403 response for ConfirmTOTP
+type ConfirmTOTPResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// ConfirmTOTPResponse429Headers the declared response headers of an HTTP 429 response for ConfirmTOTP
+type ConfirmTOTPResponse429Headers struct {
+	RetryAfter int
+}
+
+type ConfirmTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *BearerUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *TOTPConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *AccountBodyTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ConfirmTOTPResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmTOTPResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ConfirmTOTPResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmTOTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON401() *BearerUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON409() *TOTPConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON413() *AccountBodyTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ConfirmTOTPResponse) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReplaceRecoveryCodesResponse200Headers the declared response headers of an HTTP 200 response for ReplaceRecoveryCodes
+type ReplaceRecoveryCodesResponse200Headers struct {
+	CacheControl string
+}
+
+// ReplaceRecoveryCodesResponse401Headers the declared response headers of an HTTP 401 response for ReplaceRecoveryCodes
+type ReplaceRecoveryCodesResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// ReplaceRecoveryCodesResponse403Headers the declared response headers of an HTTP 403 response for ReplaceRecoveryCodes
+type ReplaceRecoveryCodesResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// ReplaceRecoveryCodesResponse429Headers the declared response headers of an HTTP 429 response for ReplaceRecoveryCodes
+type ReplaceRecoveryCodesResponse429Headers struct {
+	RetryAfter int
+}
+
+type ReplaceRecoveryCodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *BearerUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *TOTPConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *AccountBodyTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReplaceRecoveryCodesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReplaceRecoveryCodesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReplaceRecoveryCodesResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReplaceRecoveryCodesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON401() *BearerUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON409() *TOTPConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON413() *AccountBodyTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReplaceRecoveryCodesResponse) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplaceRecoveryCodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplaceRecoveryCodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplaceRecoveryCodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplaceRecoveryCodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetDocsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5281,11 +6456,13 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, reqE
 //
 // Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 //
+// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/tokens (the `CreateToken` operationId).
-func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
-	rsp, err := c.CreateTokenWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Context, params *CreateTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateTokenWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5296,11 +6473,13 @@ func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Contex
 //
 // Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 //
+// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/tokens (the `CreateToken` operationId).
-func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
-	rsp, err := c.CreateToken(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, params *CreateTokenParams, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateToken(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5470,6 +6649,126 @@ func (c *ClientWithResponses) ListUserPostsWithResponse(ctx context.Context, id 
 	return ParseListUserPostsResponse(rsp)
 }
 
+// DisableTOTPWithBodyWithResponse Turn TOTP off
+//
+// Needs both the right `current_password` and a `code` (a TOTP code, or a recovery code), so that neither a stolen token nor a stolen password alone can take the second step away. The recovery codes go with it. Failures of either are limited like logins (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/users/{id}/totp (the `DisableTOTP` operationId).
+func (c *ClientWithResponses) DisableTOTPWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error) {
+	rsp, err := c.DisableTOTPWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableTOTPResponse(rsp)
+}
+
+// DisableTOTPWithResponse Turn TOTP off
+//
+// Needs both the right `current_password` and a `code` (a TOTP code, or a recovery code), so that neither a stolen token nor a stolen password alone can take the second step away. The recovery codes go with it. Failures of either are limited like logins (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/users/{id}/totp (the `DisableTOTP` operationId).
+func (c *ClientWithResponses) DisableTOTPWithResponse(ctx context.Context, id UserId, body DisableTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error) {
+	rsp, err := c.DisableTOTP(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableTOTPResponse(rsp)
+}
+
+// EnrolTOTPWithBodyWithResponse Start turning TOTP on: a secret for your authenticator app
+//
+// The right `current_password` buys a new TOTP secret (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps), and the `otpauth://` URI an authenticator app reads as a QR code. Nothing changes until a code from the app confirms it (`POST .../totp/confirm`); a newer enrolment replaces one not confirmed yet. The secret is kept sealed with AES-256-GCM, under a key that is not in the database. `current_password` failures are limited like logins (10 in a row lock it for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/totp (the `EnrolTOTP` operationId).
+func (c *ClientWithResponses) EnrolTOTPWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EnrolTOTPResponse, error) {
+	rsp, err := c.EnrolTOTPWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnrolTOTPResponse(rsp)
+}
+
+// EnrolTOTPWithResponse Start turning TOTP on: a secret for your authenticator app
+//
+// The right `current_password` buys a new TOTP secret (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps), and the `otpauth://` URI an authenticator app reads as a QR code. Nothing changes until a code from the app confirms it (`POST .../totp/confirm`); a newer enrolment replaces one not confirmed yet. The secret is kept sealed with AES-256-GCM, under a key that is not in the database. `current_password` failures are limited like logins (10 in a row lock it for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/totp (the `EnrolTOTP` operationId).
+func (c *ClientWithResponses) EnrolTOTPWithResponse(ctx context.Context, id UserId, body EnrolTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*EnrolTOTPResponse, error) {
+	rsp, err := c.EnrolTOTP(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnrolTOTPResponse(rsp)
+}
+
+// ConfirmTOTPWithBodyWithResponse Turn TOTP on with a code from the app
+//
+// A code the app made from the pending secret (the current 30-second step, or one either side) turns TOTP on. From then on a login needs a code in `X-OTP` too. The answer holds ten recovery codes, shown this once and stored only as hashes; each stands in for a code once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/totp/confirm (the `ConfirmTOTP` operationId).
+func (c *ClientWithResponses) ConfirmTOTPWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmTOTPResponse, error) {
+	rsp, err := c.ConfirmTOTPWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmTOTPResponse(rsp)
+}
+
+// ConfirmTOTPWithResponse Turn TOTP on with a code from the app
+//
+// A code the app made from the pending secret (the current 30-second step, or one either side) turns TOTP on. From then on a login needs a code in `X-OTP` too. The answer holds ten recovery codes, shown this once and stored only as hashes; each stands in for a code once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/totp/confirm (the `ConfirmTOTP` operationId).
+func (c *ClientWithResponses) ConfirmTOTPWithResponse(ctx context.Context, id UserId, body ConfirmTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmTOTPResponse, error) {
+	rsp, err := c.ConfirmTOTP(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmTOTPResponse(rsp)
+}
+
+// ReplaceRecoveryCodesWithBodyWithResponse New recovery codes; the old ones stop working
+//
+// Given a `code` (a TOTP code, or one of the old recovery codes), ten new recovery codes replace the old ones, shown this once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/totp/recovery-codes (the `ReplaceRecoveryCodes` operationId).
+func (c *ClientWithResponses) ReplaceRecoveryCodesWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceRecoveryCodesResponse, error) {
+	rsp, err := c.ReplaceRecoveryCodesWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceRecoveryCodesResponse(rsp)
+}
+
+// ReplaceRecoveryCodesWithResponse New recovery codes; the old ones stop working
+//
+// Given a `code` (a TOTP code, or one of the old recovery codes), ten new recovery codes replace the old ones, shown this once. Wrong codes are limited like `current_password` failures (10 in a row lock them for 15 minutes with 429). Only your own id: any other is a 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/totp/recovery-codes (the `ReplaceRecoveryCodes` operationId).
+func (c *ClientWithResponses) ReplaceRecoveryCodesWithResponse(ctx context.Context, id UserId, body ReplaceRecoveryCodesJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceRecoveryCodesResponse, error) {
+	rsp, err := c.ReplaceRecoveryCodes(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceRecoveryCodesResponse(rsp)
+}
+
 // GetDocsWithResponse This document as a web page
 //
 // Rendered on the server from this document, without JavaScript.
@@ -5514,9 +6813,14 @@ func ParseGetOpenAPIDocumentResponse(rsp *http.Response) (*GetOpenAPIDocumentRes
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Info    map[string]interface{} `json:"info"`
-			Openapi string                 `json:"openapi"`
-			Paths   map[string]interface{} `json:"paths"`
+			// Info The API's title, version and description.
+			Info map[string]interface{} `json:"info"`
+
+			// Openapi The OpenAPI version the document is written in.
+			Openapi string `json:"openapi"`
+
+			// Paths Every operation, by path and method.
+			Paths map[string]interface{} `json:"paths"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -6488,6 +7792,13 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 			}
 			headers.WWWAuthenticate = value
 		}
+		if values := rsp.Header.Values("X-OTP"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-OTP", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XOTP = &value
+		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateTokenResponse429Headers
@@ -7237,6 +8548,554 @@ func ParseListUserPostsResponse(rsp *http.Response) (*ListUserPostsResponse, err
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisableTOTPResponse parses an HTTP response from a DisableTOTPWithResponse call
+func ParseDisableTOTPResponse(rsp *http.Response) (*DisableTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest BearerUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest TOTPConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest AccountBodyTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest PasswordBusy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DisableTOTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DisableTOTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers DisableTOTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DisableTOTPResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEnrolTOTPResponse parses an HTTP response from a EnrolTOTPWithResponse call
+func ParseEnrolTOTPResponse(rsp *http.Response) (*EnrolTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnrolTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPEnrolment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest BearerUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest TOTPConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest AccountBodyTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest PasswordBusy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers EnrolTOTPResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers EnrolTOTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers EnrolTOTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers EnrolTOTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers EnrolTOTPResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmTOTPResponse parses an HTTP response from a ConfirmTOTPWithResponse call
+func ParseConfirmTOTPResponse(rsp *http.Response) (*ConfirmTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest BearerUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest TOTPConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest AccountBodyTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ConfirmTOTPResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmTOTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ConfirmTOTPResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ConfirmTOTPResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReplaceRecoveryCodesResponse parses an HTTP response from a ReplaceRecoveryCodesWithResponse call
+func ParseReplaceRecoveryCodesResponse(rsp *http.Response) (*ReplaceRecoveryCodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplaceRecoveryCodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest BearerUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest TOTPConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest AccountBodyTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReplaceRecoveryCodesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReplaceRecoveryCodesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReplaceRecoveryCodesResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReplaceRecoveryCodesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
