@@ -57,7 +57,8 @@ const refsDocument = `{
     "responses": {
       "Done": {"description": "Done.", "headers": {"Location": {"$ref": "#/components/headers/Location"}}},
       "Again": {"description": "Again.", "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Slow"}}}}
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Slow"},
+          "examples": {"slow": {"summary": "Too slow", "value": {"error": "Slow"}}, "later": {"value": {"error": "Slow", "wait": 3}}}}}}
     },
     "headers": {
       "Location": {"description": "Where it is.", "schema": {"type": "string"}},
@@ -126,6 +127,12 @@ func TestResolveRefs(t *testing.T) {
 			Fields: []fieldView{
 				{Name: "error", Type: "string", Required: true, Rules: []string{`always "Slow"`}, Description: paragraphs("Always Slow.")},
 				{Name: "wait", Type: "integer or null", Description: paragraphs("Null when unknown.")},
+			},
+			// More than one example: each, with its summary or its name.
+			Example: "{\n  \"error\": \"Slow\"\n}",
+			Examples: []namedExample{
+				{Summary: "Too slow", Body: "{\n  \"error\": \"Slow\"\n}"},
+				{Summary: "later", Body: "{\n  \"error\": \"Slow\",\n  \"wait\": 3\n}"},
 			}},
 	})
 

@@ -331,14 +331,14 @@ type AccountDeletion struct {
 
 // BadRequestError defines model for BadRequestError.
 type BadRequestError struct {
-	// Error The HTTP status text: always `Bad Request`.
+	// Error The HTTP status text.
 	Error BadRequestErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// BadRequestErrorError The HTTP status text: always `Bad Request`.
+// BadRequestErrorError The HTTP status text.
 type BadRequestErrorError string
 
 // Body 1 to 10,000 characters, not only spaces; tabs and newlines, but no other control characters, and no format characters (Unicode Cf) but the joiners U+200C and U+200D.
@@ -373,14 +373,14 @@ type CollectionMeta struct {
 
 // ConflictError defines model for ConflictError.
 type ConflictError struct {
-	// Error The HTTP status text: always `Conflict`.
+	// Error The HTTP status text.
 	Error ConflictErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// ConflictErrorError The HTTP status text: always `Conflict`.
+// ConflictErrorError The HTTP status text.
 type ConflictErrorError string
 
 // Email The shape of an address: one `@` with text on both sides, no spaces, control characters or format characters (Unicode Cf) but U+200C and U+200D, at most 120 characters; unique in any case. Only a mail sent to it could tell more, so no stricter format is asked.
@@ -440,14 +440,14 @@ type EventList struct {
 
 // ForbiddenError defines model for ForbiddenError.
 type ForbiddenError struct {
-	// Error The HTTP status text: always `Forbidden`.
+	// Error The HTTP status text.
 	Error ForbiddenErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// ForbiddenErrorError The HTTP status text: always `Forbidden`.
+// ForbiddenErrorError The HTTP status text.
 type ForbiddenErrorError string
 
 // Health defines model for Health.
@@ -464,14 +464,14 @@ type Id = int64
 
 // InternalServerErrorError defines model for InternalServerErrorError.
 type InternalServerErrorError struct {
-	// Error The HTTP status text: always `Internal Server Error`.
+	// Error The HTTP status text.
 	Error InternalServerErrorErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message *string `json:"message,omitempty"`
 }
 
-// InternalServerErrorErrorError The HTTP status text: always `Internal Server Error`.
+// InternalServerErrorErrorError The HTTP status text.
 type InternalServerErrorErrorError string
 
 // NewPost Fields not listed are ignored.
@@ -504,26 +504,26 @@ type NewUser struct {
 
 // NotFoundError defines model for NotFoundError.
 type NotFoundError struct {
-	// Error The HTTP status text: always `Not Found`.
+	// Error The HTTP status text.
 	Error NotFoundErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message *string `json:"message,omitempty"`
 }
 
-// NotFoundErrorError The HTTP status text: always `Not Found`.
+// NotFoundErrorError The HTTP status text.
 type NotFoundErrorError string
 
 // NotImplementedError defines model for NotImplementedError.
 type NotImplementedError struct {
-	// Error The HTTP status text: always `Not Implemented`.
+	// Error The HTTP status text.
 	Error NotImplementedErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// NotImplementedErrorError The HTTP status text: always `Not Implemented`.
+// NotImplementedErrorError The HTTP status text.
 type NotImplementedErrorError string
 
 // OneTimeCode The 6-digit code the authenticator app shows now, or a recovery code (dashes and case do not matter). Each works once.
@@ -559,14 +559,14 @@ type PasswordResetRequest struct {
 
 // PayloadTooLargeError defines model for PayloadTooLargeError.
 type PayloadTooLargeError struct {
-	// Error The HTTP status text: always `Request Entity Too Large`.
+	// Error The HTTP status text.
 	Error PayloadTooLargeErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// PayloadTooLargeErrorError The HTTP status text: always `Request Entity Too Large`.
+// PayloadTooLargeErrorError The HTTP status text.
 type PayloadTooLargeErrorError string
 
 // Post defines model for Post.
@@ -647,14 +647,14 @@ type Scope string
 
 // ServiceUnavailableError defines model for ServiceUnavailableError.
 type ServiceUnavailableError struct {
-	// Error The HTTP status text: always `Service Unavailable`.
+	// Error The HTTP status text.
 	Error ServiceUnavailableErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message *string `json:"message,omitempty"`
 }
 
-// ServiceUnavailableErrorError The HTTP status text: always `Service Unavailable`.
+// ServiceUnavailableErrorError The HTTP status text.
 type ServiceUnavailableErrorError string
 
 // Session defines model for Session.
@@ -767,38 +767,38 @@ type TokenRequest struct {
 
 // TooManyRequestsError defines model for TooManyRequestsError.
 type TooManyRequestsError struct {
-	// Error The HTTP status text: always `Too Many Requests`.
+	// Error The HTTP status text.
 	Error TooManyRequestsErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// TooManyRequestsErrorError The HTTP status text: always `Too Many Requests`.
+// TooManyRequestsErrorError The HTTP status text.
 type TooManyRequestsErrorError string
 
 // UnauthorizedError defines model for UnauthorizedError.
 type UnauthorizedError struct {
-	// Error The HTTP status text: always `Unauthorized`.
+	// Error The HTTP status text.
 	Error UnauthorizedErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message *string `json:"message,omitempty"`
 }
 
-// UnauthorizedErrorError The HTTP status text: always `Unauthorized`.
+// UnauthorizedErrorError The HTTP status text.
 type UnauthorizedErrorError string
 
 // UnsupportedMediaTypeError defines model for UnsupportedMediaTypeError.
 type UnsupportedMediaTypeError struct {
-	// Error The HTTP status text: always `Unsupported Media Type`.
+	// Error The HTTP status text.
 	Error UnsupportedMediaTypeErrorError `json:"error"`
 
 	// Message What went wrong, naming the field at fault.
 	Message string `json:"message"`
 }
 
-// UnsupportedMediaTypeErrorError The HTTP status text: always `Unsupported Media Type`.
+// UnsupportedMediaTypeErrorError The HTTP status text.
 type UnsupportedMediaTypeErrorError string
 
 // User defines model for User.
