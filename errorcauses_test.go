@@ -60,9 +60,11 @@ func causePhrase(cause string) string {
 }
 
 // badRequests400 are the bad requests of every operation that has a 400.
-// Muthoni (user 1) holds token and wrote post 1; gitau (user 2) exists.
-func badRequests400(token string) []badRequest400 {
+// Muthoni holds token and wrote the post postID; gitau exists.
+func badRequests400(token string, muthoniID, postID int64) []badRequest400 {
 	b := bearer(token)
+	user := fmt.Sprintf("/api/users/%d", muthoniID)
+	post := fmt.Sprintf("/api/posts/%d", postID)
 	muthoni := basic("muthoni", "muthoni-password")
 	fresh := func(field, value string) string { // a new user, one field bad
 		u := map[string]string{"username": "wanjiru", "email": "wanjiru@example.com", "password": "wanjiru-password"}
@@ -85,13 +87,13 @@ func badRequests400(token string) []badRequest400 {
 		fresh("username", "muthoni"), fresh("email", "gitau@example.com"))
 	for _, list := range []struct{ op, path string }{
 		{"listUsers", "/api/users"}, {"listPosts", "/api/posts"},
-		{"listUserPosts", "/api/users/1/my-posts"}, {"listUserEvents", "/api/users/1/events"},
+		{"listUserPosts", user + "/my-posts"}, {"listUserEvents", user + "/events"},
 	} {
 		for _, query := range []string{"page=0", "per_page=x", "after=-1"} {
 			rs = append(rs, badRequest400{op: list.op, method: "GET", path: list.path + "?" + query, auth: b})
 		}
 	}
-	add("updateUser", "PUT", "/api/users/1", b, `{"username":`, `{"email": 5}`, `{"username": "a b"}`, `{"email": "nope"}`,
+	add("updateUser", "PUT", user, b, `{"username":`, `{"email": 5}`, `{"username": "a b"}`, `{"email": "nope"}`,
 		`{"about_me": "\u0001"}`, `{"password": "short"}`, `{"password": "a-new-password"}`,
 		`{"password": "a-new-password", "current_password": "not-the-password"}`,
 		`{"username": "gitau"}`, `{"email": "gitau@example.com"}`)
@@ -99,17 +101,17 @@ func badRequests400(token string) []badRequest400 {
 	// hash or a look, and without counting against the throttle.
 	tooLongPassword := `"` + strings.Repeat("p", 5000) + `"`
 	tooLongCode := `"` + strings.Repeat("1", 40) + `"`
-	add("deleteUser", "DELETE", "/api/users/1", b, `{"current_password":`, `{}`, `{"current_password": `+tooLongPassword+`}`)
+	add("deleteUser", "DELETE", user, b, `{"current_password":`, `{}`, `{"current_password": `+tooLongPassword+`}`)
 	// Muthoni has no TOTP: each of these fails its checks before that matters.
-	add("enrolTOTP", "POST", "/api/users/1/totp", b, `{"current_password":`, `{}`, `{"current_password": `+tooLongPassword+`}`)
-	add("confirmTOTP", "POST", "/api/users/1/totp/confirm", b, `{"code":`, `{}`, `{"code": ""}`, `{"code": `+tooLongCode+`}`)
-	add("disableTOTP", "DELETE", "/api/users/1/totp", b, `{"code":`, `{"code": "123456"}`,
+	add("enrolTOTP", "POST", user+"/totp", b, `{"current_password":`, `{}`, `{"current_password": `+tooLongPassword+`}`)
+	add("confirmTOTP", "POST", user+"/totp/confirm", b, `{"code":`, `{}`, `{"code": ""}`, `{"code": `+tooLongCode+`}`)
+	add("disableTOTP", "DELETE", user+"/totp", b, `{"code":`, `{"code": "123456"}`,
 		`{"current_password": "x"}`, `{"current_password": "x", "code": `+tooLongCode+`}`)
-	add("replaceRecoveryCodes", "POST", "/api/users/1/totp/recovery-codes", b, `{"code":`, `{}`, `{"code": `+tooLongCode+`}`)
+	add("replaceRecoveryCodes", "POST", user+"/totp/recovery-codes", b, `{"code":`, `{}`, `{"code": `+tooLongCode+`}`)
 	add("createPost", "POST", "/api/posts", b, `{"title":`, `{"title": 5}`, `{"body": "b"}`, `{"title": "t"}`,
 		`{"title": "`+strings.Repeat("t", 101)+`", "body": "b"}`, `{"title": "t", "body": " "}`)
-	add("updatePost", "PUT", "/api/posts/1", b, `{"title":`, `{"title": ""}`, `{"body": "\u0000"}`)
-	add("createPostForUser", "POST", "/api/posts/user/1", b, `{"title":`, `{"body": "b"}`, `{"title": "t"}`)
+	add("updatePost", "PUT", post, b, `{"title":`, `{"title": ""}`, `{"body": "\u0000"}`)
+	add("createPostForUser", "POST", fmt.Sprintf("/api/posts/user/%d", muthoniID), b, `{"title":`, `{"body": "b"}`, `{"title": "t"}`)
 	add("requestPasswordReset", "POST", "/api/password-reset", nil, `{"email":`, `{}`, `{"email": "nope"}`)
 	add("confirmPasswordReset", "POST", "/api/password-reset/confirm", nil, `{"token":`, `{}`,
 		`{"token": "tapr_nope", "password": "a-new-password"}`,
@@ -124,14 +126,14 @@ func badRequests400(token string) []badRequest400 {
 func observed400s(t *testing.T) map[string]map[string][]string {
 	t.Helper()
 	ts := newMailTestServer(t, startSMTPSink(t))
-	ts.createUser(t, "muthoni", "muthoni-password")
+	muthoniID := ts.createUser(t, "muthoni", "muthoni-password")
 	token := ts.login(t, "muthoni", "muthoni-password")
 	ts.createUser(t, "gitau", "gitau-password")
-	ts.createPost(t, token, "Habari", "The first post.")
+	postID := ts.createPost(t, token, "Habari", "The first post.")
 	before := fmt.Sprint(ts.count(t, "users"), ts.count(t, "posts"), ts.count(t, "tokens"))
 
 	observed := map[string]map[string][]string{}
-	for _, r := range badRequests400(token) {
+	for _, r := range badRequests400(token, muthoniID, postID) {
 		var with []func(*http.Request)
 		if r.auth != nil {
 			with = append(with, r.auth)
