@@ -52,10 +52,10 @@ func startServer(t *testing.T) string {
 }
 
 // waitReady polls /healthz until the server answers 200, failing at once
-// if it exits first.
+// if it exits first, and after a minute of polls if it never answers.
 func waitReady(t *testing.T, baseURL string, exited chan error, log *bytes.Buffer) {
 	t.Helper()
-	for {
+	for range 1200 {
 		select {
 		case err := <-exited:
 			t.Fatalf("the server exited before it was ready (%v):\n%s", err, log)
@@ -69,6 +69,7 @@ func waitReady(t *testing.T, baseURL string, exited chan error, log *bytes.Buffe
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	t.Fatalf("the server never answered GET /healthz with 200:\n%s", log)
 }
 
 func TestTutorialFlowAgainstBuiltServer(t *testing.T) {
