@@ -206,6 +206,10 @@ func serverVars(srv *server, st store, db *sqlStore) *expvar.Map {
 	if cached, ok := st.(*cachingStore); ok {
 		vars.Set("caches", expvar.Func(func() any { return cached.cacheStats() }))
 	}
+	// Writes committed and the commits that held them (committer.go): how
+	// many writes share each sync.
+	vars.Set("writes", expvar.Func(func() any { writes, _ := db.writeCounts(); return writes }))
+	vars.Set("commits", expvar.Func(func() any { _, commits := db.writeCounts(); return commits }))
 	vars.Set("sessions_live", expvar.Func(func() any {
 		ctx, cancel := context.WithTimeout(context.Background(), liveSessionsTimeout)
 		defer cancel()

@@ -260,6 +260,8 @@ func TestAdminListener(t *testing.T) {
 			PasswordHashes hashSlotStats         `json:"password_hashes"`
 			Caches         map[string]cacheStats `json:"caches"`
 			SessionsLive   int                   `json:"sessions_live"`
+			Writes         int                   `json:"writes"`
+			Commits        int                   `json:"commits"`
 		} `json:"tokenapi"`
 	}
 	if err := json.Unmarshal(res.body, &vars); err != nil {
@@ -277,6 +279,11 @@ func TestAdminListener(t *testing.T) {
 		map[string]int{"200": 1, "401": defaultThrottleLimit, "429": 1})
 	wantJSON(t, "GET /api/users/{id} by status", got.Requests["GET /api/users/{id}"].ByStatus, map[string]int{"200": 3, "404": 1})
 	wantJSON(t, "unmatched by status", got.Requests["unmatched"].ByStatus, map[string]int{"404": 2})
+	// The sign-up, the login and its address, the failures counted: some
+	// writes, each in a commit of its own or sharing one.
+	if got.Writes < 3 || got.Commits < 1 || got.Commits > got.Writes {
+		t.Errorf("writes = %d, commits = %d; want at least 3 writes in at least 1 commit, no more commits than writes", got.Writes, got.Commits)
+	}
 	for pattern, route := range got.Requests {
 		if strings.Contains(pattern, "nowhere") || strings.Contains(pattern, "999") {
 			t.Errorf("requests are counted under the path %q, not a route", pattern)

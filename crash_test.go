@@ -16,11 +16,13 @@ import (
 )
 
 const (
-	crashRounds  = 4
-	crashWorkers = 4
+	crashRounds = 4
+	// crashWorkers write at once, so that writes share commits (group
+	// commit, committer.go) and a kill finds several in one.
+	crashWorkers = 16
 	// crashAcks is how many writes a round acknowledges before the kill
 	// may come, so that every round has something to lose.
-	crashAcks = 80
+	crashAcks = 320
 	// crashMaxLogins keeps each user below maxTokensPerUser, so that no
 	// acknowledged token is retired by the limit rather than lost.
 	crashMaxLogins = 60

@@ -53,6 +53,8 @@
 //     mail waits in the outbox (store_outbox.go) for the sender in
 //     outbox.go, which speaks SMTP in mailsend.go; mailconfig.go and
 //     mailmessage.go: -smtp-url and the mails themselves;
+//   - committer.go: group commit, every write of the store run by one
+//     goroutine, many to a transaction, so that one fsync serves many;
 //   - rqlitestore.go: the same store on an rqlite cluster (-db rqlite://...),
 //     through the database/sql driver in internal/rqlite (docs/cluster.md).
 //

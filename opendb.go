@@ -56,9 +56,10 @@ func splitSchema(sql string) []string {
 // on SQLITE_BUSY, and several read-only connections, which WAL lets run
 // beside the writer.
 type sqlStore struct {
-	read   *sql.DB
-	write  *sql.DB
-	sweeps sweepOptions // how the sweeps delete (store_sweeps.go)
+	read    *sql.DB
+	write   *sql.DB
+	commits *committer   // runs the writes on write, in groups (committer.go); nil on rqlite
+	sweeps  sweepOptions // how the sweeps delete (store_sweeps.go)
 }
 
 // openStore opens the SQLite database at path, creating it with its schema
@@ -90,7 +91,7 @@ func openStore(ctx context.Context, path string) (*sqlStore, error) {
 	read.SetMaxOpenConns(conns)
 	read.SetMaxIdleConns(conns)
 	read.SetConnMaxLifetime(0)
-	return &sqlStore{read: read, write: write}, nil
+	return &sqlStore{read: read, write: write, commits: newCommitter(write)}, nil
 }
 
 // checkDBPath refuses a path SQLite could not create a database at, with
@@ -328,9 +329,13 @@ func recomputeEmailKeys(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// Close closes both pools. Closing the last connection checkpoints the WAL
-// into the database file. On rqlite the two are one.
+// Close lets the writes under way commit, then closes both pools. Closing
+// the last connection checkpoints the WAL into the database file. On
+// rqlite the two are one.
 func (s *sqlStore) Close() error {
+	if s.commits != nil {
+		s.commits.close()
+	}
 	if s.read == s.write {
 		return s.write.Close()
 	}

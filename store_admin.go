@@ -159,7 +159,7 @@ func (s *sqlStore) clearFailuresWhere(ctx context.Context, where string, args ..
 	for i, r := range records {
 		keys[i] = r.key
 	}
-	_, err = s.write.ExecContext(ctx,
+	_, err = s.execResult(ctx,
 		`DELETE FROM password_failures WHERE key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, keys...)
 	return records, err
 }

@@ -57,33 +57,28 @@ const eventCoalescing = time.Minute
 // event it counts.
 func (s *sqlStore) addEvent(ctx context.Context, e event) error {
 	if !coalescedEvent(e.Type) {
-		_, err := s.write.ExecContext(ctx,
+		_, err := s.execResult(ctx,
 			`INSERT INTO events (user_id, type, at, address, user_agent, session_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			e.UserID, e.Type, formatTime(e.At), nullIfEmpty(e.Address), nullIfEmpty(e.UserAgent), nullIfZero(e.SessionID), nullIfEmpty(e.Detail))
 		return err
 	}
 	since := formatTime(e.At.Add(-eventCoalescing))
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
+	return s.execAtomic(ctx, func(ctx context.Context, tx execer) error {
+		// detail has TEXT affinity: the sum is stored as text again.
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE events SET detail = detail + 1 WHERE id = (
+				SELECT id FROM events WHERE user_id = ? AND type = ? AND at > ? ORDER BY at DESC LIMIT 1)`,
+			e.UserID, e.Type, since); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO events (user_id, type, at, address, user_agent, session_id, detail)
+			SELECT ?, ?, ?, ?, ?, ?, '1' WHERE NOT EXISTS (
+				SELECT 1 FROM events WHERE user_id = ? AND type = ? AND at > ?)`,
+			e.UserID, e.Type, formatTime(e.At), nullIfEmpty(e.Address), nullIfEmpty(e.UserAgent), nullIfZero(e.SessionID),
+			e.UserID, e.Type, since)
 		return err
-	}
-	defer tx.Rollback()
-	// detail has TEXT affinity: the sum is stored as text again.
-	if _, err := tx.ExecContext(ctx,
-		`UPDATE events SET detail = detail + 1 WHERE id = (
-			SELECT id FROM events WHERE user_id = ? AND type = ? AND at > ? ORDER BY at DESC LIMIT 1)`,
-		e.UserID, e.Type, since); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO events (user_id, type, at, address, user_agent, session_id, detail)
-		SELECT ?, ?, ?, ?, ?, ?, '1' WHERE NOT EXISTS (
-			SELECT 1 FROM events WHERE user_id = ? AND type = ? AND at > ?)`,
-		e.UserID, e.Type, formatTime(e.At), nullIfEmpty(e.Address), nullIfEmpty(e.UserAgent), nullIfZero(e.SessionID),
-		e.UserID, e.Type, since); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // nullIfZero stores an id that does not apply as NULL.

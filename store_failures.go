@@ -68,7 +68,7 @@ func (s *sqlStore) recordPasswordFailure(ctx context.Context, keys []failureKey,
 	args = append(args, cutoff, at, cutoff, until)
 	// In an upsert's SET, a bare column is the row as it was: every
 	// expression below sees the old failures and last_failure.
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.execResult(ctx,
 		`INSERT INTO password_failures (key, failures, max_failures, last_failure, locked_until)
 		VALUES `+strings.Join(rows, ", ")+`
 		ON CONFLICT (key) DO UPDATE SET
@@ -85,7 +85,7 @@ func (s *sqlStore) recordPasswordFailure(ctx context.Context, keys []failureKey,
 // clearPasswordFailures forgets the failures of key, after a success that
 // proves them to have been the owner's typos.
 func (s *sqlStore) clearPasswordFailures(ctx context.Context, key string) error {
-	_, err := s.write.ExecContext(ctx, `DELETE FROM password_failures WHERE key = ?`, key)
+	_, err := s.execResult(ctx, `DELETE FROM password_failures WHERE key = ?`, key)
 	return err
 }
 
@@ -113,7 +113,7 @@ func (s *sqlStore) isKnownAddress(ctx context.Context, userID int64, addr string
 // rememberAddress records a login of a user from addr at at; of two
 // processes, the later login stands.
 func (s *sqlStore) rememberAddress(ctx context.Context, userID int64, addr string, at time.Time) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.execResult(ctx,
 		`INSERT INTO known_addresses (user_id, address, last_login) VALUES (?, ?, ?)
 		ON CONFLICT (user_id, address) DO UPDATE SET last_login = MAX(last_login, excluded.last_login)`,
 		userID, addr, formatTime(at))

@@ -48,14 +48,16 @@ func (s *sqlStore) mailDue(ctx context.Context, now time.Time) (bool, error) {
 // whole on the one writer, and a row stays claimed until its claim runs
 // out (a process that died) or its claimer lets it go.
 func (s *sqlStore) claimMail(ctx context.Context, owner string, now, until time.Time, limit int) ([]outboxMail, error) {
-	if _, err := s.write.ExecContext(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ?
+	if _, err := s.execResult(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ?
 		WHERE id IN (SELECT id FROM outbox
 			WHERE next_attempt_at <= ? AND sending_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)
 			ORDER BY next_attempt_at LIMIT ?)`,
 		owner, formatTime(until), formatTime(now), formatTime(now), limit); err != nil {
 		return nil, err
 	}
-	rows, err := s.write.QueryContext(ctx, `SELECT id, recipient, message, attempts, give_up_at FROM outbox
+	// The claim is committed: a read connection sees it (on rqlite the two
+	// pools are one).
+	rows, err := s.read.QueryContext(ctx, `SELECT id, recipient, message, attempts, give_up_at FROM outbox
 		WHERE claimed_by = ? AND sending_at IS NULL ORDER BY id`, owner)
 	if err != nil {
 		return nil, err
@@ -77,7 +79,7 @@ func (s *sqlStore) claimMail(ctx context.Context, owner string, now, until time.
 // to this one. errNotFound: the claim was lost (it ran out, and another
 // process has the mail).
 func (s *sqlStore) markMailSending(ctx context.Context, id int64, owner string, at time.Time) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return rowsAffectedOrNotFound(s.execResult(ctx,
 		`UPDATE outbox SET sending_at = ? WHERE id = ? AND claimed_by = ? AND sending_at IS NULL`,
 		formatTime(at), id, owner))
 }
@@ -85,7 +87,7 @@ func (s *sqlStore) markMailSending(ctx context.Context, id int64, owner string, 
 // retryMail lets a mail owner claimed go until next, one attempt more:
 // the SMTP server did not take it.
 func (s *sqlStore) retryMail(ctx context.Context, id int64, owner string, next time.Time) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,
+	_, err := s.execResult(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,
 		claimed_by = NULL, claimed_until = NULL, sending_at = NULL WHERE id = ? AND claimed_by = ?`,
 		formatTime(next), id, owner)
 	return err
@@ -93,7 +95,7 @@ func (s *sqlStore) retryMail(ctx context.Context, id int64, owner string, next t
 
 // deleteMail deletes a mail: sent, refused for good, or given up.
 func (s *sqlStore) deleteMail(ctx context.Context, id int64) error {
-	_, err := s.write.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
+	_, err := s.execResult(ctx, `DELETE FROM outbox WHERE id = ?`, id)
 	return err
 }
 
@@ -102,7 +104,7 @@ func (s *sqlStore) deleteMail(ctx context.Context, id int64) error {
 // database) between marking and deleting, so the SMTP server may or may
 // not have them, and they are not sent again.
 func (s *sqlStore) deleteCutShortMail(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx,
+	res, err := s.execResult(ctx,
 		`DELETE FROM outbox WHERE sending_at IS NOT NULL AND claimed_until < ?`, formatTime(now))
 	if err != nil {
 		return 0, err

@@ -43,7 +43,7 @@ func scanPost(row scanner) (post, error) {
 
 // createPost inserts a post and returns its id.
 func (s *sqlStore) createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error) {
-	res, err := s.write.ExecContext(ctx,
+	res, err := s.execResult(ctx,
 		`INSERT INTO posts (title, body, timestamp, user_id) VALUES (?, ?, ?, ?)`,
 		title, body, formatTime(at), authorID)
 	if err != nil {
@@ -98,13 +98,13 @@ func postPageSQL(authorID int64, q pageQuery) (string, []any) {
 // updatePost changes the title and body of a post by authorID; nil leaves a
 // field as it is. It returns errNotFound when no post has that id and author.
 func (s *sqlStore) updatePost(ctx context.Context, id, authorID int64, title, body *string) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return rowsAffectedOrNotFound(s.execResult(ctx,
 		`UPDATE posts SET title = COALESCE(?, title), body = COALESCE(?, body)
 		WHERE id = ? AND user_id = ?`, title, body, id, authorID))
 }
 
 // deletePost deletes a post by authorID, or returns errNotFound.
 func (s *sqlStore) deletePost(ctx context.Context, id, authorID int64) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return rowsAffectedOrNotFound(s.execResult(ctx,
 		`DELETE FROM posts WHERE id = ? AND user_id = ?`, id, authorID))
 }

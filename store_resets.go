@@ -50,33 +50,29 @@ type passwordReset struct {
 // and only if its token is stored. The transaction holds writes only, as
 // a transaction on rqlite must.
 func (s *sqlStore) recordPasswordReset(ctx context.Context, r passwordReset) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, key := range r.keys {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_requests (key, at) VALUES (?, ?)`, key, formatTime(r.at)); err != nil {
-			return err
+	return s.execAtomic(ctx, func(ctx context.Context, tx execer) error {
+		for _, key := range r.keys {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_requests (key, at) VALUES (?, ?)`, key, formatTime(r.at)); err != nil {
+				return err
+			}
 		}
-	}
-	if r.userID != 0 {
+		if r.userID == 0 {
+			return nil
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO password_resets (user_id, hash, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at`,
 			r.userID, r.hash.String(), formatTime(r.expiresAt)); err != nil {
 			return err
 		}
 		query, args := queueMailSQL(r.mail)
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	})
 }
 
 // countMailRequest counts one request under key at at, alone.
 func (s *sqlStore) countMailRequest(ctx context.Context, key string, at time.Time) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO mail_requests (key, at) VALUES (?, ?)`, key, formatTime(at))
+	_, err := s.execResult(ctx, `INSERT INTO mail_requests (key, at) VALUES (?, ?)`, key, formatTime(at))
 	return err
 }
 
@@ -96,7 +92,7 @@ func (s *sqlStore) passwordResetUser(ctx context.Context, hash tokenHash, now ti
 // statement: of two requests with one token, one deletes it and the other
 // gets errNotFound, so a token works once.
 func (s *sqlStore) usePasswordReset(ctx context.Context, hash tokenHash, now time.Time) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return rowsAffectedOrNotFound(s.execResult(ctx,
 		`DELETE FROM password_resets WHERE hash = ? AND expires_at > ?`, hash.String(), formatTime(now)))
 }
 

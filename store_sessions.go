@@ -69,7 +69,7 @@ func scanSession(row scanner) (session, error) {
 // check and the insert are one statement, so no token issued on an old
 // password outlives a password change.
 func (s *sqlStore) insertSession(ctx context.Context, hash tokenHash, passwordHash string, ses session) (int64, error) {
-	res, err := s.write.ExecContext(ctx,
+	res, err := s.execResult(ctx,
 		`INSERT INTO tokens (hash, user_id, name, scope, user_agent, created_at, expires_at, max_expires_at)
 		SELECT ?, id, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND password_hash = ?`,
 		hash.String(), nullIfEmpty(ses.Name), ses.Scope, nullIfEmpty(ses.UserAgent), formatTime(ses.CreatedAt),
@@ -83,7 +83,7 @@ func (s *sqlStore) insertSession(ctx context.Context, hash tokenHash, passwordHa
 // retireOldSessions deletes a user's sessions beyond the newest keep and
 // returns how many it deleted.
 func (s *sqlStore) retireOldSessions(ctx context.Context, userID int64, keep int) (int64, error) {
-	res, err := s.write.ExecContext(ctx,
+	res, err := s.execResult(ctx,
 		`DELETE FROM tokens WHERE user_id = ? AND id <= (
 			SELECT id FROM tokens WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
 		userID, userID, keep)
@@ -125,25 +125,23 @@ const sessionUseSQL = `UPDATE tokens SET last_used_at = ?, expires_at = MIN(?, m
 // sessionUsed records a use of a session at at, which moves its expiry to
 // expires (no later than its cap), and is its user seen.
 func (s *sqlStore) sessionUsed(ctx context.Context, ses session, at, expires time.Time) error {
-	if err := s.writeSessionUse(ctx, s.write, sessionUse{sessionKey: keyOf(ses), at: at, expires: expires}); err != nil {
+	use := sessionUse{sessionKey: keyOf(ses), at: at, expires: expires}
+	if err := s.exec(ctx, func(ctx context.Context, db execer) error { return s.writeSessionUse(ctx, db, use) }); err != nil {
 		return err
 	}
 	return s.userSeen(ctx, ses.UserID, at)
 }
 
-// writeSessionUses stores many uses in one transaction.
+// writeSessionUses stores many uses, all or none.
 func (s *sqlStore) writeSessionUses(ctx context.Context, uses map[sessionKey]sessionUse) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, u := range uses {
-		if err := s.writeSessionUse(ctx, tx, u); err != nil {
-			return err
+	return s.execAtomic(ctx, func(ctx context.Context, tx execer) error {
+		for _, u := range uses {
+			if err := s.writeSessionUse(ctx, tx, u); err != nil {
+				return err
+			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
 
 func (s *sqlStore) writeSessionUse(ctx context.Context, db execer, u sessionUse) error {
@@ -173,13 +171,13 @@ type sessionUse struct {
 
 // deleteSession ends one session of a user, or returns errNotFound.
 func (s *sqlStore) deleteSession(ctx context.Context, userID, id int64) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return rowsAffectedOrNotFound(s.execResult(ctx,
 		`DELETE FROM tokens WHERE id = ? AND user_id = ?`, id, userID))
 }
 
 // deleteSessionsOf ends every session of a user and returns how many.
 func (s *sqlStore) deleteSessionsOf(ctx context.Context, userID int64) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ?`, userID)
+	res, err := s.execResult(ctx, `DELETE FROM tokens WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, err
 	}
@@ -188,14 +186,14 @@ func (s *sqlStore) deleteSessionsOf(ctx context.Context, userID int64) (int64, e
 
 // deleteSessionByHash ends the session of a token: the token is revoked.
 func (s *sqlStore) deleteSessionByHash(ctx context.Context, hash tokenHash) error {
-	_, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE hash = ?`, hash.String())
+	_, err := s.execResult(ctx, `DELETE FROM tokens WHERE hash = ?`, hash.String())
 	return err
 }
 
 // deleteOtherSessions ends every session of a user but the one of the
 // token with hash keep.
 func (s *sqlStore) deleteOtherSessions(ctx context.Context, userID int64, keep tokenHash) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.execResult(ctx,
 		`DELETE FROM tokens WHERE user_id = ? AND hash <> ?`, userID, keep.String())
 	return err
 }

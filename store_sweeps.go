@@ -24,8 +24,8 @@ type sweepOptions struct {
 // time a statement of its own, until a statement deletes fewer rows than a
 // batch or ctx ends. It returns how many rows it deleted in all.
 //
-// Each statement commits on its own, so the write connection is back in
-// the pool between batches, and a write waiting for it goes next. A sweep
+// Each statement is a write job of its own (committer.go), so a write
+// waiting for the committer goes with the next batch or before it. A sweep
 // stopped half way has deleted only rows it was meant to: the next sweep
 // deletes the rest.
 func (s *sqlStore) deleteInBatches(ctx context.Context, query string, args ...any) (int64, error) {
@@ -42,7 +42,7 @@ func (s *sqlStore) deleteInBatches(ctx context.Context, query string, args ...an
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		res, err := s.write.ExecContext(ctx, query, args...)
+		res, err := s.execResult(ctx, query, args...)
 		if err != nil {
 			return total, err
 		}

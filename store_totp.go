@@ -39,7 +39,7 @@ func (s *sqlStore) totpOf(ctx context.Context, userID int64) (totpRecord, error)
 // setPendingTOTP stores a new enrolment, replacing one not confirmed yet.
 // It returns errTOTPEnabled, and changes nothing, when TOTP is on.
 func (s *sqlStore) setPendingTOTP(ctx context.Context, userID int64, sealed string) error {
-	err := rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	err := rowsAffectedOrNotFound(s.execResult(ctx,
 		`INSERT INTO totp (user_id, pending_secret) VALUES (?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET pending_secret = excluded.pending_secret WHERE totp.secret IS NULL`,
 		userID, sealed))
@@ -59,28 +59,25 @@ func (s *sqlStore) enableTOTP(ctx context.Context, userID int64, pending string,
 	if err := s.replaceRecoveryCodes(ctx, userID, codeHashes); err != nil {
 		return err
 	}
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return rowsAffectedOrNotFound(s.execResult(ctx,
 		`UPDATE totp SET secret = pending_secret, pending_secret = NULL, last_step = ?
 		WHERE user_id = ? AND pending_secret = ? AND secret IS NULL`, step, userID, pending))
 }
 
 // replaceRecoveryCodes stores a user's recovery codes' hashes in place of
-// those before, in one transaction.
+// those before, all or none.
 func (s *sqlStore) replaceRecoveryCodes(ctx context.Context, userID int64, codeHashes []string) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM totp_recovery_codes WHERE user_id = ?`, userID); err != nil {
-		return err
-	}
-	for _, h := range codeHashes {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO totp_recovery_codes (user_id, hash) VALUES (?, ?)`, userID, h); err != nil {
+	return s.execAtomic(ctx, func(ctx context.Context, tx execer) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM totp_recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
-	}
-	return tx.Commit()
+		for _, h := range codeHashes {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO totp_recovery_codes (user_id, hash) VALUES (?, ?)`, userID, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // useTOTPStep records that a code of step was accepted, and returns
@@ -88,21 +85,21 @@ func (s *sqlStore) replaceRecoveryCodes(ctx context.Context, userID int64, codeH
 // before: one statement, so two logins with the same code cannot both
 // pass.
 func (s *sqlStore) useTOTPStep(ctx context.Context, userID, step int64) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return rowsAffectedOrNotFound(s.execResult(ctx,
 		`UPDATE totp SET last_step = ? WHERE user_id = ? AND secret IS NOT NULL AND last_step < ?`, step, userID, step))
 }
 
 // useRecoveryCode deletes a recovery code by its hash, and returns
 // errNotFound when the user has no such code (never had, or used it).
 func (s *sqlStore) useRecoveryCode(ctx context.Context, userID int64, hash string) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return rowsAffectedOrNotFound(s.execResult(ctx,
 		`DELETE FROM totp_recovery_codes WHERE user_id = ? AND hash = ?`, userID, hash))
 }
 
 // disableTOTP turns a user's TOTP off; the recovery codes go with it. It
 // returns errNotFound when TOTP was off.
 func (s *sqlStore) disableTOTP(ctx context.Context, userID int64) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return rowsAffectedOrNotFound(s.execResult(ctx,
 		`DELETE FROM totp WHERE user_id = ? AND secret IS NOT NULL`, userID))
 }
 
@@ -120,10 +117,13 @@ func (s *sqlStore) secretKeyCheck(ctx context.Context) (string, error) {
 // storeSecretKeyCheck stores sealed as the check value unless one is
 // stored already, and returns the one that stands.
 func (s *sqlStore) storeSecretKeyCheck(ctx context.Context, sealed string) (string, error) {
-	if _, err := s.write.ExecContext(ctx,
+	if _, err := s.execResult(ctx,
 		`INSERT INTO secret_key_check (id, sealed) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, sealed); err != nil {
 		return "", err
 	}
+	// The insert is committed: a read connection sees it, or the one that
+	// stood before.
 	var stands string
-	return stands, s.write.QueryRowContext(ctx, `SELECT sealed FROM secret_key_check WHERE id = 1`).Scan(&stands)
+	err := s.read.QueryRowContext(ctx, `SELECT sealed FROM secret_key_check WHERE id = 1`).Scan(&stands)
+	return stands, err
 }

@@ -92,7 +92,7 @@ func foldRune(r rune) rune {
 // errDuplicateEmail. The id is one above every id ever given, deleted
 // accounts' included (schema.sql, version 11).
 func (s *sqlStore) createUser(ctx context.Context, u user, passwordHash string) (int64, error) {
-	res, err := s.write.ExecContext(ctx,
+	res, err := s.execResult(ctx,
 		`INSERT INTO users (id, username, email, email_key, password_hash, about_me, last_seen, created_at)
 		 VALUES ((SELECT n + 1 FROM counts WHERE name = 'user_ids'), ?, ?, ?, ?, ?, ?, ?)`,
 		u.Username, u.Email, emailKey(u.Email), passwordHash, nullIfEmpty(u.AboutMe), formatTime(u.LastSeen), formatTime(u.LastSeen))
@@ -105,7 +105,7 @@ func (s *sqlStore) createUser(ctx context.Context, u user, passwordHash string) 
 // deleteUser deletes a user and every row of theirs, in one statement
 // (schema.sql, version 11), or returns errNotFound.
 func (s *sqlStore) deleteUser(ctx context.Context, id int64) error {
-	return rowsAffectedOrNotFound(s.write.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id))
+	return rowsAffectedOrNotFound(s.execResult(ctx, `DELETE FROM users WHERE id = ?`, id))
 }
 
 // userByID returns errNotFound if there is no such user.
@@ -179,7 +179,7 @@ func (s *sqlStore) updateUser(ctx context.Context, id int64, c userChanges) erro
 	if c.Email != nil {
 		key = emailKey(*c.Email)
 	}
-	return uniqueViolation(rowsAffectedOrNotFound(s.write.ExecContext(ctx,
+	return uniqueViolation(rowsAffectedOrNotFound(s.execResult(ctx,
 		`UPDATE users SET
 			username = COALESCE(?, username),
 			email = COALESCE(?, email),
@@ -199,26 +199,23 @@ const lastSeenInterval = time.Minute
 // stored time is more than lastSeenInterval older: last_seen is a hint,
 // worth a write a minute per user, not one per request.
 func (s *sqlStore) userSeen(ctx context.Context, id int64, at time.Time) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.execResult(ctx,
 		`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`,
 		formatTime(at), id, formatTime(at.Add(-lastSeenInterval)))
 	return err
 }
 
 // writeLastSeen moves the last_seen of each user in seen forward to the
-// time given, in one transaction. A time older than the stored one is left.
+// time given, all or none. A time older than the stored one is left.
 func (s *sqlStore) writeLastSeen(ctx context.Context, seen map[int64]time.Time) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for id, at := range seen {
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`,
-			formatTime(at), id, formatTime(at)); err != nil {
-			return err
+	return s.execAtomic(ctx, func(ctx context.Context, tx execer) error {
+		for id, at := range seen {
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`,
+				formatTime(at), id, formatTime(at)); err != nil {
+				return err
+			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
