@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // deleteUser deletes a user and every row of theirs (sqlStore.deleteUser),
@@ -27,7 +28,9 @@ func (a *admin) deleteUser(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := st.deleteUser(ctx, id); err != nil {
+	// With the server's mail settings, the user's verified address gets
+	// the mail the API sends; the server's sender sends it from the outbox.
+	if err := st.deleteUser(ctx, id, farewellMail(a.opts.mailConfig(), u, time.Now())); err != nil {
 		return err
 	}
 	if a.json {

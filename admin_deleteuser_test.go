@@ -39,3 +39,22 @@ func TestAdminDeleteUser(t *testing.T) {
 		t.Errorf("delete-user -json kofi printed %q", out)
 	}
 }
+
+// With the server's mail settings, delete-user queues the mail a deletion
+// sends to a verified address, and the running server sends it.
+func TestAdminDeleteUserMail(t *testing.T) {
+	t.Parallel()
+	sink := startSMTPSink(t)
+	dir := t.TempDir()
+	mail := []string{"-smtp-url", sink.url(""), "-mail-from", "noreply@blog.example"}
+	p := startProgram(t, dir, append([]string{"-addr", "127.0.0.1:0", "-db", "tokenapi.db"}, mail...), cheapPasswords)
+	p.createUser(t, "amara", "amara-password")
+	code := sink.waitMailsAbout(t, "Your email verification code", 1)[0].token(t)
+	wantStatus(t, "confirm", p.call(t, "POST", "/api/email-verification/confirm", "", `{"token": "`+code+`"}`), http.StatusNoContent)
+
+	runOK(t, dir, "", append(mail, "delete-user", "amara")...)
+	mails := sink.waitMailsAbout(t, "Your account was deleted", 1)
+	if mails[0].to != "amara@example.com" {
+		t.Errorf("the deletion mail went to %q, want amara@example.com", mails[0].to)
+	}
+}

@@ -30,8 +30,8 @@ func (c *cachingStore) updateUser(ctx context.Context, id int64, changes userCha
 // failure records the cache knows by the user's id alone. A record kept
 // by address and id ages out within cacheTrust; the id is never given
 // again (createUser), so it cannot stand for anyone else meanwhile.
-func (c *cachingStore) deleteUser(ctx context.Context, id int64) error {
-	err := c.db.deleteUser(ctx, id)
+func (c *cachingStore) deleteUser(ctx context.Context, id int64, farewell *queuedMail) error {
+	err := c.db.deleteUser(ctx, id, farewell)
 	c.changedUser(id)
 	c.forgetTokensOf(id)
 	c.failures.forget(accountKey(id))

@@ -30,6 +30,10 @@ const (
 	eventTOTPDisabled          = "totp.disabled"                // detail: admin when tokenapi totp-off did it
 	eventRecoveryCodeUsed      = "totp.recovery_code_used"      // a login, a turning off or new codes took one
 	eventRecoveryCodesReplaced = "totp.recovery_codes_replaced" // new codes; the old ones are dead
+
+	// Verified addresses (verifyemail.go) and password reset (passwordreset.go).
+	eventEmailVerified = "email.verified" // a verification code came back (verifyemail.go)
+	eventPasswordReset = "password.reset" // a reset code set the password and ended every session
 )
 
 // eventTypes lists every type, in the order the documents give them.
@@ -37,6 +41,7 @@ var eventTypes = []string{
 	eventLoginSucceeded, eventLoginFailed, eventLoginLocked, eventSessionEnded,
 	eventPasswordChanged, eventUserUpdated, eventEventsRead,
 	eventTOTPEnabled, eventTOTPDisabled, eventRecoveryCodeUsed, eventRecoveryCodesReplaced,
+	eventEmailVerified, eventPasswordReset,
 }
 
 // coalescedEvent reports whether events of type typ are counted, one row

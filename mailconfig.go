@@ -90,12 +90,21 @@ func parseResetURLTemplate(s string, dst *string) error {
 	return nil
 }
 
+// mailOptions are the mail flags (mailFlags), part of options.
+type mailOptions struct {
+	smtp             *smtpServer   // nil: no mail
+	mailFrom         *mail.Address // with smtp
+	resetURLTemplate string
+	verifiedOnly     bool // -require-verified-email
+}
+
 // mailConfig is what the server needs to send mail; a server without it
 // answers the mail routes 501.
 type mailConfig struct {
 	smtp             smtpServer
 	from             mail.Address
 	resetURLTemplate string // "" for a code to paste only
+	requireVerified  bool   // -require-verified-email: only verified addresses log in
 	// retryAfter is the wait before attempt n+1 of a mail (outbox.go);
 	// tests shorten it.
 	retryAfter func(attempts int) time.Duration
@@ -113,6 +122,8 @@ func (o *options) mailFlags(fs *flag.FlagSet, value func(func(string) error) fun
 	fs.Func("reset-url-template", "a link for the reset mail, with {token} in it, e.g. https://example.com/reset?token={token}\n"+
 		"(TOKENAPI_RESET_URL_TEMPLATE; default none: the mail carries a code to paste)",
 		value(func(s string) error { return parseResetURLTemplate(s, &o.resetURLTemplate) }))
+	fs.BoolVar(&o.verifiedOnly, "require-verified-email", false,
+		"refuse logins (403) of accounts whose email is not verified; needs -smtp-url (TOKENAPI_REQUIRE_VERIFIED_EMAIL)")
 }
 
 // checkMail refuses mail flags that make no sense together.
@@ -123,6 +134,9 @@ func (o options) checkMail() error {
 	if o.resetURLTemplate != "" && o.smtp == nil {
 		return errors.New("-reset-url-template needs -smtp-url")
 	}
+	if o.verifiedOnly && o.smtp == nil {
+		return errors.New("-require-verified-email needs -smtp-url: without mail no address can be verified, and nobody could log in")
+	}
 	return nil
 }
 
@@ -132,5 +146,5 @@ func (o options) mailConfig() *mailConfig {
 		return nil
 	}
 	return &mailConfig{smtp: *o.smtp, from: *o.mailFrom, resetURLTemplate: o.resetURLTemplate,
-		retryAfter: outboxRetryAfter, pollEvery: outboxPollInterval}
+		requireVerified: o.verifiedOnly, retryAfter: outboxRetryAfter, pollEvery: outboxPollInterval}
 }

@@ -59,7 +59,7 @@ func TestResetMailLink(t *testing.T) {
 	ts := newMailTestServer(t, sink, func(cfg *config) { cfg.mail.resetURLTemplate = "https://blog.example/reset?code={token}" })
 	ts.createUser(t, "muthoni", "muthoni-password")
 	ts.requestReset(t, "muthoni@example.com")
-	m := sink.waitMails(t, 1)[0]
+	m := sink.waitMailsAbout(t, resetMailSubject, 1)[0]
 	token := m.token(t)
 	if !strings.Contains(m.body, "https://blog.example/reset?code="+token) {
 		t.Errorf("the mail has no link with its code:\n%s", m.body)

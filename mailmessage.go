@@ -65,3 +65,48 @@ func resetMailBody(username, token, urlTemplate string, valid time.Duration) str
 	b.WriteString("this, ignore this mail: your password stays as it is.\n")
 	return b.String()
 }
+
+// verifyMailBody is the mail that verifies an address: the code to paste
+// and where it goes.
+func verifyMailBody(username, token string, valid time.Duration) string {
+	var b strings.Builder
+	b.WriteString("Hello " + username + ",\n\n")
+	b.WriteString("this address was given for your account. To confirm it is yours,\n")
+	fmt.Fprintf(&b, "send this code, good once and for %d hours:\n\n", int(valid.Hours()))
+	b.WriteString("    " + token + "\n\n")
+	b.WriteString("to POST /api/email-verification/confirm:\n\n")
+	b.WriteString(`    {"token": "<the code>"}` + "\n\n")
+	b.WriteString("If you did not sign up or change your address, ignore this mail:\n")
+	b.WriteString("the address stays unverified.\n")
+	return b.String()
+}
+
+// newDeviceMailBody tells of a login from an address and client the
+// account had not used for 30 days, and how to end that session.
+func newDeviceMailBody(username string, at time.Time, address, userAgent string, sessionID int64) string {
+	if userAgent == "" {
+		userAgent = "(none given)"
+	}
+	var b strings.Builder
+	b.WriteString("Hello " + username + ",\n\n")
+	b.WriteString("your account was logged in to from a device it has not used\n")
+	b.WriteString("in the last 30 days:\n\n")
+	b.WriteString("    When:    " + at.UTC().Format("2006-01-02 15:04:05 UTC") + "\n")
+	b.WriteString("    From:    " + address + "\n")
+	b.WriteString("    Client:  " + userAgent + "\n")
+	fmt.Fprintf(&b, "    Session: %d\n\n", sessionID)
+	b.WriteString("If that was you, there is nothing to do. If not, end that session\n")
+	fmt.Fprintf(&b, "with any token of yours that may write:\n\n    DELETE /api/tokens/%d\n\n", sessionID)
+	b.WriteString("and change your password (PUT /api/users/{id}), which ends every\n")
+	b.WriteString("other session too.\n")
+	return b.String()
+}
+
+// farewellMailBody confirms that an account was deleted.
+func farewellMailBody(username string) string {
+	return "Hello " + username + ",\n\n" +
+		"your account and everything of it (posts, sessions, security log)\n" +
+		"were deleted, as asked. The username and this address are free again.\n" +
+		"If you did not ask for this, tell the operator of the service: the\n" +
+		"account cannot be brought back, but they can look into how it went.\n"
+}

@@ -52,7 +52,9 @@
 //   - passwordreset.go and store_resets.go: password reset by mail, whose
 //     mail waits in the outbox (store_outbox.go) for the sender in
 //     outbox.go, which speaks SMTP in mailsend.go; mailconfig.go and
-//     mailmessage.go: -smtp-url and the mails themselves;
+//     mailmessage.go: -smtp-url and the mails themselves; verifyemail.go
+//     and newdevice.go (store_verifications.go): verified addresses, and
+//     the alert of a login from a new device;
 //   - committer.go: group commit, every write of the store run by one
 //     goroutine, many to a transaction, so that one fsync serves many;
 //   - rqlitestore.go: the same store on an rqlite cluster (-db rqlite://...),

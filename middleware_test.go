@@ -284,6 +284,8 @@ func TestSafetyHeaders(t *testing.T) {
 		{"GET", "/panic", nil, "", 500, false},
 		{"POST", "/api/password-reset", nil, `{"email": "muthoni@example.com"}`, 501, false}, // no mail here
 		{"POST", "/api/password-reset/confirm", nil, `{"token": "x", "password": "y"}`, 501, false},
+		{"POST", "/api/users/1/email-verification", bearer(token), "", 501, false},
+		{"POST", "/api/email-verification/confirm", nil, `{"token": "x"}`, 501, false},
 	}
 	docs, err := docsPage()
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/mail"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -40,9 +39,7 @@ type options struct {
 	adminAddr          string // the admin listener's address; empty: none
 	version            bool   // print the version and stop
 	trustedProxies     []netip.Prefix
-	smtp               *smtpServer   // nil: no mail (mailconfig.go)
-	mailFrom           *mail.Address // with smtp
-	resetURLTemplate   string
+	mailOptions        // the mail server and what goes by mail (mailconfig.go)
 	secretKeyOptions   // the key that seals TOTP secrets (secrets.go)
 }
 
@@ -60,6 +57,7 @@ var envNames = []struct{ flag, env string }{
 	{"mail-from", "TOKENAPI_MAIL_FROM"},
 	{"reset-url-template", "TOKENAPI_RESET_URL_TEMPLATE"},
 	{"secret-key-file", "TOKENAPI_SECRET_KEY_FILE"},
+	{"require-verified-email", "TOKENAPI_REQUIRE_VERIFIED_EMAIL"},
 }
 
 // parseOptions reads the environment and then args: the flags, then the

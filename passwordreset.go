@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -44,20 +45,24 @@ var resetAccepted = map[string]string{
 // expired or replaced: which of these it is helps nobody but a guesser.
 const errBadResetToken = "field token is not a live reset token: it is unknown, used, expired or replaced by a newer one"
 
-// mailNotConfigured answers a mail route on a server without -smtp-url.
-func (s *server) mailNotConfigured(w http.ResponseWriter) bool {
+// mailNotConfigured answers a mail route on a server without -smtp-url,
+// saying why the route cannot work: "so " why.
+func (s *server) mailNotConfigured(w http.ResponseWriter, why string) bool {
 	if s.mail != nil {
 		return false
 	}
-	writeError(w, http.StatusNotImplemented, "mail is not configured on this server (-smtp-url), so it cannot send a reset code; an operator can set a password with tokenapi passwd")
+	writeError(w, http.StatusNotImplemented, "mail is not configured on this server (-smtp-url), so "+why)
 	return true
 }
+
+// noResetMail is why a reset cannot be done without mail.
+const noResetMail = "it cannot send a reset code; an operator can set a password with tokenapi passwd"
 
 // handleRequestPasswordReset answers 202 with the same body whether or
 // not the address is an account's, after the same work, but the mail:
 // one lookup and one transaction either way.
 func (s *server) handleRequestPasswordReset(w http.ResponseWriter, r *http.Request) {
-	if s.mailNotConfigured(w) {
+	if s.mailNotConfigured(w, noResetMail) {
 		return
 	}
 	var req struct {
@@ -123,7 +128,7 @@ func hashedKey(s string) string {
 // handleConfirmPasswordReset sets a new password with a reset token and
 // ends every session of its user.
 func (s *server) handleConfirmPasswordReset(w http.ResponseWriter, r *http.Request) {
-	if s.mailNotConfigured(w) {
+	if s.mailNotConfigured(w, noResetMail) {
 		return
 	}
 	now := s.now()
@@ -175,7 +180,8 @@ func checkResetToken(token string) string {
 }
 
 // resetPassword spends the token (errNotFound if another request spent it
-// first), then sets the password and ends every session of the user, in
+// first), then sets the password, ends every session of the user and
+// writes password.reset into the user's security log, in
 // the order handleUpdateUser keeps: a login checked against the old
 // password that lands after the sessions end stores no token.
 func (s *server) resetPassword(r *http.Request, userID int64, hash tokenHash, now time.Time, password string) error {
@@ -189,8 +195,10 @@ func (s *server) resetPassword(r *http.Request, userID int64, hash tokenHash, no
 	if err := s.store.updateUser(r.Context(), userID, userChanges{PasswordHash: &passwordHash}); err != nil {
 		return err
 	}
-	_, err = s.store.deleteSessionsOf(r.Context(), userID)
-	return err
+	if _, err := s.store.deleteSessionsOf(r.Context(), userID); err != nil {
+		return err
+	}
+	return s.recordEvent(r, userID, eventPasswordReset, "")
 }
 
 // mailLimit is at most limit requests counted under key in window.
@@ -203,16 +211,29 @@ type mailLimit struct {
 // withinLimits answers 429 with Retry-After, and returns false, when a
 // limit is reached.
 func (s *server) withinLimits(w http.ResponseWriter, r *http.Request, now time.Time, what string, limits ...mailLimit) bool {
-	for _, l := range limits {
-		n, oldest, err := s.store.mailRequests(r.Context(), l.key, now.Add(-l.window))
-		if err != nil {
-			s.handleError(w, r, err)
-			return false
-		}
-		if n >= l.limit {
-			tooManyRequestsOf(w, oldest.Add(l.window).Sub(now), what)
-			return false
-		}
+	wait, err := s.limitWait(r.Context(), now, limits...)
+	if err != nil {
+		s.handleError(w, r, err)
+		return false
+	}
+	if wait > 0 {
+		tooManyRequestsOf(w, wait, what)
+		return false
 	}
 	return true
+}
+
+// limitWait returns how long until every one of limits lets one more
+// request through at now: 0 when they all do.
+func (s *server) limitWait(ctx context.Context, now time.Time, limits ...mailLimit) (time.Duration, error) {
+	for _, l := range limits {
+		n, oldest, err := s.store.mailRequests(ctx, l.key, now.Add(-l.window))
+		if err != nil {
+			return 0, err
+		}
+		if n >= l.limit {
+			return oldest.Add(l.window).Sub(now), nil
+		}
+	}
+	return 0, nil
 }

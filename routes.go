@@ -40,6 +40,8 @@ func (s *server) routes() *http.ServeMux {
 
 	mux.HandleFunc("POST /api/password-reset", s.handleRequestPasswordReset)
 	mux.HandleFunc("POST /api/password-reset/confirm", s.handleConfirmPasswordReset)
+	mux.Handle("POST /api/users/{id}/email-verification", s.requireToken(requireWrite(s.handleResendEmailVerification)))
+	mux.HandleFunc("POST /api/email-verification/confirm", s.handleConfirmEmailVerification)
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)

@@ -316,3 +316,34 @@ CREATE TABLE secret_key_check (
     id     INTEGER PRIMARY KEY CHECK (id = 1),
     sealed TEXT NOT NULL
 );
+
+-- version 13: verified addresses and new-device alerts (verifyemail.go,
+-- newdevice.go). users.email_verified is 1 once a code mailed to the
+-- address came back; every account from before starts unverified, since
+-- nothing ever proved its address. email_verifications holds the SHA-256
+-- of each user's one live verification code (a newer one replaces it)
+-- with the email_key it was sent to, so that a code for an address the
+-- user has since left verifies nothing. known_devices is each address
+-- (IPv6 by its /64) and user agent an account logged in from, kept 30
+-- days after the last login from them, as known_addresses is.
+
+ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE email_verifications (
+    user_id    INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    hash       TEXT NOT NULL UNIQUE,
+    email_key  TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+
+CREATE INDEX email_verifications_by_expiry ON email_verifications (expires_at);
+
+CREATE TABLE known_devices (
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    address    TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    last_login TEXT NOT NULL,
+    PRIMARY KEY (user_id, address, user_agent)
+) WITHOUT ROWID;
+
+CREATE INDEX known_devices_by_time ON known_devices (last_login);

@@ -210,6 +210,7 @@ func TestReadSessionMayOnlyRead(t *testing.T) {
 		{"POST", totpPath(id) + "/confirm", `{"code": "123456"}`},
 		{"DELETE", totpPath(id), `{"current_password": "muthoni-password", "code": "123456"}`},
 		{"POST", totpPath(id) + "/recovery-codes", `{"code": "123456"}`},
+		{"POST", userPath(id) + "/email-verification", ""},
 	}
 	covered := map[string]bool{}
 	for _, wr := range writes {
@@ -224,7 +225,8 @@ func TestReadSessionMayOnlyRead(t *testing.T) {
 		method, _, _ := strings.Cut(pattern, " ")
 		if method != "GET" && !covered[pattern] && !slices.Contains(
 			[]string{"POST /api/tokens", "POST /api/users", "DELETE /api/tokens",
-				"POST /api/password-reset", "POST /api/password-reset/confirm"}, pattern) { // no token: a mailed code instead
+				"POST /api/password-reset", "POST /api/password-reset/confirm",
+				"POST /api/email-verification/confirm"}, pattern) { // no token: a mailed code instead
 			t.Errorf("route %q is not tried with a read token", pattern)
 		}
 	}

@@ -121,8 +121,9 @@ type receivedMail struct {
 	body   string
 }
 
-// resetTokenInMail finds a reset token in a mail's body.
-var resetTokenInMail = regexp.MustCompile(`tapr_[0-9A-Za-z]+`)
+// resetTokenInMail finds a reset token or a verification code in a
+// mail's body.
+var resetTokenInMail = regexp.MustCompile(`tap[rv]_[0-9A-Za-z]+`)
 
 func (m receivedMail) token(t testing.TB) string {
 	t.Helper()
@@ -176,6 +177,42 @@ func (s *smtpSink) waitMails(t testing.TB, n int) []receivedMail {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the SMTP server has %d mails after 30s, want %d", len(mails), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// mailsAbout is mails with subject alone, oldest first by their Date (the
+// test's clock, when the mail was queued): the maildir's file names order
+// the mails only to the second.
+func (s *smtpSink) mailsAbout(t testing.TB, subject string) []receivedMail {
+	t.Helper()
+	var about []receivedMail
+	for _, m := range s.mails(t) {
+		if m.header.Get("Subject") == subject {
+			about = append(about, m)
+		}
+	}
+	sort.SliceStable(about, func(i, j int) bool {
+		a, _ := about[i].header.Date()
+		b, _ := about[j].header.Date()
+		return a.Before(b)
+	})
+	return about
+}
+
+// waitMailsAbout waits until the sink has taken n mails with subject,
+// and returns those.
+func (s *smtpSink) waitMailsAbout(t testing.TB, subject string, n int) []receivedMail {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mails := s.mailsAbout(t, subject)
+		if len(mails) >= n {
+			return mails
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the SMTP server has %d mails about %q after 30s, want %d", len(mails), subject, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

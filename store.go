@@ -23,7 +23,7 @@ type store interface {
 	userByID(ctx context.Context, id int64) (user, error)
 	listUsers(ctx context.Context, q pageQuery) ([]user, int, error)
 	updateUser(ctx context.Context, id int64, c userChanges) error
-	deleteUser(ctx context.Context, id int64) error
+	deleteUser(ctx context.Context, id int64, farewell *queuedMail) error
 	passwordHashByUsername(ctx context.Context, username string) (int64, string, error)
 	passwordHashByID(ctx context.Context, id int64) (string, error)
 	userSeen(ctx context.Context, id int64, at time.Time) error
@@ -75,6 +75,15 @@ type store interface {
 	passwordResetUser(ctx context.Context, hash tokenHash, now time.Time) (int64, error)
 	usePasswordReset(ctx context.Context, hash tokenHash, now time.Time) error
 	deleteStaleMailRecords(ctx context.Context, before, now time.Time) (int64, error)
+
+	// Verified addresses and the devices accounts logged in from
+	// (store_verifications.go).
+	createUserVerifying(ctx context.Context, u user, passwordHash string, v emailVerification) (int64, error)
+	recordEmailVerification(ctx context.Context, v emailVerification) error
+	emailVerificationOf(ctx context.Context, hash tokenHash, now time.Time) (int64, string, error)
+	verifyEmail(ctx context.Context, hash tokenHash, userID int64, emailKey string, now time.Time) error
+	knownDevice(ctx context.Context, userID int64, address, userAgent string, since time.Time) (known, anyDevice bool, err error)
+	rememberDevice(ctx context.Context, d deviceLogin) error
 
 	// Posts.
 	createPost(ctx context.Context, authorID int64, title, body string, at time.Time) (int64, error)

@@ -120,12 +120,21 @@ func (s *sqlStore) rememberAddress(ctx context.Context, userID int64, addr strin
 	return err
 }
 
-// forgetStaleAddresses deletes the addresses last logged in from at or
-// before before; a batch at a time, through the known_addresses_by_time
+// forgetStaleAddresses deletes the addresses and devices last logged in
+// from at or before before; a batch at a time, through the known_addresses_by_time
 // index (see deleteInBatches).
 func (s *sqlStore) forgetStaleAddresses(ctx context.Context, before time.Time) (int64, error) {
-	return s.deleteInBatches(ctx, forgetStaleAddressesSQL, formatTime(before))
+	n, err := s.deleteInBatches(ctx, forgetStaleAddressesSQL, formatTime(before))
+	if err != nil {
+		return n, err
+	}
+	// The devices (newdevice.go) are known as long, and go the same way.
+	m, err := s.deleteInBatches(ctx, forgetStaleDevicesSQL, formatTime(before))
+	return n + m, err
 }
+
+const forgetStaleDevicesSQL = `DELETE FROM known_devices WHERE (user_id, address, user_agent) IN (
+	SELECT user_id, address, user_agent FROM known_devices WHERE last_login <= ? LIMIT ?)`
 
 const forgetStaleAddressesSQL = `DELETE FROM known_addresses WHERE (user_id, address) IN (
 	SELECT user_id, address FROM known_addresses WHERE last_login <= ? LIMIT ?)`

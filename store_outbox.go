@@ -32,6 +32,14 @@ func queueMailSQL(m queuedMail) (string, []any) {
 		[]any{m.recipient, m.message, formatTime(m.at), formatTime(m.giveUpAt), formatTime(m.at)}
 }
 
+// queueMailWhileUserSQL is queueMailSQL that queues m only if the user
+// userID exists, for a transaction on rqlite, which cannot read first.
+func queueMailWhileUserSQL(m queuedMail, userID int64) (string, []any) {
+	_, args := queueMailSQL(m)
+	return `INSERT INTO outbox (recipient, message, created_at, give_up_at, next_attempt_at)
+		SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)`, append(args, userID)
+}
+
 // mailDue reports whether some mail is due for an attempt at now: a read,
 // so that an idle sender costs no write.
 func (s *sqlStore) mailDue(ctx context.Context, now time.Time) (bool, error) {

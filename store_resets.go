@@ -97,7 +97,7 @@ func (s *sqlStore) usePasswordReset(ctx context.Context, hash tokenHash, now tim
 }
 
 // deleteStaleMailRecords deletes the requests counted before before and
-// the reset tokens expired by now, a batch at a time.
+// the reset tokens and verification codes expired by now, a batch at a time.
 func (s *sqlStore) deleteStaleMailRecords(ctx context.Context, before, now time.Time) (int64, error) {
 	n, err := s.deleteInBatches(ctx,
 		`DELETE FROM mail_requests WHERE rowid IN (SELECT rowid FROM mail_requests WHERE at < ? LIMIT ?)`, formatTime(before))
@@ -106,5 +106,14 @@ func (s *sqlStore) deleteStaleMailRecords(ctx context.Context, before, now time.
 	}
 	m, err := s.deleteInBatches(ctx,
 		`DELETE FROM password_resets WHERE user_id IN (SELECT user_id FROM password_resets WHERE expires_at <= ? LIMIT ?)`, formatTime(now))
-	return n + m, err
+	if err != nil {
+		return n + m, err
+	}
+	v, err := s.deleteInBatches(ctx, deleteExpiredVerificationsSQL, formatTime(now))
+	return n + m + v, err
 }
+
+// deleteExpiredVerificationsSQL deletes expired email verification codes
+// (verifyemail.go) through email_verifications_by_expiry.
+const deleteExpiredVerificationsSQL = `DELETE FROM email_verifications WHERE user_id IN (
+	SELECT user_id FROM email_verifications WHERE expires_at <= ? LIMIT ?)`

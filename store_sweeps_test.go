@@ -71,7 +71,11 @@ func TestSweepsDeleteInBatches(t *testing.T) {
 			if err != nil || n != stale {
 				t.Fatalf("sweep of %s = %d, %v; want %d, nil", tc.table, n, err, stale)
 			}
-			if want := stale/batch + 1; batches != want { // the last finds none
+			want := stale/batch + 1 // the last finds none
+			if tc.table == "known_addresses" {
+				want++ // and one of known_devices, which finds none
+			}
+			if batches != want {
 				t.Errorf("sweep of %s ran %d batches, want %d", tc.table, batches, want)
 			}
 			if got := ts.count(t, tc.table); got != left {
@@ -164,6 +168,8 @@ func TestSweepsUseTheirIndexes(t *testing.T) {
 		{deleteStaleFailuresSQL, "password_failures_by_time", []any{"x", "x", 1}},
 		{forgetStaleAddressesSQL, "known_addresses_by_time", []any{"x", 1}},
 		{deleteOldEventsSQL, "events_by_time", []any{"x", 1}},
+		{forgetStaleDevicesSQL, "known_devices_by_time", []any{"x", 1}},
+		{deleteExpiredVerificationsSQL, "email_verifications_by_expiry", []any{"x", 1}},
 	}
 	for _, tc := range tests {
 		plan := queryPlan(t, ts, tc.query, tc.args)

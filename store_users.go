@@ -18,15 +18,18 @@ type user struct {
 	AboutMe   string // "" when unset
 	LastSeen  time.Time
 	PostCount int
+	// EmailVerified is whether a code mailed to Email came back
+	// (verifyemail.go).
+	EmailVerified bool
 }
 
-const userColumns = `u.id, u.username, u.email, u.about_me, u.last_seen, u.post_count`
+const userColumns = `u.id, u.username, u.email, u.about_me, u.last_seen, u.post_count, u.email_verified`
 
 func scanUser(row scanner) (user, error) {
 	var u user
 	var about sql.NullString
 	var lastSeen string
-	if err := row.Scan(&u.ID, &u.Username, &u.Email, &about, &lastSeen, &u.PostCount); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.Email, &about, &lastSeen, &u.PostCount, &u.EmailVerified); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return user{}, errNotFound
 		}
@@ -92,20 +95,35 @@ func foldRune(r rune) rune {
 // errDuplicateEmail. The id is one above every id ever given, deleted
 // accounts' included (schema.sql, version 11).
 func (s *sqlStore) createUser(ctx context.Context, u user, passwordHash string) (int64, error) {
-	res, err := s.execResult(ctx,
-		`INSERT INTO users (id, username, email, email_key, password_hash, about_me, last_seen, created_at)
-		 VALUES ((SELECT n + 1 FROM counts WHERE name = 'user_ids'), ?, ?, ?, ?, ?, ?, ?)`,
-		u.Username, u.Email, emailKey(u.Email), passwordHash, nullIfEmpty(u.AboutMe), formatTime(u.LastSeen), formatTime(u.LastSeen))
+	query, args := createUserSQL(u, passwordHash)
+	res, err := s.execResult(ctx, query, args...)
 	if err != nil {
 		return 0, uniqueViolation(err)
 	}
 	return res.LastInsertId()
 }
 
+// createUserSQL is the INSERT of a new user, for createUser and
+// createUserVerifying (store_verifications.go).
+func createUserSQL(u user, passwordHash string) (string, []any) {
+	return `INSERT INTO users (id, username, email, email_key, password_hash, about_me, last_seen, created_at)
+		 VALUES ((SELECT n + 1 FROM counts WHERE name = 'user_ids'), ?, ?, ?, ?, ?, ?, ?)`,
+		[]any{u.Username, u.Email, emailKey(u.Email), passwordHash, nullIfEmpty(u.AboutMe), formatTime(u.LastSeen), formatTime(u.LastSeen)}
+}
+
 // deleteUser deletes a user and every row of theirs, in one statement
-// (schema.sql, version 11), or returns errNotFound.
-func (s *sqlStore) deleteUser(ctx context.Context, id int64) error {
-	return rowsAffectedOrNotFound(s.execResult(ctx, `DELETE FROM users WHERE id = ?`, id))
+// (schema.sql, version 11), or returns errNotFound. With farewell, the
+// mail that confirms it, the two go in one transaction: the mail is
+// queued if and only if the account goes. A transaction on rqlite holds
+// writes only and has no result to read, so there the mail's INSERT
+// names the user itself, and a user deleted meanwhile by another request
+// is no error: it is gone either way, and queues nothing.
+func (s *sqlStore) deleteUser(ctx context.Context, id int64, farewell *queuedMail) error {
+	if farewell == nil {
+		return rowsAffectedOrNotFound(s.execResult(ctx, `DELETE FROM users WHERE id = ?`, id))
+	}
+	query, args := queueMailWhileUserSQL(*farewell, id)
+	return s.inTransaction(ctx, []string{query, `DELETE FROM users WHERE id = ?`}, [][]any{args, {id}})
 }
 
 // userByID returns errNotFound if there is no such user.
@@ -169,7 +187,9 @@ type userChanges struct {
 	PasswordHash *string
 }
 
-// updateUser changes a user in one statement. It returns errNotFound,
+// updateUser changes a user in one statement. A new address (another
+// email_key: not a change of case alone) is unverified until a code
+// mailed to it comes back (verifyemail.go). It returns errNotFound,
 // errDuplicateUsername or errDuplicateEmail.
 func (s *sqlStore) updateUser(ctx context.Context, id int64, c userChanges) error {
 	var about, key any
@@ -183,11 +203,12 @@ func (s *sqlStore) updateUser(ctx context.Context, id int64, c userChanges) erro
 		`UPDATE users SET
 			username = COALESCE(?, username),
 			email = COALESCE(?, email),
+			email_verified = CASE WHEN COALESCE(?, email_key) = email_key THEN email_verified ELSE 0 END,
 			email_key = COALESCE(?, email_key),
 			about_me = CASE WHEN ? THEN ? ELSE about_me END,
 			password_hash = COALESCE(?, password_hash)
 		WHERE id = ?`,
-		c.Username, c.Email, key, c.AboutMe != nil, about, c.PasswordHash, id)))
+		c.Username, c.Email, key, key, c.AboutMe != nil, about, c.PasswordHash, id)))
 }
 
 // lastSeenInterval is how stale a stored last_seen may get: a user's

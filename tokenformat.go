@@ -33,14 +33,19 @@ const base62Digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 // as tokenPrefix, so the lengths and checks below serve both.
 const resetTokenPrefix = "tapr_"
 
-var _ [len(tokenPrefix) - len(resetTokenPrefix)]struct{} // the two prefixes are one length
+// verifyTokenPrefix marks an email verification code (verifyemail.go),
+// for the same reasons.
+const verifyTokenPrefix = "tapv_"
+
+var _ [len(tokenPrefix) - len(resetTokenPrefix)]struct{}  // the prefixes are one length
+var _ [len(tokenPrefix) - len(verifyTokenPrefix)]struct{} // the prefixes are one length
 
 // formatToken returns the token that carries random, 32 bytes, which it
 // uses up.
 func formatToken(random []byte) string { return formatTokenWith(tokenPrefix, random) }
 
-// formatTokenWith is formatToken with prefix, tokenPrefix or
-// resetTokenPrefix.
+// formatTokenWith is formatToken with prefix, tokenPrefix,
+// resetTokenPrefix or verifyTokenPrefix.
 func formatTokenWith(prefix string, random []byte) string {
 	b := make([]byte, tokenLen)
 	copy(b, prefix)

@@ -74,6 +74,9 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	me := callerFrom(r.Context())
+	if s.refuseUnverified(w, r, me.userID) { // -require-verified-email
+		return
+	}
 	token := newToken()
 	now := s.now()
 	ses := session{UserID: me.userID, Scope: scopeWrite, UserAgent: cutRunes(r.UserAgent(), maxUserAgentLen),
@@ -100,6 +103,10 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	login := s.eventOf(r, me.userID, eventLoginSucceeded, "")
 	login.SessionID = id
 	if err := s.store.addEvent(r.Context(), login); err != nil {
+		s.handleError(w, r, err)
+		return
+	}
+	if err := s.noteDevice(r, me.userID, id, now); err != nil { // a new one is told of (newdevice.go)
 		s.handleError(w, r, err)
 		return
 	}

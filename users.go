@@ -13,13 +13,15 @@ import (
 const maxAboutMeLen = 140
 
 type userResponse struct {
-	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
-	Email     string    `json:"email,omitempty"`
-	AboutMe   *string   `json:"about_me"`
-	LastSeen  string    `json:"last_seen"`
-	PostCount int       `json:"post_count"`
-	Links     userLinks `json:"_links"`
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Email    string `json:"email,omitempty"`
+	// EmailVerified is shown with the email, to its owner alone.
+	EmailVerified *bool     `json:"email_verified,omitempty"`
+	AboutMe       *string   `json:"about_me"`
+	LastSeen      string    `json:"last_seen"`
+	PostCount     int       `json:"post_count"`
+	Links         userLinks `json:"_links"`
 	// TOTPEnabled is shown to the user themself alone, as the email is.
 	TOTPEnabled *bool `json:"totp_enabled,omitempty"`
 }
@@ -51,6 +53,7 @@ func userView(u user, withEmail bool) userResponse {
 	}
 	if withEmail {
 		v.Email = u.Email
+		v.EmailVerified = &u.EmailVerified
 	}
 	return v
 }
@@ -103,7 +106,7 @@ func (s *server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := user{Username: req.Username, Email: req.Email, AboutMe: req.AboutMe, LastSeen: s.now()}
-	id, err := s.store.createUser(r.Context(), u, hash)
+	id, err := s.createUser(r.Context(), u, hash) // and the verification mail (verifyemail.go)
 	if err != nil {
 		s.handleError(w, r, err)
 		return
@@ -231,6 +234,9 @@ func (s *server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.recordUserChanges(r, id, changes); err != nil {
 		s.handleError(w, r, err)
+		return
+	}
+	if req.Email != nil && !s.verifyNewEmail(w, r, id) {
 		return
 	}
 	s.writeUser(w, r, http.StatusOK, id, true)

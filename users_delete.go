@@ -1,9 +1,13 @@
 package main
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // handleDeleteUser deletes the caller's own account and everything of
-// theirs: posts, sessions (this one too), failure records. It needs the
+// theirs: posts, sessions (this one too), failure records; a verified
+// address gets a mail that says so. It needs the
 // current password, so that a stolen token cannot end the account.
 func (s *server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
@@ -28,9 +32,29 @@ func (s *server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	if !s.confirmPassword(w, r, me.userID, *req.CurrentPassword) {
 		return
 	}
-	if err := s.store.deleteUser(r.Context(), id); err != nil {
+	u, err := s.store.userByID(r.Context(), id)
+	if err != nil {
 		s.handleError(w, r, err)
 		return
 	}
+	farewell := farewellMail(s.mail, u, s.now())
+	if err := s.store.deleteUser(r.Context(), id, farewell); err != nil {
+		s.handleError(w, r, err)
+		return
+	}
+	if farewell != nil {
+		s.notifyMailQueued()
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// farewellMail is the mail that confirms u's account was deleted, queued
+// with the delete (sqlStore.deleteUser), or nil: with no mail configured,
+// or an address nobody proved is u's (verifyemail.go).
+func farewellMail(cfg *mailConfig, u user, at time.Time) *queuedMail {
+	if cfg == nil || !u.EmailVerified {
+		return nil
+	}
+	m := cfg.mailTo(u, "Your account was deleted", farewellMailBody(u.Username), at)
+	return &m
 }

@@ -54,6 +54,7 @@ type wantedUser struct {
 	id        int64
 	username  string
 	email     string // "" when the caller may not see it: the key must be absent
+	verified  bool   // email_verified, shown with the email
 	avatar    string // the whole link, written out
 	aboutMe   string // "" is null
 	postCount int
@@ -79,6 +80,7 @@ func (u wantedUser) json() map[string]any {
 	}
 	if u.email != "" {
 		m["email"] = u.email
+		m["email_verified"] = u.verified
 	}
 	if u.aboutMe != "" {
 		m["about_me"] = u.aboutMe

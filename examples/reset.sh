@@ -40,10 +40,11 @@ if [ -z "$MAILDIR" ]; then
   exit 0
 fi
 
-# The code, from the mail (the sink keeps each mail a file in new/).
+# The code, from the mail (the sink keeps each mail a file in new/; the
+# sign-up's mail, with a code that verifies her address, is another).
 code=
 for _ in $(seq 300); do
-  mail=$(grep -l "$amani@example.com" "$MAILDIR"/new/* 2>/dev/null | tail -n 1 || true)
+  mail=$(grep -l "$amani@example.com" "$MAILDIR"/new/* 2>/dev/null | xargs -r grep -l 'tapr_' | tail -n 1 || true)
   if [ -n "$mail" ]; then
     code=$(grep -o -m 1 'tapr_[0-9A-Za-z]*' "$mail")
     break

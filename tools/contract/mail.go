@@ -20,7 +20,7 @@ func mailTraffic(r *runner, sink *smtpSink) {
 	r.expect(413, requestOp, request, jsonBody(oversized(accountBodyCap)))
 	r.expect(415, requestOp, request, body("text/plain", "gitau@example.com"))
 
-	code := sink.waitResetCode(1, 30*time.Second)
+	code := sink.waitCode(resetCodePrefix, "gitau@example.com", 1, 30*time.Second)
 	if code == "" {
 		r.fail("no mail with a reset code reached the SMTP sink within 30s")
 		return
@@ -51,4 +51,5 @@ func mailTraffic(r *runner, sink *smtpSink) {
 func mailNotConfiguredTraffic(r *runner) {
 	r.expectDirect(501, "POST", "/api/password-reset", jsonBody(`{"email": "gitau@example.com"}`))
 	r.expectDirect(501, "POST", "/api/password-reset/confirm", jsonBody(`{"token": "x", "password": "y"}`))
+	r.expectDirect(501, "POST", "/api/email-verification/confirm", jsonBody(`{"token": "x"}`))
 }

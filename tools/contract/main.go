@@ -137,7 +137,12 @@ func contract(o options, dir string) (err error) {
 	contractTraffic(r)
 	mailTraffic(r, sink)
 	totpTraffic(r, o.binary)
+	verificationTraffic(r, sink)
 	databaseStalledTraffic(r, filepath.Join(dir, "contract.db-shm"))
+	if err := serve("verified.db", 1000, append(mailArgs, "-require-verified-email")); err != nil {
+		return withLog(err, serverLog)
+	}
+	requireVerifiedTraffic(r, sink)
 
 	var exampleErrs []string
 	if scripts := exampleScripts(o.examples); len(scripts) > 0 {

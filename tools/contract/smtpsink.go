@@ -76,23 +76,30 @@ func (s *smtpSink) serve(conn net.Conn) {
 	}
 }
 
-// resetCode matches a reset code in a mail; quoted-printable leaves it
-// whole, as it is all letters and digits on a short line.
-var resetCode = regexp.MustCompile(`tapr_[0-9A-Za-z]{49}`)
+// The codes the mails carry: a reset code, tapr_, and an email
+// verification code, tapv_. Quoted-printable leaves them whole, as they
+// are all letters and digits on a short line.
+const (
+	resetCodePrefix  = "tapr_"
+	verifyCodePrefix = "tapv_"
+)
 
-// waitResetCode waits for the nth mail (from 1) and returns the reset
-// code in it, or "" after timeout.
-func (s *smtpSink) waitResetCode(n int, timeout time.Duration) string {
+// waitCode waits for the nth mail (from 1) to address to that carries a
+// code with prefix, and returns that code, or "" after timeout.
+func (s *smtpSink) waitCode(prefix, address string, n int, timeout time.Duration) string {
+	code := regexp.MustCompile(regexp.QuoteMeta(prefix) + `[0-9A-Za-z]{49}`)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
+		var codes []string
 		s.mu.Lock()
-		var mail string
-		if len(s.mails) >= n {
-			mail = s.mails[n-1]
+		for _, mail := range s.mails {
+			if c := code.FindString(mail); c != "" && strings.Contains(mail, "<"+address+">") {
+				codes = append(codes, c)
+			}
 		}
 		s.mu.Unlock()
-		if mail != "" {
-			return resetCode.FindString(mail)
+		if len(codes) >= n {
+			return codes[n-1]
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
