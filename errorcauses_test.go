@@ -27,8 +27,9 @@ type badRequest400 struct {
 
 // causeOf sorts a 400's message into the cause the document names it by:
 // "json" for a body that is not one JSON object of strings, "taken" for a
-// username or email in use, "query" for revoke's query, and otherwise the
-// field or query parameter the message names.
+// username or email in use, "query" for revoke's query, "verified" for a
+// code asked for an email verified already, and otherwise the field or
+// query parameter the message names.
 func causeOf(message string) string {
 	switch {
 	case strings.HasPrefix(message, "request body"), strings.HasSuffix(message, " must be a string"):
@@ -37,6 +38,8 @@ func causeOf(message string) string {
 		return "taken"
 	case strings.HasPrefix(message, "the query may be"):
 		return "query"
+	case strings.HasPrefix(message, "your email is verified already"):
+		return "verified"
 	case strings.HasPrefix(message, "field "):
 		return strings.Fields(message)[1]
 	}
@@ -55,13 +58,16 @@ func causePhrase(cause string) string {
 		return "already taken"
 	case "query":
 		return "`others=true`"
+	case "verified":
+		return "verified already"
 	}
 	return "`" + cause + "`"
 }
 
 // badRequests400 are the bad requests of every operation that has a 400.
-// Muthoni holds token and wrote the post postID; gitau exists.
-func badRequests400(token string, muthoniID, postID int64) []badRequest400 {
+// Muthoni holds token and wrote the post postID; gitau, with gitauToken,
+// has verified the email.
+func badRequests400(token string, muthoniID, postID int64, gitauID int64, gitauToken string) []badRequest400 {
 	b := bearer(token)
 	user := fmt.Sprintf("/api/users/%d", muthoniID)
 	post := fmt.Sprintf("/api/posts/%d", postID)
@@ -112,6 +118,8 @@ func badRequests400(token string, muthoniID, postID int64) []badRequest400 {
 		`{"title": "`+strings.Repeat("t", 101)+`", "body": "b"}`, `{"title": "t", "body": " "}`)
 	add("updatePost", "PUT", post, b, `{"title":`, `{"title": ""}`, `{"body": "\u0000"}`)
 	add("createPostForUser", "POST", fmt.Sprintf("/api/posts/user/%d", muthoniID), b, `{"title":`, `{"body": "b"}`, `{"title": "t"}`)
+	add("sendEmailVerification", "POST", fmt.Sprintf("/api/users/%d/email-verification", gitauID), bearer(gitauToken), "")
+	add("confirmEmailVerification", "POST", "/api/email-verification/confirm", nil, `{"token":`, `{}`, `{"token": "tapv_x"}`)
 	add("requestPasswordReset", "POST", "/api/password-reset", nil, `{"email":`, `{}`, `{"email": "nope"}`)
 	add("confirmPasswordReset", "POST", "/api/password-reset/confirm", nil, `{"token":`, `{}`,
 		`{"token": "tapr_nope", "password": "a-new-password"}`,
@@ -125,15 +133,16 @@ func badRequests400(token string, muthoniID, postID int64) []badRequest400 {
 // nothing.
 func observed400s(t *testing.T) map[string]map[string][]string {
 	t.Helper()
-	ts := newMailTestServer(t, startSMTPSink(t))
+	sink := startSMTPSink(t)
+	ts := newMailTestServer(t, sink)
+	gitauID, gitauToken := ts.newVerifiedUser(t, sink, "gitau", 1)
 	muthoniID := ts.createUser(t, "muthoni", "muthoni-password")
 	token := ts.login(t, "muthoni", "muthoni-password")
-	ts.createUser(t, "gitau", "gitau-password")
 	postID := ts.createPost(t, token, "Habari", "The first post.")
 	before := fmt.Sprint(ts.count(t, "users"), ts.count(t, "posts"), ts.count(t, "tokens"))
 
 	observed := map[string]map[string][]string{}
-	for _, r := range badRequests400(token, muthoniID, postID) {
+	for _, r := range badRequests400(token, muthoniID, postID, gitauID, gitauToken) {
 		var with []func(*http.Request)
 		if r.auth != nil {
 			with = append(with, r.auth)

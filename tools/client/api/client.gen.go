@@ -49,11 +49,13 @@ func (e ConflictErrorError) Valid() bool {
 
 // Defines values for EventType.
 const (
+	EmailVerified             EventType = "email.verified"
 	EventsRead                EventType = "events.read"
 	LoginFailed               EventType = "login.failed"
 	LoginLocked               EventType = "login.locked"
 	LoginSucceeded            EventType = "login.succeeded"
 	PasswordChanged           EventType = "password.changed"
+	PasswordReset             EventType = "password.reset"
 	SessionEnded              EventType = "session.ended"
 	TotpDisabled              EventType = "totp.disabled"
 	TotpEnabled               EventType = "totp.enabled"
@@ -65,6 +67,8 @@ const (
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case EmailVerified:
+		return true
 	case EventsRead:
 		return true
 	case LoginFailed:
@@ -74,6 +78,8 @@ func (e EventType) Valid() bool {
 	case LoginSucceeded:
 		return true
 	case PasswordChanged:
+		return true
+	case PasswordReset:
 		return true
 	case SessionEnded:
 		return true
@@ -388,6 +394,12 @@ type ConflictErrorError string
 // Examples: muthoni@example.com
 type Email = string
 
+// EmailVerificationConfirm defines model for EmailVerificationConfirm.
+type EmailVerificationConfirm struct {
+	// Token The verification code from the mail.
+	Token *string `json:"token,omitempty"`
+}
+
 // Error Every error: the HTTP status text, and a message when there is something to say.
 type Error struct {
 	// Error The HTTP status text.
@@ -416,14 +428,14 @@ type Event struct {
 	// SessionId login.succeeded: the session it created. session.ended by `self`: the session that ended. Otherwise the session whose token made the request, if it came with one (for `all`, it ended too). Null when there is none: a failed or refused login, a request without a token, an operator's action.
 	SessionId *int64 `json:"session_id"`
 
-	// Type `login.succeeded`: a token was issued. `login.failed`: a wrong password, or a wrong or used TOTP code, for this account. `login.locked`: a login refused with 429. `session.ended`: sessions ended. `password.changed`. `user.updated`: username, email or about_me changed. `events.read`: an operator printed this log (`tokenapi events`). `totp.enabled`: a code confirmed TOTP. `totp.disabled`: TOTP turned off. `totp.recovery_code_used`: a recovery code stood in for a code. `totp.recovery_codes_replaced`: new recovery codes, the old ones dead.
+	// Type `login.succeeded`: a token was issued. `login.failed`: a wrong password, or a wrong or used TOTP code, for this account. `login.locked`: a login refused with 429. `session.ended`: sessions ended. `password.changed`. `user.updated`: username, email or about_me changed. `events.read`: an operator printed this log (`tokenapi events`). `totp.enabled`: a code confirmed TOTP. `totp.disabled`: TOTP turned off. `totp.recovery_code_used`: a recovery code stood in for a code. `totp.recovery_codes_replaced`: new recovery codes, the old ones dead. `email.verified`: a verification code came back. `password.reset`: a reset code set the password and ended every session.
 	Type EventType `json:"type"`
 
 	// UserAgent The User-Agent of the request, cut as a session's is. Null when none was sent, and for an operator's action.
 	UserAgent *string `json:"user_agent"`
 }
 
-// EventType `login.succeeded`: a token was issued. `login.failed`: a wrong password, or a wrong or used TOTP code, for this account. `login.locked`: a login refused with 429. `session.ended`: sessions ended. `password.changed`. `user.updated`: username, email or about_me changed. `events.read`: an operator printed this log (`tokenapi events`). `totp.enabled`: a code confirmed TOTP. `totp.disabled`: TOTP turned off. `totp.recovery_code_used`: a recovery code stood in for a code. `totp.recovery_codes_replaced`: new recovery codes, the old ones dead.
+// EventType `login.succeeded`: a token was issued. `login.failed`: a wrong password, or a wrong or used TOTP code, for this account. `login.locked`: a login refused with 429. `session.ended`: sessions ended. `password.changed`. `user.updated`: username, email or about_me changed. `events.read`: an operator printed this log (`tokenapi events`). `totp.enabled`: a code confirmed TOTP. `totp.disabled`: TOTP turned off. `totp.recovery_code_used`: a recovery code stood in for a code. `totp.recovery_codes_replaced`: new recovery codes, the old ones dead. `email.verified`: a verification code came back. `password.reset`: a reset code set the password and ended every session.
 type EventType string
 
 // EventList defines model for EventList.
@@ -821,6 +833,9 @@ type User struct {
 	// Email Only in answers to the user's own requests.
 	Email *string `json:"email,omitempty"`
 
+	// EmailVerified With the email, to its user alone: whether a code mailed to it came back (`POST /api/email-verification/confirm`). A new email is unverified.
+	EmailVerified *bool `json:"email_verified,omitempty"`
+
 	// Id The user's id, in `/api/users/{id}`.
 	Id Id `json:"id"`
 
@@ -918,6 +933,9 @@ type BasicUnauthorized = UnauthorizedError
 
 // BearerUnauthorized defines model for BearerUnauthorized.
 type BearerUnauthorized = UnauthorizedError
+
+// EmailNotVerified defines model for EmailNotVerified.
+type EmailNotVerified = ForbiddenError
 
 // Forbidden defines model for Forbidden.
 type Forbidden = ForbiddenError
@@ -1020,6 +1038,9 @@ type ListUserPostsParams struct {
 	// After A cursor, as a `next` link carries it: the id of the last item of the page before. The page starts with the item that follows that one in the collection's order (posts: lower ids, users: higher ids), found by comparison, so it need not exist any more, and items written or deleted ahead of the reader are not repeated or skipped. `page` is then only the page's name in `_meta`. Anything but a positive integer of at most 18 digits is a 400.
 	After *After `form:"after,omitempty" json:"after,omitempty"`
 }
+
+// ConfirmEmailVerificationJSONRequestBody defines body for ConfirmEmailVerification for application/json ContentType.
+type ConfirmEmailVerificationJSONRequestBody = EmailVerificationConfirm
 
 // RequestPasswordResetJSONRequestBody defines body for RequestPasswordReset for application/json ContentType.
 type RequestPasswordResetJSONRequestBody = PasswordResetRequest
@@ -1133,6 +1154,24 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// ConfirmEmailVerificationWithBody Verify your email with the code mailed to it
+	//
+	// Needs no token: the code from the mail is the proof. Marks the email the code went to verified (`email_verified` of `GET /api/users/{id}`), if the account still has it, and writes `email.verified` into its security log. A code is good once and for 24 hours; one that is unknown, used, expired, replaced or for an address the account no longer has is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/email-verification/confirm (the `ConfirmEmailVerification` operationId).
+	ConfirmEmailVerificationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmEmailVerification Verify your email with the code mailed to it
+	//
+	// Needs no token: the code from the mail is the proof. Marks the email the code went to verified (`email_verified` of `GET /api/users/{id}`), if the account still has it, and writes `email.verified` into its security log. A code is good once and for 24 hours; one that is unknown, used, expired, replaced or for an address the account no longer has is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/email-verification/confirm (the `ConfirmEmailVerification` operationId).
+	ConfirmEmailVerification(ctx context.Context, body ConfirmEmailVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPIDocument This document
 	//
@@ -1262,7 +1301,7 @@ type ClientInterface interface {
 	//
 	// Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 	//
-	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once. A login from an address (IPv6 by its /64) and client the account has not used for 30 days mails its verified email (at most once an hour). A server started with `-require-verified-email` answers the right password of an account whose email is unverified with 403, and mails a new code (at most once a minute).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1273,7 +1312,7 @@ type ClientInterface interface {
 	//
 	// Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 	//
-	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once. A login from an address (IPv6 by its /64) and client the account has not used for 30 days mails its verified email (at most once an hour). A server started with `-require-verified-email` answers the right password of an account whose email is unverified with 403, and mails a new code (at most once a minute).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1296,7 +1335,7 @@ type ClientInterface interface {
 
 	// CreateUserWithBody Sign up
 	//
-	// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400.
+	// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400. The email is unverified; on a server with mail a code to verify it is mailed (`POST /api/email-verification/confirm`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1305,7 +1344,7 @@ type ClientInterface interface {
 
 	// CreateUser Sign up
 	//
-	// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400.
+	// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400. The email is unverified; on a server with mail a code to verify it is mailed (`POST /api/email-verification/confirm`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1314,7 +1353,7 @@ type ClientInterface interface {
 
 	// DeleteUserWithBody Delete your own account
 	//
-	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. Any other user's id is a 403.
+	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1323,7 +1362,7 @@ type ClientInterface interface {
 
 	// DeleteUser Delete your own account
 	//
-	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. Any other user's id is a 403.
+	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1339,7 +1378,7 @@ type ClientInterface interface {
 
 	// UpdateUserWithBody Change your own account
 	//
-	// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. Any other user's id is a 403.
+	// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. A new email (not a change of case alone) is unverified, and on a server with mail a code to verify it is mailed, within the limits of `POST /api/users/{id}/email-verification`. Any other user's id is a 403.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1348,12 +1387,19 @@ type ClientInterface interface {
 
 	// UpdateUser Change your own account
 	//
-	// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. Any other user's id is a 403.
+	// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. A new email (not a change of case alone) is unverified, and on a server with mail a code to verify it is mailed, within the limits of `POST /api/users/{id}/email-verification`. Any other user's id is a 403.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /api/users/{id} (the `UpdateUser` operationId).
 	UpdateUser(ctx context.Context, id UserId, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendEmailVerification Mail yourself a new email verification code
+	//
+	// A sign-up and every new email mail a code; this sends another, which replaces the older. At most one a minute for an account and ten an hour to an address (the sign-up's and a change's count), then 429. An email that is verified already is a 400. Any other user's id is a 403. A server without mail (`-smtp-url`) answers 501: there, addresses stay unverified.
+	//
+	// Corresponds with POST /api/users/{id}/email-verification (the `SendEmailVerification` operationId).
+	SendEmailVerification(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUserEvents A page of your own security log, newest first
 	//
@@ -1450,6 +1496,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ConfirmEmailVerificationWithBody Verify your email with the code mailed to it
+//
+// Needs no token: the code from the mail is the proof. Marks the email the code went to verified (`email_verified` of `GET /api/users/{id}`), if the account still has it, and writes `email.verified` into its security log. A code is good once and for 24 hours; one that is unknown, used, expired, replaced or for an address the account no longer has is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/email-verification/confirm (the `ConfirmEmailVerification` operationId).
+func (c *Client) ConfirmEmailVerificationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmEmailVerificationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmEmailVerification Verify your email with the code mailed to it
+//
+// Needs no token: the code from the mail is the proof. Marks the email the code went to verified (`email_verified` of `GET /api/users/{id}`), if the account still has it, and writes `email.verified` into its security log. A code is good once and for 24 hours; one that is unknown, used, expired, replaced or for an address the account no longer has is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/email-verification/confirm (the `ConfirmEmailVerification` operationId).
+func (c *Client) ConfirmEmailVerification(ctx context.Context, body ConfirmEmailVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmEmailVerificationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetOpenAPIDocument This document
@@ -1740,7 +1824,7 @@ func (c *Client) ListSessions(ctx context.Context, reqEditors ...RequestEditorFn
 //
 // Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 //
-// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once. A login from an address (IPv6 by its /64) and client the account has not used for 30 days mails its verified email (at most once an hour). A server started with `-require-verified-email` answers the right password of an account whose email is unverified with 403, and mails a new code (at most once a minute).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1761,7 +1845,7 @@ func (c *Client) CreateTokenWithBody(ctx context.Context, params *CreateTokenPar
 //
 // Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 //
-// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once. A login from an address (IPv6 by its /64) and client the account has not used for 30 days mails its verified email (at most once an hour). A server started with `-require-verified-email` answers the right password of an account whose email is unverified with 403, and mails a new code (at most once a minute).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1814,7 +1898,7 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 
 // CreateUserWithBody Sign up
 //
-// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400.
+// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400. The email is unverified; on a server with mail a code to verify it is mailed (`POST /api/email-verification/confirm`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1833,7 +1917,7 @@ func (c *Client) CreateUserWithBody(ctx context.Context, contentType string, bod
 
 // CreateUser Sign up
 //
-// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400.
+// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400. The email is unverified; on a server with mail a code to verify it is mailed (`POST /api/email-verification/confirm`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1852,7 +1936,7 @@ func (c *Client) CreateUser(ctx context.Context, body CreateUserJSONRequestBody,
 
 // DeleteUserWithBody Delete your own account
 //
-// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. Any other user's id is a 403.
+// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1871,7 +1955,7 @@ func (c *Client) DeleteUserWithBody(ctx context.Context, id UserId, contentType 
 
 // DeleteUser Delete your own account
 //
-// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. Any other user's id is a 403.
+// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1907,7 +1991,7 @@ func (c *Client) GetUser(ctx context.Context, id UserId, reqEditors ...RequestEd
 
 // UpdateUserWithBody Change your own account
 //
-// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. Any other user's id is a 403.
+// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. A new email (not a change of case alone) is unverified, and on a server with mail a code to verify it is mailed, within the limits of `POST /api/users/{id}/email-verification`. Any other user's id is a 403.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1926,13 +2010,30 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, id UserId, contentType 
 
 // UpdateUser Change your own account
 //
-// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. Any other user's id is a 403.
+// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. A new email (not a change of case alone) is unverified, and on a server with mail a code to verify it is mailed, within the limits of `POST /api/users/{id}/email-verification`. Any other user's id is a 403.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /api/users/{id} (the `UpdateUser` operationId).
 func (c *Client) UpdateUser(ctx context.Context, id UserId, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateUserRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendEmailVerification Mail yourself a new email verification code
+//
+// A sign-up and every new email mail a code; this sends another, which replaces the older. At most one a minute for an account and ten an hour to an address (the sign-up's and a change's count), then 429. An email that is verified already is a 400. Any other user's id is a 403. A server without mail (`-smtp-url`) answers 501: there, addresses stay unverified.
+//
+// Corresponds with POST /api/users/{id}/email-verification (the `SendEmailVerification` operationId).
+func (c *Client) SendEmailVerification(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendEmailVerificationRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -2157,6 +2258,46 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewConfirmEmailVerificationRequest calls the generic ConfirmEmailVerification builder with application/json body
+func NewConfirmEmailVerificationRequest(server string, body ConfirmEmailVerificationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmEmailVerificationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewConfirmEmailVerificationRequestWithBody constructs an http.Request for the ConfirmEmailVerification method, with any body, and a specified content type
+func NewConfirmEmailVerificationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/email-verification/confirm")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewGetOpenAPIDocumentRequest constructs an http.Request for the GetOpenAPIDocument method
@@ -2974,6 +3115,40 @@ func NewUpdateUserRequestWithBody(server string, id UserId, contentType string, 
 	return req, nil
 }
 
+// NewSendEmailVerificationRequest constructs an http.Request for the SendEmailVerification method
+func NewSendEmailVerificationRequest(server string, id UserId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/email-verification", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListUserEventsRequest constructs an http.Request for the ListUserEvents method
 func NewListUserEventsRequest(server string, id UserId, params *ListUserEventsParams) (*http.Request, error) {
 	var err error
@@ -3430,6 +3605,24 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ConfirmEmailVerificationWithBodyWithResponse Verify your email with the code mailed to it
+	//
+	// Needs no token: the code from the mail is the proof. Marks the email the code went to verified (`email_verified` of `GET /api/users/{id}`), if the account still has it, and writes `email.verified` into its security log. A code is good once and for 24 hours; one that is unknown, used, expired, replaced or for an address the account no longer has is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/email-verification/confirm (the `ConfirmEmailVerification` operationId).
+	ConfirmEmailVerificationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmEmailVerificationResponse, error)
+
+	// ConfirmEmailVerificationWithResponse Verify your email with the code mailed to it
+	//
+	// Needs no token: the code from the mail is the proof. Marks the email the code went to verified (`email_verified` of `GET /api/users/{id}`), if the account still has it, and writes `email.verified` into its security log. A code is good once and for 24 hours; one that is unknown, used, expired, replaced or for an address the account no longer has is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/email-verification/confirm (the `ConfirmEmailVerification` operationId).
+	ConfirmEmailVerificationWithResponse(ctx context.Context, body ConfirmEmailVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmEmailVerificationResponse, error)
+
 	// GetOpenAPIDocumentWithResponse This document
 	//
 	// The same for everyone, and changed only with a new binary. Import it into Postman, or generate a client from it.
@@ -3570,7 +3763,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 	//
-	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once. A login from an address (IPv6 by its /64) and client the account has not used for 30 days mails its verified email (at most once an hour). A server started with `-require-verified-email` answers the right password of an account whose email is unverified with 403, and mails a new code (at most once a minute).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3581,7 +3774,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 	//
-	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+	// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once. A login from an address (IPv6 by its /64) and client the account has not used for 30 days mails its verified email (at most once an hour). A server started with `-require-verified-email` answers the right password of an account whose email is unverified with 403, and mails a new code (at most once a minute).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3608,7 +3801,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateUserWithBodyWithResponse Sign up
 	//
-	// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400.
+	// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400. The email is unverified; on a server with mail a code to verify it is mailed (`POST /api/email-verification/confirm`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3617,7 +3810,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateUserWithResponse Sign up
 	//
-	// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400.
+	// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400. The email is unverified; on a server with mail a code to verify it is mailed (`POST /api/email-verification/confirm`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3626,7 +3819,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteUserWithBodyWithResponse Delete your own account
 	//
-	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. Any other user's id is a 403.
+	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3635,7 +3828,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteUserWithResponse Delete your own account
 	//
-	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. Any other user's id is a 403.
+	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3653,7 +3846,7 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateUserWithBodyWithResponse Change your own account
 	//
-	// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. Any other user's id is a 403.
+	// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. A new email (not a change of case alone) is unverified, and on a server with mail a code to verify it is mailed, within the limits of `POST /api/users/{id}/email-verification`. Any other user's id is a 403.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3662,12 +3855,21 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateUserWithResponse Change your own account
 	//
-	// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. Any other user's id is a 403.
+	// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. A new email (not a change of case alone) is unverified, and on a server with mail a code to verify it is mailed, within the limits of `POST /api/users/{id}/email-verification`. Any other user's id is a 403.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /api/users/{id} (the `UpdateUser` operationId).
 	UpdateUserWithResponse(ctx context.Context, id UserId, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error)
+
+	// SendEmailVerificationWithResponse Mail yourself a new email verification code
+	//
+	// A sign-up and every new email mail a code; this sends another, which replaces the older. At most one a minute for an account and ten an hour to an address (the sign-up's and a change's count), then 429. An email that is verified already is a 400. Any other user's id is a 403. A server without mail (`-smtp-url`) answers 501: there, addresses stay unverified.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/email-verification (the `SendEmailVerification` operationId).
+	SendEmailVerificationWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*SendEmailVerificationResponse, error)
 
 	// ListUserEventsWithResponse A page of your own security log, newest first
 	//
@@ -3772,6 +3974,89 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
+}
+
+// ConfirmEmailVerificationResponse429Headers the declared response headers of an HTTP 429 response for ConfirmEmailVerification
+type ConfirmEmailVerificationResponse429Headers struct {
+	RetryAfter int
+}
+
+type ConfirmEmailVerificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *AccountBodyTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyMailRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// JSON501 the response for an HTTP 501 `application/json` response
+	JSON501 *MailNotConfigured
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmEmailVerificationResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmEmailVerificationResponse) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ConfirmEmailVerificationResponse) GetJSON413() *AccountBodyTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ConfirmEmailVerificationResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmEmailVerificationResponse) GetJSON429() *TooManyMailRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ConfirmEmailVerificationResponse) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetJSON501 returns the response for an HTTP 501 `application/json` response
+func (r ConfirmEmailVerificationResponse) GetJSON501() *MailNotConfigured {
+	return r.JSON501
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmEmailVerificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmEmailVerificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmEmailVerificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmEmailVerificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetOpenAPIDocumentResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIDocument
@@ -4758,6 +5043,8 @@ type CreateTokenResponse struct {
 	JSON400 *BadRequestError
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *BasicUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *EmailNotVerified
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *AccountBodyTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4791,6 +5078,11 @@ func (r CreateTokenResponse) GetJSON400() *BadRequestError {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CreateTokenResponse) GetJSON401() *BasicUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateTokenResponse) GetJSON403() *EmailNotVerified {
+	return r.JSON403
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -5424,6 +5716,117 @@ func (r UpdateUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendEmailVerificationResponse401Headers the declared response headers of an HTTP 401 response for SendEmailVerification
+type SendEmailVerificationResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// SendEmailVerificationResponse403Headers the declared response headers of an HTTP 403 response for SendEmailVerification
+type SendEmailVerificationResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
+// SendEmailVerificationResponse429Headers the declared response headers of an HTTP 429 response for SendEmailVerification
+type SendEmailVerificationResponse429Headers struct {
+	RetryAfter int
+}
+
+type SendEmailVerificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *PasswordResetAccepted
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *BearerUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyMailRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// JSON501 the response for an HTTP 501 `application/json` response
+	JSON501 *MailNotConfigured
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SendEmailVerificationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SendEmailVerificationResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendEmailVerificationResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r SendEmailVerificationResponse) GetJSON202() *PasswordResetAccepted {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendEmailVerificationResponse) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendEmailVerificationResponse) GetJSON401() *BearerUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendEmailVerificationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendEmailVerificationResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendEmailVerificationResponse) GetJSON429() *TooManyMailRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendEmailVerificationResponse) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetJSON501 returns the response for an HTTP 501 `application/json` response
+func (r SendEmailVerificationResponse) GetJSON501() *MailNotConfigured {
+	return r.JSON501
+}
+
+// GetBody returns the raw response body bytes
+func (r SendEmailVerificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendEmailVerificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendEmailVerificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendEmailVerificationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6220,6 +6623,36 @@ func (r GetHealthResponse) ContentType() string {
 	return ""
 }
 
+// ConfirmEmailVerificationWithBodyWithResponse Verify your email with the code mailed to it
+//
+// Needs no token: the code from the mail is the proof. Marks the email the code went to verified (`email_verified` of `GET /api/users/{id}`), if the account still has it, and writes `email.verified` into its security log. A code is good once and for 24 hours; one that is unknown, used, expired, replaced or for an address the account no longer has is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/email-verification/confirm (the `ConfirmEmailVerification` operationId).
+func (c *ClientWithResponses) ConfirmEmailVerificationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmEmailVerificationResponse, error) {
+	rsp, err := c.ConfirmEmailVerificationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmEmailVerificationResponse(rsp)
+}
+
+// ConfirmEmailVerificationWithResponse Verify your email with the code mailed to it
+//
+// Needs no token: the code from the mail is the proof. Marks the email the code went to verified (`email_verified` of `GET /api/users/{id}`), if the account still has it, and writes `email.verified` into its security log. A code is good once and for 24 hours; one that is unknown, used, expired, replaced or for an address the account no longer has is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/email-verification/confirm (the `ConfirmEmailVerification` operationId).
+func (c *ClientWithResponses) ConfirmEmailVerificationWithResponse(ctx context.Context, body ConfirmEmailVerificationJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmEmailVerificationResponse, error) {
+	rsp, err := c.ConfirmEmailVerification(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmEmailVerificationResponse(rsp)
+}
+
 // GetOpenAPIDocumentWithResponse This document
 //
 // The same for everyone, and changed only with a new binary. Import it into Postman, or generate a client from it.
@@ -6456,7 +6889,7 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, reqE
 //
 // Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 //
-// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once. A login from an address (IPv6 by its /64) and client the account has not used for 30 days mails its verified email (at most once an hour). A server started with `-require-verified-email` answers the right password of an account whose email is unverified with 403, and mails a new code (at most once a minute).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6473,7 +6906,7 @@ func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Contex
 //
 // Every login gets a token of its own, a session, so one device logging out does not log out the others. The token is in this answer and nowhere else: only its SHA-256 is stored. A user holds at most 100 tokens; the 101st retires the oldest. Failed logins are counted: 10 in a row for one account from one address, 100 for one account from anywhere, or 100 from one address across accounts, lock that key out for 15 minutes with 429, even for the right password.
 //
-// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once.
+// A user with TOTP on needs a code too, in the `X-OTP` header: without one, and only once the password was right, the answer is 401 with `X-OTP: required`. A wrong password answers exactly as for a user without TOTP. A wrong or used code counts as a wrong password; a code works once. A login from an address (IPv6 by its /64) and client the account has not used for 30 days mails its verified email (at most once an hour). A server started with `-require-verified-email` answers the right password of an account whose email is unverified with 403, and mails a new code (at most once a minute).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6518,7 +6951,7 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 
 // CreateUserWithBodyWithResponse Sign up
 //
-// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400.
+// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400. The email is unverified; on a server with mail a code to verify it is mailed (`POST /api/email-verification/confirm`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6533,7 +6966,7 @@ func (c *ClientWithResponses) CreateUserWithBodyWithResponse(ctx context.Context
 
 // CreateUserWithResponse Sign up
 //
-// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400.
+// Needs no token: this is how a client gets the username and password it logs in with. A username or email already taken, in any case, is a 400. The email is unverified; on a server with mail a code to verify it is mailed (`POST /api/email-verification/confirm`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6548,7 +6981,7 @@ func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, body C
 
 // DeleteUserWithBodyWithResponse Delete your own account
 //
-// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. Any other user's id is a 403.
+// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6563,7 +6996,7 @@ func (c *ClientWithResponses) DeleteUserWithBodyWithResponse(ctx context.Context
 
 // DeleteUserWithResponse Delete your own account
 //
-// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. Any other user's id is a 403.
+// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6593,7 +7026,7 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id UserId
 
 // UpdateUserWithBodyWithResponse Change your own account
 //
-// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. Any other user's id is a 403.
+// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. A new email (not a change of case alone) is unverified, and on a server with mail a code to verify it is mailed, within the limits of `POST /api/users/{id}/email-verification`. Any other user's id is a 403.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6608,7 +7041,7 @@ func (c *ClientWithResponses) UpdateUserWithBodyWithResponse(ctx context.Context
 
 // UpdateUserWithResponse Change your own account
 //
-// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. Any other user's id is a 403.
+// Only the fields sent change; `about_me: ""` clears it. A new `password` needs the right `current_password`, whose failures are limited like logins (10 in a row lock it for 15 minutes with 429); a password change ends all of the caller's other sessions. A new email (not a change of case alone) is unverified, and on a server with mail a code to verify it is mailed, within the limits of `POST /api/users/{id}/email-verification`. Any other user's id is a 403.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6619,6 +7052,21 @@ func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, id Use
 		return nil, err
 	}
 	return ParseUpdateUserResponse(rsp)
+}
+
+// SendEmailVerificationWithResponse Mail yourself a new email verification code
+//
+// A sign-up and every new email mail a code; this sends another, which replaces the older. At most one a minute for an account and ten an hour to an address (the sign-up's and a change's count), then 429. An email that is verified already is a 400. Any other user's id is a 403. A server without mail (`-smtp-url`) answers 501: there, addresses stay unverified.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/email-verification (the `SendEmailVerification` operationId).
+func (c *ClientWithResponses) SendEmailVerificationWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*SendEmailVerificationResponse, error) {
+	rsp, err := c.SendEmailVerification(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendEmailVerificationResponse(rsp)
 }
 
 // ListUserEventsWithResponse A page of your own security log, newest first
@@ -6795,6 +7243,83 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 		return nil, err
 	}
 	return ParseGetHealthResponse(rsp)
+}
+
+// ParseConfirmEmailVerificationResponse parses an HTTP response from a ConfirmEmailVerificationWithResponse call
+func ParseConfirmEmailVerificationResponse(rsp *http.Response) (*ConfirmEmailVerificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmEmailVerificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest AccountBodyTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyMailRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
+		var dest MailNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON501 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmEmailVerificationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetOpenAPIDocumentResponse parses an HTTP response from a GetOpenAPIDocumentWithResponse call
@@ -7735,6 +8260,13 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest EmailNotVerified
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest AccountBodyTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8394,6 +8926,114 @@ func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendEmailVerificationResponse parses an HTTP response from a SendEmailVerificationWithResponse call
+func ParseSendEmailVerificationResponse(rsp *http.Response) (*SendEmailVerificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendEmailVerificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest PasswordResetAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest BearerUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyMailRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 501:
+		var dest MailNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON501 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SendEmailVerificationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SendEmailVerificationResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers SendEmailVerificationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
