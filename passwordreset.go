@@ -150,6 +150,9 @@ func (s *server) handleConfirmPasswordReset(w http.ResponseWriter, r *http.Reque
 	hash := hashToken(req.Token)
 	userID, err := s.store.passwordResetUser(r.Context(), hash, now)
 	if err == nil {
+		if !s.resetCode(w, r, userID) {
+			return
+		}
 		err = s.resetPassword(r, userID, hash, now, req.Password)
 	}
 	if errors.Is(err, errNotFound) {
@@ -165,6 +168,24 @@ func (s *server) handleConfirmPasswordReset(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// resetCode is a reset's second step for a user with TOTP on: a code in
+// X-OTP, checked as the user's current_password is, so that a mailbox
+// alone does not give the account away. It is asked for only once the
+// token was right (whether TOTP is on leaks to nobody without the mail),
+// and the token is spent only after it. A user with TOTP off needs none.
+// On a refusal it answers the client itself and returns false.
+func (s *server) resetCode(w http.ResponseWriter, r *http.Request, userID int64) bool {
+	t, err := s.totpState(r.Context(), userID)
+	if err != nil {
+		s.handleError(w, r, err)
+		return false
+	}
+	if !t.enabled() {
+		return true
+	}
+	return s.confirmStep(w, r, userID, s.accountCode(r, userID))
 }
 
 // checkResetToken refuses a token that cannot be a reset token, without

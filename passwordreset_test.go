@@ -282,3 +282,37 @@ func TestPasswordResetWithoutMail(t *testing.T) {
 		}
 	}
 }
+
+// A user with TOTP on resets a password only with a code in X-OTP as
+// well: the mailbox alone does not give the account away. Without a code
+// the answer asks for one and the token stays good; a wrong code is
+// refused; with the code the password changes. Whether TOTP is on shows
+// only to someone with a live token: a wrong token answers as for anyone.
+func TestPasswordResetWithTOTP(t *testing.T) {
+	sink := startSMTPSink(t)
+	ts := newMailTestServer(t, sink)
+	id, token := ts.newUser(t, "muthoni")
+	secret, _ := turnTOTPOn(t, ts, id, token, "muthoni-password")
+	ts.requestReset(t, "muthoni@example.com")
+	code := sink.waitMailsAbout(t, resetMailSubject, 1)[0].token(t)
+	body := fmt.Sprintf(`{"token": %q, "password": "a-new-password"}`, code)
+	confirm := func(with ...func(*http.Request)) response {
+		return ts.callWith(t, "POST", "/api/password-reset/confirm", body,
+			append([]func(*http.Request){withHeader("Content-Type", "application/json")}, with...)...)
+	}
+
+	res := confirm()
+	wantError(t, "confirm without a code", res, http.StatusBadRequest, otpRequiredMessage)
+	if got := res.header.Get(otpHeader); got != "required" {
+		t.Errorf("confirm without a code: X-OTP = %q, want required", got)
+	}
+	wantError(t, "confirm with a wrong code", confirm(withOTP("000000")), http.StatusBadRequest, codeWrongMessage)
+	wantStatus(t, "login with the old password after refused confirms", loginWith(t, ts, "muthoni", "muthoni-password",
+		withOTP(totpCode(secret, ts.clock.Now()))), http.StatusOK)
+	ts.clock.Advance(totpPeriod * time.Second) // the login used this step's code
+	wantError(t, "a wrong token, with no code", ts.confirmReset(t, "tapr_"+strings.Repeat("A", 43), "a-new-password"),
+		http.StatusBadRequest, "not a live reset token")
+
+	wantStatus(t, "confirm with the code", confirm(withOTP(totpCode(secret, ts.clock.Now()))), http.StatusNoContent)
+	wantStatus(t, "login with the old password", loginWith(t, ts, "muthoni", "muthoni-password"), http.StatusUnauthorized)
+}

@@ -63,8 +63,9 @@ func TestUpgradeToTOTP(t *testing.T) {
 func TestDeletingUserDeletesTOTP(t *testing.T) {
 	ts := newTestServer(t)
 	id, token := ts.newUser(t, "muthoni")
-	turnTOTPOn(t, ts, id, token, "muthoni-password")
-	res := ts.call(t, "DELETE", userPath(id), token, `{"current_password": "muthoni-password"}`)
+	secret, _ := turnTOTPOn(t, ts, id, token, "muthoni-password")
+	res := ts.callWith(t, "DELETE", userPath(id), `{"current_password": "muthoni-password"}`, bearer(token),
+		withHeader("Content-Type", "application/json"), withOTP(totpCode(secret, ts.clock.Now())))
 	wantStatus(t, "DELETE "+userPath(id), res, http.StatusNoContent)
 	for _, table := range []string{"totp", "totp_recovery_codes"} {
 		if n := ts.count(t, table); n != 0 {

@@ -217,8 +217,8 @@ func (s *server) handleDisableTOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, ok := s.enabledTOTP(w, r, me.userID)
-	if !ok || !s.confirmPasswordAndCode(w, r, me.userID, *req.CurrentPassword, func(context.Context) (bool, error) {
-		return s.useCode(r, me.userID, t, *req.Code)
+	if !ok || !s.confirmPasswordAndCode(w, r, me.userID, *req.CurrentPassword, func(context.Context) (verdict, error) {
+		return codeVerdict(s.useCode(r, me.userID, t, *req.Code))
 	}) {
 		return
 	}

@@ -78,12 +78,26 @@ func storeVerdict(err error) (bool, error) {
 	return err == nil, err
 }
 
+// accountCode is the second step of a request that a TOTP user's password
+// alone must not be enough for (deleting the account): the code in the
+// X-OTP header, checked as a login's is (loginCode). A user with TOTP off
+// needs none.
+func (s *server) accountCode(r *http.Request, userID int64) func(context.Context) (verdict, error) {
+	return func(context.Context) (verdict, error) {
+		return s.loginCode(r, userID, r.Header.Get(otpHeader))
+	}
+}
+
+// otpRequiredMessage answers a request of a user with TOTP on that came
+// without a code.
+const otpRequiredMessage = "this account has two-step login on: send the code from your authenticator app, or a recovery code, in the X-OTP header"
+
 // otpChallenge answers 401 to a login whose password was right and whose
 // second step was not: the Basic challenge, and X-OTP: required, so that
 // a client knows to ask its user for a code.
 func otpChallenge(w http.ResponseWriter, v verdict) {
 	w.Header().Set(otpHeader, "required")
-	message := "this account has two-step login on: send the code from your authenticator app, or a recovery code, in the X-OTP header"
+	message := otpRequiredMessage
 	if v == verdictWrong {
 		message = "the code in the X-OTP header is wrong, expired or used already"
 	}
@@ -96,14 +110,36 @@ func otpChallenge(w http.ResponseWriter, v verdict) {
 // not buy unlimited guesses at codes either. On a wrong code it answers
 // the client itself and returns false.
 func (s *server) confirmCode(w http.ResponseWriter, r *http.Request, userID int64, verify func(context.Context) (bool, error)) bool {
-	check := passwordCheck{keys: s.throttle.currentPasswordKeys(userID), counts: &s.metrics.currentPassword}
-	passed, answered := s.throttled(w, r, check, func(ctx context.Context) (verdict, error) {
+	return s.confirmStep(w, r, userID, func(ctx context.Context) (verdict, error) {
 		return codeVerdict(verify(ctx))
 	})
+}
+
+// confirmStep is confirmCode for a step that may find no code at all
+// (accountCode), which it answers as refuseCode does.
+func (s *server) confirmStep(w http.ResponseWriter, r *http.Request, userID int64, step func(context.Context) (verdict, error)) bool {
+	check := passwordCheck{keys: s.throttle.currentPasswordKeys(userID), counts: &s.metrics.currentPassword}
+	var v verdict
+	passed, answered := s.throttled(w, r, check, func(ctx context.Context) (verdict, error) {
+		var err error
+		v, err = step(ctx)
+		return v, err
+	})
 	if !passed && !answered {
-		badRequest(w, codeWrongMessage)
+		refuseCode(w, v)
 	}
 	return passed
+}
+
+// refuseCode answers a request whose code was refused: with X-OTP:
+// required when none came, as a login is asked for one.
+func refuseCode(w http.ResponseWriter, v verdict) {
+	if v == verdictIncomplete {
+		w.Header().Set(otpHeader, "required")
+		badRequest(w, otpRequiredMessage)
+		return
+	}
+	badRequest(w, codeWrongMessage)
 }
 
 const codeWrongMessage = "field code is wrong, expired or used already"

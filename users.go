@@ -249,31 +249,33 @@ func (s *server) confirmPassword(w http.ResponseWriter, r *http.Request, userID 
 	return s.confirmPasswordAndCode(w, r, userID, password, nil)
 }
 
-// confirmPasswordAndCode is confirmPassword with a one-time code checked
-// after a right password (totplogin.go's useCode, say), in the same check
-// under the throttle: were they two checks, the right password would clear
-// the count that the wrong codes add, and codes could be guessed without
-// end. code nil checks the password alone.
-func (s *server) confirmPasswordAndCode(w http.ResponseWriter, r *http.Request, userID int64, password string, code func(context.Context) (bool, error)) bool {
+// confirmPasswordAndCode is confirmPassword with a second step checked
+// after a right password (a one-time code: useCode, or accountCode), in
+// the same check under the throttle: were they two checks, the right
+// password would clear the count that the wrong codes add, and codes
+// could be guessed without end. step nil checks the password alone. A
+// step that found no code (verdictIncomplete) is answered with X-OTP:
+// required, as a login is, and counts neither way.
+func (s *server) confirmPasswordAndCode(w http.ResponseWriter, r *http.Request, userID int64, password string, step func(context.Context) (verdict, error)) bool {
 	hash, err := s.store.passwordHashByID(r.Context(), userID)
 	if err != nil {
 		s.handleError(w, r, err)
 		return false
 	}
 	check := passwordCheck{keys: s.throttle.currentPasswordKeys(userID), counts: &s.metrics.currentPassword}
-	codeWrong := false
-	if code != nil {
+	stepped, stepVerdict := false, verdictRight
+	if step != nil {
 		check.secondStep = func(ctx context.Context) (verdict, error) {
-			v, err := codeVerdict(code(ctx))
-			codeWrong = v == verdictWrong && err == nil
+			v, err := step(ctx)
+			stepped, stepVerdict = err == nil, v
 			return v, err
 		}
 	}
 	matched, answered := s.checkPassword(w, r, check, hash, password)
 	switch {
 	case matched || answered:
-	case codeWrong:
-		badRequest(w, codeWrongMessage)
+	case stepped:
+		refuseCode(w, stepVerdict)
 	default:
 		badRequest(w, "field current_password is wrong")
 	}

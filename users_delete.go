@@ -7,8 +7,9 @@ import (
 
 // handleDeleteUser deletes the caller's own account and everything of
 // theirs: posts, sessions (this one too), failure records; a verified
-// address gets a mail that says so. It needs the
-// current password, so that a stolen token cannot end the account.
+// address gets a mail that says so. It needs the current password, so
+// that a stolen token cannot end the account, and for a user with TOTP on
+// a code in X-OTP too, so that a stolen password cannot either.
 func (s *server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
@@ -29,7 +30,7 @@ func (s *server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, msg)
 		return
 	}
-	if !s.confirmPassword(w, r, me.userID, *req.CurrentPassword) {
+	if !s.confirmPasswordAndCode(w, r, me.userID, *req.CurrentPassword, s.accountCode(r, me.userID)) {
 		return
 	}
 	u, err := s.store.userByID(r.Context(), id)

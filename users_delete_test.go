@@ -205,3 +205,34 @@ func TestUpgradeFromVersion10(t *testing.T) {
 		t.Errorf("failure records of user 1 = %d, want 1 (another user's stay)", n)
 	}
 }
+
+// A user with TOTP on deletes the account only with a code in X-OTP as
+// well: without one the answer asks for it (X-OTP: required), a wrong one
+// is refused and counted as a wrong password, and neither deletes
+// anything. A recovery code does, as at login.
+func TestDeleteUserWithTOTP(t *testing.T) {
+	ts := newTestServer(t)
+	id, token := ts.newUser(t, "amina")
+	_, codes := turnTOTPOn(t, ts, id, token, "amina-password")
+	del := func(with ...func(*http.Request)) response {
+		return ts.callWith(t, "DELETE", userPath(id), `{"current_password": "amina-password"}`,
+			append([]func(*http.Request){bearer(token), withHeader("Content-Type", "application/json")}, with...)...)
+	}
+	res := del()
+	wantError(t, "DELETE without a code", res, http.StatusBadRequest, otpRequiredMessage)
+	if got := res.header.Get(otpHeader); got != "required" {
+		t.Errorf("DELETE without a code: X-OTP = %q, want required", got)
+	}
+	wantError(t, "DELETE with a wrong code", del(withOTP("000000")), http.StatusBadRequest, codeWrongMessage)
+	wantError(t, "DELETE with a wrong password and no code", ts.call(t, "DELETE", userPath(id), token,
+		`{"current_password": "wrong"}`), http.StatusBadRequest, "field current_password is wrong")
+	var failures int
+	if err := ts.db.read.QueryRow(`SELECT failures FROM password_failures WHERE key = ?`, currentPasswordKey(id)).Scan(&failures); err != nil || failures != 2 {
+		t.Errorf("failures of current_password = %d, %v; want 2 (the wrong code and the wrong password)", failures, err)
+	}
+	if n := ts.count(t, fmt.Sprintf("users WHERE id = %d", id)); n != 1 {
+		t.Fatalf("amina's account after refused deletes: %d rows, want 1", n)
+	}
+	wantStatus(t, "DELETE with a recovery code", del(withOTP(codes[0])), http.StatusNoContent)
+	wantNoRowOf(t, ts, id, "amina", "amina@example.com")
+}
