@@ -970,6 +970,12 @@ type TooManyRequests = TooManyRequestsError
 // UnsupportedMediaType defines model for UnsupportedMediaType.
 type UnsupportedMediaType = UnsupportedMediaTypeError
 
+// ConfirmPasswordResetParams defines parameters for ConfirmPasswordReset.
+type ConfirmPasswordResetParams struct {
+	// XOTP For a user with TOTP on: the 6-digit code the authenticator app shows, or one of the user's recovery codes (dashes optional). Each works once. Ignored for a user without TOTP.
+	XOTP *OTP `json:"X-OTP,omitempty"`
+}
+
 // ListPostsParams defines parameters for ListPosts.
 type ListPostsParams struct {
 	// Page Which page, from 1. Past the last page, `items` is empty. Anything but a positive integer of at most 9 digits is a 400.
@@ -1013,6 +1019,12 @@ type ListUsersParams struct {
 
 	// After A cursor, as a `next` link carries it: the id of the last item of the page before. The page starts with the item that follows that one in the collection's order (posts: lower ids, users: higher ids), found by comparison, so it need not exist any more, and items written or deleted ahead of the reader are not repeated or skipped. `page` is then only the page's name in `_meta`. Anything but a positive integer of at most 18 digits is a 400.
 	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// DeleteUserParams defines parameters for DeleteUser.
+type DeleteUserParams struct {
+	// XOTP For a user with TOTP on: the 6-digit code the authenticator app shows, or one of the user's recovery codes (dashes optional). Each works once. Ignored for a user without TOTP.
+	XOTP *OTP `json:"X-OTP,omitempty"`
 }
 
 // ListUserEventsParams defines parameters for ListUserEvents.
@@ -1200,21 +1212,21 @@ type ClientInterface interface {
 
 	// ConfirmPasswordResetWithBody Set a new password with a reset code
 	//
-	// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+	// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. For an account with TOTP on, the mail is not proof enough: a code from the app (or a recovery code) goes in `X-OTP` too. Without one, and only once the reset code was right, the answer is 400 with `X-OTP: required` and the reset code stays good; a wrong or used one is 400 and counts as a wrong `current_password`. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-	ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ConfirmPasswordResetWithBody(ctx context.Context, params *ConfirmPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ConfirmPasswordReset Set a new password with a reset code
 	//
-	// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+	// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. For an account with TOTP on, the mail is not proof enough: a code from the app (or a recovery code) goes in `X-OTP` too. Without one, and only once the reset code was right, the answer is 400 with `X-OTP: required` and the reset code stays good; a wrong or used one is 400 and counts as a wrong `current_password`. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-	ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ConfirmPasswordReset(ctx context.Context, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPosts A page of posts, newest first
 	//
@@ -1353,21 +1365,21 @@ type ClientInterface interface {
 
 	// DeleteUserWithBody Delete your own account
 	//
-	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
+	// A user with TOTP on sends a code in `X-OTP` as well (a code from the app or a recovery code): without one the answer is 400 with `X-OTP: required`; a wrong or used one is 400 and counts as a wrong `current_password`. Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /api/users/{id} (the `DeleteUser` operationId).
-	DeleteUserWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteUserWithBody(ctx context.Context, id UserId, params *DeleteUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteUser Delete your own account
 	//
-	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
+	// A user with TOTP on sends a code in `X-OTP` as well (a code from the app or a recovery code): without one the answer is 400 with `X-OTP: required`; a wrong or used one is 400 and counts as a wrong `current_password`. Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /api/users/{id} (the `DeleteUser` operationId).
-	DeleteUser(ctx context.Context, id UserId, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteUser(ctx context.Context, id UserId, params *DeleteUserParams, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUser One user
 	//
@@ -1593,13 +1605,13 @@ func (c *Client) RequestPasswordReset(ctx context.Context, body RequestPasswordR
 
 // ConfirmPasswordResetWithBody Set a new password with a reset code
 //
-// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. For an account with TOTP on, the mail is not proof enough: a code from the app (or a recovery code) goes in `X-OTP` too. Without one, and only once the reset code was right, the answer is 400 with `X-OTP: required` and the reset code stays good; a wrong or used one is 400 and counts as a wrong `current_password`. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewConfirmPasswordResetRequestWithBody(c.Server, contentType, body)
+func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, params *ConfirmPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1612,13 +1624,13 @@ func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, contentType s
 
 // ConfirmPasswordReset Set a new password with a reset code
 //
-// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. For an account with TOTP on, the mail is not proof enough: a code from the app (or a recovery code) goes in `X-OTP` too. Without one, and only once the reset code was right, the answer is 400 with `X-OTP: required` and the reset code stays good; a wrong or used one is 400 and counts as a wrong `current_password`. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-func (c *Client) ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewConfirmPasswordResetRequest(c.Server, body)
+func (c *Client) ConfirmPasswordReset(ctx context.Context, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1936,13 +1948,13 @@ func (c *Client) CreateUser(ctx context.Context, body CreateUserJSONRequestBody,
 
 // DeleteUserWithBody Delete your own account
 //
-// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
+// A user with TOTP on sends a code in `X-OTP` as well (a code from the app or a recovery code): without one the answer is 400 with `X-OTP: required`; a wrong or used one is 400 and counts as a wrong `current_password`. Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /api/users/{id} (the `DeleteUser` operationId).
-func (c *Client) DeleteUserWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteUserRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) DeleteUserWithBody(ctx context.Context, id UserId, params *DeleteUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteUserRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1955,13 +1967,13 @@ func (c *Client) DeleteUserWithBody(ctx context.Context, id UserId, contentType 
 
 // DeleteUser Delete your own account
 //
-// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
+// A user with TOTP on sends a code in `X-OTP` as well (a code from the app or a recovery code): without one the answer is 400 with `X-OTP: required`; a wrong or used one is 400 and counts as a wrong `current_password`. Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /api/users/{id} (the `DeleteUser` operationId).
-func (c *Client) DeleteUser(ctx context.Context, id UserId, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteUserRequest(c.Server, id, body)
+func (c *Client) DeleteUser(ctx context.Context, id UserId, params *DeleteUserParams, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteUserRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2368,18 +2380,18 @@ func NewRequestPasswordResetRequestWithBody(server string, contentType string, b
 }
 
 // NewConfirmPasswordResetRequest calls the generic ConfirmPasswordReset builder with application/json body
-func NewConfirmPasswordResetRequest(server string, body ConfirmPasswordResetJSONRequestBody) (*http.Request, error) {
+func NewConfirmPasswordResetRequest(server string, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewConfirmPasswordResetRequestWithBody(server, "application/json", bodyReader)
+	return NewConfirmPasswordResetRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewConfirmPasswordResetRequestWithBody constructs an http.Request for the ConfirmPasswordReset method, with any body, and a specified content type
-func NewConfirmPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewConfirmPasswordResetRequestWithBody(server string, params *ConfirmPasswordResetParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2403,6 +2415,21 @@ func NewConfirmPasswordResetRequestWithBody(server string, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XOTP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-OTP", *params.XOTP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-OTP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2988,18 +3015,18 @@ func NewCreateUserRequestWithBody(server string, contentType string, body io.Rea
 }
 
 // NewDeleteUserRequest calls the generic DeleteUser builder with application/json body
-func NewDeleteUserRequest(server string, id UserId, body DeleteUserJSONRequestBody) (*http.Request, error) {
+func NewDeleteUserRequest(server string, id UserId, params *DeleteUserParams, body DeleteUserJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewDeleteUserRequestWithBody(server, id, "application/json", bodyReader)
+	return NewDeleteUserRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewDeleteUserRequestWithBody constructs an http.Request for the DeleteUser method, with any body, and a specified content type
-func NewDeleteUserRequestWithBody(server string, id UserId, contentType string, body io.Reader) (*http.Request, error) {
+func NewDeleteUserRequestWithBody(server string, id UserId, params *DeleteUserParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3030,6 +3057,21 @@ func NewDeleteUserRequestWithBody(server string, id UserId, contentType string, 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XOTP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-OTP", *params.XOTP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-OTP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3652,21 +3694,21 @@ type ClientWithResponsesInterface interface {
 
 	// ConfirmPasswordResetWithBodyWithResponse Set a new password with a reset code
 	//
-	// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+	// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. For an account with TOTP on, the mail is not proof enough: a code from the app (or a recovery code) goes in `X-OTP` too. Without one, and only once the reset code was right, the answer is 400 with `X-OTP: required` and the reset code stays good; a wrong or used one is 400 and counts as a wrong `current_password`. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-	ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+	ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, params *ConfirmPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
 
 	// ConfirmPasswordResetWithResponse Set a new password with a reset code
 	//
-	// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+	// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. For an account with TOTP on, the mail is not proof enough: a code from the app (or a recovery code) goes in `X-OTP` too. Without one, and only once the reset code was right, the answer is 400 with `X-OTP: required` and the reset code stays good; a wrong or used one is 400 and counts as a wrong `current_password`. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-	ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+	ConfirmPasswordResetWithResponse(ctx context.Context, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
 
 	// ListPostsWithResponse A page of posts, newest first
 	//
@@ -3819,21 +3861,21 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteUserWithBodyWithResponse Delete your own account
 	//
-	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
+	// A user with TOTP on sends a code in `X-OTP` as well (a code from the app or a recovery code): without one the answer is 400 with `X-OTP: required`; a wrong or used one is 400 and counts as a wrong `current_password`. Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/users/{id} (the `DeleteUser` operationId).
-	DeleteUserWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error)
+	DeleteUserWithBodyWithResponse(ctx context.Context, id UserId, params *DeleteUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error)
 
 	// DeleteUserWithResponse Delete your own account
 	//
-	// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
+	// A user with TOTP on sends a code in `X-OTP` as well (a code from the app or a recovery code): without one the answer is 400 with `X-OTP: required`; a wrong or used one is 400 and counts as a wrong `current_password`. Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/users/{id} (the `DeleteUser` operationId).
-	DeleteUserWithResponse(ctx context.Context, id UserId, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error)
+	DeleteUserWithResponse(ctx context.Context, id UserId, params *DeleteUserParams, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error)
 
 	// GetUserWithResponse One user
 	//
@@ -6700,13 +6742,13 @@ func (c *ClientWithResponses) RequestPasswordResetWithResponse(ctx context.Conte
 
 // ConfirmPasswordResetWithBodyWithResponse Set a new password with a reset code
 //
-// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. For an account with TOTP on, the mail is not proof enough: a code from the app (or a recovery code) goes in `X-OTP` too. Without one, and only once the reset code was right, the answer is 400 with `X-OTP: required` and the reset code stays good; a wrong or used one is 400 and counts as a wrong `current_password`. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
-	rsp, err := c.ConfirmPasswordResetWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, params *ConfirmPasswordResetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordResetWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6715,13 +6757,13 @@ func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx conte
 
 // ConfirmPasswordResetWithResponse Set a new password with a reset code
 //
-// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
+// Needs no token: the code from the mail is the proof. Sets the password (the rules of sign-up) and ends every session of the account. For an account with TOTP on, the mail is not proof enough: a code from the app (or a recovery code) goes in `X-OTP` too. Without one, and only once the reset code was right, the answer is 400 with `X-OTP: required` and the reset code stays good; a wrong or used one is 400 and counts as a wrong `current_password`. A code that is unknown, used, expired or replaced is a 400 with one message. Ten wrong codes an hour from one client address, then 429. A server without mail (`-smtp-url`) answers 501.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/password-reset/confirm (the `ConfirmPasswordReset` operationId).
-func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
-	rsp, err := c.ConfirmPasswordReset(ctx, body, reqEditors...)
+func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Context, params *ConfirmPasswordResetParams, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordReset(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6981,13 +7023,13 @@ func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, body C
 
 // DeleteUserWithBodyWithResponse Delete your own account
 //
-// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
+// A user with TOTP on sends a code in `X-OTP` as well (a code from the app or a recovery code): without one the answer is 400 with `X-OTP: required`; a wrong or used one is 400 and counts as a wrong `current_password`. Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/users/{id} (the `DeleteUser` operationId).
-func (c *ClientWithResponses) DeleteUserWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error) {
-	rsp, err := c.DeleteUserWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) DeleteUserWithBodyWithResponse(ctx context.Context, id UserId, params *DeleteUserParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error) {
+	rsp, err := c.DeleteUserWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6996,13 +7038,13 @@ func (c *ClientWithResponses) DeleteUserWithBodyWithResponse(ctx context.Context
 
 // DeleteUserWithResponse Delete your own account
 //
-// Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
+// A user with TOTP on sends a code in `X-OTP` as well (a code from the app or a recovery code): without one the answer is 400 with `X-OTP: required`; a wrong or used one is 400 and counts as a wrong `current_password`. Deletes the account with everything of it: its posts, its sessions (the caller's too, so its token answers 401 next) and the records of its failed password checks. It needs the right `current_password`, whose failures are limited as for a password change (429). The username and email are free again; the id is never given to another account. A verified email gets a mail that says so, queued with the delete. Any other user's id is a 403.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/users/{id} (the `DeleteUser` operationId).
-func (c *ClientWithResponses) DeleteUserWithResponse(ctx context.Context, id UserId, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error) {
-	rsp, err := c.DeleteUser(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) DeleteUserWithResponse(ctx context.Context, id UserId, params *DeleteUserParams, body DeleteUserJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteUserResponse, error) {
+	rsp, err := c.DeleteUser(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
