@@ -28,8 +28,9 @@ type badRequest400 struct {
 // causeOf sorts a 400's message into the cause the document names it by:
 // "json" for a body that is not one JSON object of strings, "taken" for a
 // username or email in use, "query" for revoke's query, "verified" for a
-// code asked for an email verified already, and otherwise the field or
-// query parameter the message names.
+// code asked for an email verified already, "otp" for a step that wants
+// a code in X-OTP and found none, and otherwise the field or query
+// parameter the message names.
 func causeOf(message string) string {
 	switch {
 	case strings.HasPrefix(message, "request body"), strings.HasSuffix(message, " must be a string"):
@@ -40,6 +41,8 @@ func causeOf(message string) string {
 		return "query"
 	case strings.HasPrefix(message, "your email is verified already"):
 		return "verified"
+	case strings.HasPrefix(message, "this account has two-step login on"):
+		return "otp"
 	case strings.HasPrefix(message, "field "):
 		return strings.Fields(message)[1]
 	}
@@ -60,17 +63,32 @@ func causePhrase(cause string) string {
 		return "`others=true`"
 	case "verified":
 		return "verified already"
+	case "otp":
+		return "`X-OTP`"
 	}
 	return "`" + cause + "`"
 }
 
+// fixture400 is what the bad requests need: muthoni, who holds token and
+// wrote the post postID, and gitau, who has verified the email, turned
+// TOTP on, holds gitauToken and was mailed the reset code resetToken.
+type fixture400 struct {
+	token, gitauToken, resetToken string
+	muthoniID, postID, gitauID    int64
+}
+
 // badRequests400 are the bad requests of every operation that has a 400.
-// Muthoni holds token and wrote the post postID; gitau, with gitauToken,
-// has verified the email.
-func badRequests400(token string, muthoniID, postID int64, gitauID int64, gitauToken string) []badRequest400 {
-	b := bearer(token)
-	user := fmt.Sprintf("/api/users/%d", muthoniID)
-	post := fmt.Sprintf("/api/posts/%d", postID)
+func badRequests400(f fixture400) []badRequest400 {
+	b := bearer(f.token)
+	user := fmt.Sprintf("/api/users/%d", f.muthoniID)
+	post := fmt.Sprintf("/api/posts/%d", f.postID)
+	gitau := fmt.Sprintf("/api/users/%d", f.gitauID)
+	// A code that is no code of gitau's: not six digits, and not one of
+	// the recovery codes (80 random bits each).
+	wrongCode := withHeader(otpHeader, "aaaa-aaaa-aaaa-aaaa")
+	both := func(a, b func(*http.Request)) func(*http.Request) {
+		return func(r *http.Request) { a(r); b(r) }
+	}
 	muthoni := basic("muthoni", "muthoni-password")
 	fresh := func(field, value string) string { // a new user, one field bad
 		u := map[string]string{"username": "wanjiru", "email": "wanjiru@example.com", "password": "wanjiru-password"}
@@ -117,8 +135,16 @@ func badRequests400(token string, muthoniID, postID int64, gitauID int64, gitauT
 	add("createPost", "POST", "/api/posts", b, `{"title":`, `{"title": 5}`, `{"body": "b"}`, `{"title": "t"}`,
 		`{"title": "`+strings.Repeat("t", 101)+`", "body": "b"}`, `{"title": "t", "body": " "}`)
 	add("updatePost", "PUT", post, b, `{"title":`, `{"title": ""}`, `{"body": "\u0000"}`)
-	add("createPostForUser", "POST", fmt.Sprintf("/api/posts/user/%d", muthoniID), b, `{"title":`, `{"body": "b"}`, `{"title": "t"}`)
-	add("sendEmailVerification", "POST", fmt.Sprintf("/api/users/%d/email-verification", gitauID), bearer(gitauToken), "")
+	add("createPostForUser", "POST", fmt.Sprintf("/api/posts/user/%d", f.muthoniID), b, `{"title":`, `{"body": "b"}`, `{"title": "t"}`)
+	add("sendEmailVerification", "POST", gitau+"/email-verification", bearer(f.gitauToken), "")
+	// With TOTP on, the right password (or reset code) without a code in
+	// X-OTP, and with a wrong one.
+	gitauPassword := `{"current_password": "gitau-password"}`
+	add("deleteUser", "DELETE", gitau, bearer(f.gitauToken), gitauPassword)
+	add("deleteUser", "DELETE", gitau, both(bearer(f.gitauToken), wrongCode), gitauPassword)
+	reset := `{"token": "` + f.resetToken + `", "password": "a-new-password"}`
+	add("confirmPasswordReset", "POST", "/api/password-reset/confirm", nil, reset)
+	add("confirmPasswordReset", "POST", "/api/password-reset/confirm", wrongCode, reset)
 	add("confirmEmailVerification", "POST", "/api/email-verification/confirm", nil, `{"token":`, `{}`, `{"token": "tapv_x"}`)
 	add("requestPasswordReset", "POST", "/api/password-reset", nil, `{"email":`, `{}`, `{"email": "nope"}`)
 	add("confirmPasswordReset", "POST", "/api/password-reset/confirm", nil, `{"token":`, `{}`,
@@ -135,14 +161,18 @@ func observed400s(t *testing.T) map[string]map[string][]string {
 	t.Helper()
 	sink := startSMTPSink(t)
 	ts := newMailTestServer(t, sink)
-	gitauID, gitauToken := ts.newVerifiedUser(t, sink, "gitau", 1)
-	muthoniID := ts.createUser(t, "muthoni", "muthoni-password")
-	token := ts.login(t, "muthoni", "muthoni-password")
-	postID := ts.createPost(t, token, "Habari", "The first post.")
+	var f fixture400
+	f.gitauID, f.gitauToken = ts.newVerifiedUser(t, sink, "gitau", 1)
+	turnTOTPOn(t, ts, f.gitauID, f.gitauToken, "gitau-password")
+	ts.requestReset(t, "gitau@example.com")
+	f.resetToken = sink.waitMailsAbout(t, resetMailSubject, 1)[0].token(t)
+	f.muthoniID = ts.createUser(t, "muthoni", "muthoni-password")
+	f.token = ts.login(t, "muthoni", "muthoni-password")
+	f.postID = ts.createPost(t, f.token, "Habari", "The first post.")
 	before := fmt.Sprint(ts.count(t, "users"), ts.count(t, "posts"), ts.count(t, "tokens"))
 
 	observed := map[string]map[string][]string{}
-	for _, r := range badRequests400(token, muthoniID, postID, gitauID, gitauToken) {
+	for _, r := range badRequests400(f) {
 		var with []func(*http.Request)
 		if r.auth != nil {
 			with = append(with, r.auth)
