@@ -77,81 +77,99 @@ type fixture400 struct {
 	muthoniID, postID, gitauID    int64
 }
 
+// requests400 collects bad requests.
+type requests400 []badRequest400
+
+// add adds a request of op for each body.
+func (rs *requests400) add(op, method, path string, auth func(*http.Request), bodies ...string) {
+	for _, body := range bodies {
+		*rs = append(*rs, badRequest400{op: op, method: method, path: path, body: body, auth: auth})
+	}
+}
+
 // badRequests400 are the bad requests of every operation that has a 400.
 func badRequests400(f fixture400) []badRequest400 {
+	var rs requests400
+	accountRequests400(&rs, f)
+	contentRequests400(&rs, f)
+	mailAndCodeRequests400(&rs, f)
+	return rs
+}
+
+// accountRequests400: logging in and out, users, TOTP. A current_password
+// or code too long to be right is wrong without a hash or a look, and
+// without counting against the throttle.
+func accountRequests400(rs *requests400, f fixture400) {
 	b := bearer(f.token)
 	user := fmt.Sprintf("/api/users/%d", f.muthoniID)
-	post := fmt.Sprintf("/api/posts/%d", f.postID)
-	gitau := fmt.Sprintf("/api/users/%d", f.gitauID)
-	// A code that is no code of gitau's: not six digits, and not one of
-	// the recovery codes (80 random bits each).
-	wrongCode := withHeader(otpHeader, "aaaa-aaaa-aaaa-aaaa")
-	both := func(a, b func(*http.Request)) func(*http.Request) {
-		return func(r *http.Request) { a(r); b(r) }
-	}
-	muthoni := basic("muthoni", "muthoni-password")
 	fresh := func(field, value string) string { // a new user, one field bad
 		u := map[string]string{"username": "wanjiru", "email": "wanjiru@example.com", "password": "wanjiru-password"}
 		u[field] = value
 		data, _ := json.Marshal(u)
 		return string(data)
 	}
-	wellFormedReset := formatTokenWith(resetTokenPrefix, make([]byte, 32))
-	var rs []badRequest400
-	add := func(op, method, path string, auth func(*http.Request), bodies ...string) {
-		for _, body := range bodies {
-			rs = append(rs, badRequest400{op: op, method: method, path: path, body: body, auth: auth})
-		}
-	}
-	add("createToken", "POST", "/api/tokens", muthoni, `{"name":`, `[]`, `{"name": 5}`, `{"name": ""}`, `{"scope": "admin"}`)
-	rs = append(rs, badRequest400{op: "revokeTokens", method: "DELETE", path: "/api/tokens?others=yes", auth: b},
-		badRequest400{op: "revokeTokens", method: "DELETE", path: "/api/tokens?others=true&all=true", auth: b})
-	add("createUser", "POST", "/api/users", nil, `{"username":`, `{"username": 5}`, fresh("username", "a b"),
+	tooLongPassword := `"` + strings.Repeat("p", 5000) + `"`
+	tooLongCode := `"` + strings.Repeat("1", 40) + `"`
+	rs.add("createToken", "POST", "/api/tokens", basic("muthoni", "muthoni-password"),
+		`{"name":`, `[]`, `{"name": 5}`, `{"name": ""}`, `{"scope": "admin"}`)
+	rs.add("revokeTokens", "DELETE", "/api/tokens?others=yes", b, "")
+	rs.add("revokeTokens", "DELETE", "/api/tokens?others=true&all=true", b, "")
+	rs.add("createUser", "POST", "/api/users", nil, `{"username":`, `{"username": 5}`, fresh("username", "a b"),
 		fresh("email", "nope"), fresh("password", "short"), fresh("about_me", "\u0001"),
 		fresh("username", "muthoni"), fresh("email", "gitau@example.com"))
+	rs.add("updateUser", "PUT", user, b, `{"username":`, `{"email": 5}`, `{"username": "a b"}`, `{"email": "nope"}`,
+		`{"about_me": "\u0001"}`, `{"password": "short"}`, `{"password": "a-new-password"}`,
+		`{"password": "a-new-password", "current_password": "not-the-password"}`,
+		`{"username": "gitau"}`, `{"email": "gitau@example.com"}`)
+	rs.add("deleteUser", "DELETE", user, b, `{"current_password":`, `{}`, `{"current_password": `+tooLongPassword+`}`)
+	// Muthoni has no TOTP: each of these fails its checks before that matters.
+	rs.add("enrolTOTP", "POST", user+"/totp", b, `{"current_password":`, `{}`, `{"current_password": `+tooLongPassword+`}`)
+	rs.add("confirmTOTP", "POST", user+"/totp/confirm", b, `{"code":`, `{}`, `{"code": ""}`, `{"code": `+tooLongCode+`}`)
+	rs.add("disableTOTP", "DELETE", user+"/totp", b, `{"code":`, `{"code": "123456"}`,
+		`{"current_password": "x"}`, `{"current_password": "x", "code": `+tooLongCode+`}`)
+	rs.add("replaceRecoveryCodes", "POST", user+"/totp/recovery-codes", b, `{"code":`, `{}`, `{"code": `+tooLongCode+`}`)
+}
+
+// contentRequests400: pages and posts.
+func contentRequests400(rs *requests400, f fixture400) {
+	b := bearer(f.token)
+	user := fmt.Sprintf("/api/users/%d", f.muthoniID)
 	for _, list := range []struct{ op, path string }{
 		{"listUsers", "/api/users"}, {"listPosts", "/api/posts"},
 		{"listUserPosts", user + "/my-posts"}, {"listUserEvents", user + "/events"},
 	} {
 		for _, query := range []string{"page=0", "per_page=x", "after=-1"} {
-			rs = append(rs, badRequest400{op: list.op, method: "GET", path: list.path + "?" + query, auth: b})
+			rs.add(list.op, "GET", list.path+"?"+query, b, "")
 		}
 	}
-	add("updateUser", "PUT", user, b, `{"username":`, `{"email": 5}`, `{"username": "a b"}`, `{"email": "nope"}`,
-		`{"about_me": "\u0001"}`, `{"password": "short"}`, `{"password": "a-new-password"}`,
-		`{"password": "a-new-password", "current_password": "not-the-password"}`,
-		`{"username": "gitau"}`, `{"email": "gitau@example.com"}`)
-	// A current_password or code too long to be right is wrong without a
-	// hash or a look, and without counting against the throttle.
-	tooLongPassword := `"` + strings.Repeat("p", 5000) + `"`
-	tooLongCode := `"` + strings.Repeat("1", 40) + `"`
-	add("deleteUser", "DELETE", user, b, `{"current_password":`, `{}`, `{"current_password": `+tooLongPassword+`}`)
-	// Muthoni has no TOTP: each of these fails its checks before that matters.
-	add("enrolTOTP", "POST", user+"/totp", b, `{"current_password":`, `{}`, `{"current_password": `+tooLongPassword+`}`)
-	add("confirmTOTP", "POST", user+"/totp/confirm", b, `{"code":`, `{}`, `{"code": ""}`, `{"code": `+tooLongCode+`}`)
-	add("disableTOTP", "DELETE", user+"/totp", b, `{"code":`, `{"code": "123456"}`,
-		`{"current_password": "x"}`, `{"current_password": "x", "code": `+tooLongCode+`}`)
-	add("replaceRecoveryCodes", "POST", user+"/totp/recovery-codes", b, `{"code":`, `{}`, `{"code": `+tooLongCode+`}`)
-	add("createPost", "POST", "/api/posts", b, `{"title":`, `{"title": 5}`, `{"body": "b"}`, `{"title": "t"}`,
+	rs.add("createPost", "POST", "/api/posts", b, `{"title":`, `{"title": 5}`, `{"body": "b"}`, `{"title": "t"}`,
 		`{"title": "`+strings.Repeat("t", 101)+`", "body": "b"}`, `{"title": "t", "body": " "}`)
-	add("updatePost", "PUT", post, b, `{"title":`, `{"title": ""}`, `{"body": "\u0000"}`)
-	add("createPostForUser", "POST", fmt.Sprintf("/api/posts/user/%d", f.muthoniID), b, `{"title":`, `{"body": "b"}`, `{"title": "t"}`)
-	add("sendEmailVerification", "POST", gitau+"/email-verification", bearer(f.gitauToken), "")
-	// With TOTP on, the right password (or reset code) without a code in
-	// X-OTP, and with a wrong one.
+	rs.add("updatePost", "PUT", fmt.Sprintf("/api/posts/%d", f.postID), b, `{"title":`, `{"title": ""}`, `{"body": "\u0000"}`)
+	rs.add("createPostForUser", "POST", fmt.Sprintf("/api/posts/user/%d", f.muthoniID), b, `{"title":`, `{"body": "b"}`, `{"title": "t"}`)
+}
+
+// mailAndCodeRequests400: verification and reset codes, and gitau's
+// second step: with TOTP on, the right password (or reset code) without a
+// code in X-OTP, and with a wrong one.
+func mailAndCodeRequests400(rs *requests400, f fixture400) {
+	gitau := fmt.Sprintf("/api/users/%d", f.gitauID)
+	// No code of gitau's: not six digits, and not one of the recovery
+	// codes (80 random bits each).
+	wrongCode := withHeader(otpHeader, "aaaa-aaaa-aaaa-aaaa")
+	gitauWithWrongCode := func(r *http.Request) { bearer(f.gitauToken)(r); wrongCode(r) }
+	wellFormedReset := formatTokenWith(resetTokenPrefix, make([]byte, 32))
+	rs.add("sendEmailVerification", "POST", gitau+"/email-verification", bearer(f.gitauToken), "")
+	rs.add("confirmEmailVerification", "POST", "/api/email-verification/confirm", nil, `{"token":`, `{}`, `{"token": "tapv_x"}`)
 	gitauPassword := `{"current_password": "gitau-password"}`
-	add("deleteUser", "DELETE", gitau, bearer(f.gitauToken), gitauPassword)
-	add("deleteUser", "DELETE", gitau, both(bearer(f.gitauToken), wrongCode), gitauPassword)
+	rs.add("deleteUser", "DELETE", gitau, bearer(f.gitauToken), gitauPassword)
+	rs.add("deleteUser", "DELETE", gitau, gitauWithWrongCode, gitauPassword)
+	rs.add("requestPasswordReset", "POST", "/api/password-reset", nil, `{"email":`, `{}`, `{"email": "nope"}`)
 	reset := `{"token": "` + f.resetToken + `", "password": "a-new-password"}`
-	add("confirmPasswordReset", "POST", "/api/password-reset/confirm", nil, reset)
-	add("confirmPasswordReset", "POST", "/api/password-reset/confirm", wrongCode, reset)
-	add("confirmEmailVerification", "POST", "/api/email-verification/confirm", nil, `{"token":`, `{}`, `{"token": "tapv_x"}`)
-	add("requestPasswordReset", "POST", "/api/password-reset", nil, `{"email":`, `{}`, `{"email": "nope"}`)
-	add("confirmPasswordReset", "POST", "/api/password-reset/confirm", nil, `{"token":`, `{}`,
+	rs.add("confirmPasswordReset", "POST", "/api/password-reset/confirm", nil, `{"token":`, `{}`,
 		`{"token": "tapr_nope", "password": "a-new-password"}`,
 		`{"token": "`+wellFormedReset+`", "password": "a-new-password"}`,
-		`{"token": "`+wellFormedReset+`", "password": "short"}`)
-	return rs
+		`{"token": "`+wellFormedReset+`", "password": "short"}`, reset)
+	rs.add("confirmPasswordReset", "POST", "/api/password-reset/confirm", wrongCode, reset)
 }
 
 // observed400s drives every bad request and returns, per operation, the
