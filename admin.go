@@ -1,10 +1,11 @@
 package main
 
 // The operator's commands: tokenapi users, sessions, revoke, passwd,
-// unlock, prune, events, delete-user, totp-off and totp-code. Each opens
-// the database file with the plain sqlStore, no cache, so it is safe
-// beside a server running on the same file: SQLite's WAL and busy timeout
-// let both at it, every change is one self-contained
+// unlock, prune, events, delete-user, totp-off, totp-code and backup
+// (admin_backup.go, which alone opens the file read-only and never
+// upgrades it). Each opens the database file with the plain sqlStore, no
+// cache, so it is safe beside a server running on the same file: SQLite's
+// WAL and busy timeout let both at it, every change is one self-contained
 // statement, as the server's are, and the server's caches trust what they
 // hold for at most a second (cacheTrust), so it honours a revocation
 // within a second.
@@ -49,6 +50,7 @@ func adminCommands() []adminCommand {
 		{"delete-user", "USERNAME", "delete a user with their posts and sessions, as DELETE /api/users/{id} does", (*admin).deleteUser},
 		{"totp-off", "USERNAME", "turn a user's TOTP off and end the user's sessions", (*admin).totpOff},
 		{"totp-code", "SECRET", "print the current TOTP code of a base32 secret, for scripts", (*admin).totpCode},
+		{"backup", "FILE", "copy the database, consistent while a server writes, to a new file (SQLite's VACUUM INTO)", (*admin).backup},
 	}
 }
 

@@ -330,7 +330,7 @@ func TestAdminFailures(t *testing.T) {
 		{args: []string{"-db", "tokenapi.db", "passwd", "amara"}, code: 1, stderr: "no password on standard input"},
 		{args: []string{"-db", "missing.db", "users"}, code: 1, stderr: "database missing.db does not exist", noDBFile: "missing.db"},
 		{args: []string{"-db", "tokenapi.db", "frobnicate"}, code: 2,
-			stderr: `unknown command "frobnicate"; the commands are serve, users, sessions, revoke, passwd, prune, unlock, events, delete-user, totp-off, totp-code and help`},
+			stderr: `unknown command "frobnicate"; the commands are serve, users, sessions, revoke, passwd, prune, unlock, events, delete-user, totp-off, totp-code, backup and help`},
 		{args: []string{"-db", "tokenapi.db", "sessions"}, code: 2, stderr: "sessions needs a USERNAME"},
 		{args: []string{"-db", "tokenapi.db", "users", "amara"}, code: 2, stderr: `users takes no arguments, but got "amara"`},
 		{args: []string{"-db", "tokenapi.db", "revoke", "amara", "-session", "1"}, code: 2, stderr: "revoke takes a USERNAME or -session ID, not both"},

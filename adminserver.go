@@ -15,7 +15,8 @@ import (
 )
 
 // The admin listener, opt-in with -admin-addr: the counts of metrics.go
-// and more at /debug/vars, in expvar's JSON, and the profiler at
+// and more at /debug/vars, in expvar's JSON, the same in Prometheus's
+// text format at /metrics (metrics_prom.go), and the profiler at
 // /debug/pprof/. It is for the operator: a profile shows what the server
 // is doing, the counts what it has done, so it listens on an address of
 // its own, never the public one, and the public mux has neither path.
@@ -25,15 +26,19 @@ import (
 // has its own mux (routes.go), and the admin listener registers the same
 // handlers on another one, below.
 
-// adminHandler is the admin listener's mux: vars at /debug/vars, and the
-// profiler's pages at /debug/pprof/ (profiles of at most a minute), for
+// adminHandler is the admin listener's mux: vars at /debug/vars, metrics
+// at /metrics (none if nil), and the profiler's pages at /debug/pprof/
+// (profiles of at most a minute), for
 // requests whose Host header names the listener by an address or the name
 // -admin-addr gives (addr), and that no web page sent. Its answers carry
 // the API's safety headers: a page must no more frame a profile, or read
 // one as a script, than it may the API's answers.
-func adminHandler(vars expvar.Var, addr string) http.Handler {
+func adminHandler(vars expvar.Var, metrics http.Handler, addr string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /debug/vars", varsHandler(vars))
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	mux.Handle("/debug/pprof/", capSeconds(pprof.Index)) // also heap, goroutine, block, mutex, allocs, threadcreate
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.Handle("/debug/pprof/profile", capSeconds(pprof.Profile))
@@ -173,13 +178,13 @@ func varsHandler(vars expvar.Var) http.Handler {
 
 // startAdmin serves the admin listener on ln (asked for as addr) in the
 // background, until ctx ends or the function it returns is called.
-func startAdmin(ctx context.Context, ln net.Listener, addr string, vars *expvar.Map, log *slog.Logger) (stop func()) {
+func startAdmin(ctx context.Context, ln net.Listener, addr string, vars *expvar.Map, metrics http.Handler, log *slog.Logger) (stop func()) {
 	log.Info("admin listening", "url", "http://"+ln.Addr().String()+"/debug/vars")
 	if mayBePublic(addr) {
 		log.Warn("the admin listener may be reachable from the internet; keep it on localhost or a private network",
 			"addr", addr)
 	}
-	admin := newAdminServer(adminHandler(vars, addr), log)
+	admin := newAdminServer(adminHandler(vars, metrics, addr), log)
 	return serveInBackground(ctx, admin, ln, log.With("listener", "admin"))
 }
 
@@ -210,6 +215,16 @@ func serverVars(srv *server, st store, db *sqlStore) *expvar.Map {
 	// many writes share each sync.
 	vars.Set("writes", expvar.Func(func() any { writes, _ := db.writeCounts(); return writes }))
 	vars.Set("commits", expvar.Func(func() any { _, commits := db.writeCounts(); return commits }))
+	vars.Set("outbox", expvar.Func(func() any {
+		ctx, cancel := context.WithTimeout(context.Background(), liveSessionsTimeout)
+		defer cancel()
+		c, err := db.outboxCounts(ctx)
+		if err != nil {
+			srv.log.Warn("count the outbox for /debug/vars", "error", err)
+			return nil // null: unknown
+		}
+		return c
+	}))
 	vars.Set("sessions_live", expvar.Func(func() any {
 		ctx, cancel := context.WithTimeout(context.Background(), liveSessionsTimeout)
 		defer cancel()

@@ -64,7 +64,7 @@ func TestAdminListenerChecksHost(t *testing.T) {
 		{"admin.internal:6060", "admin.internal:evil", http.StatusMisdirectedRequest},
 	}
 	for _, tc := range cases {
-		hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), tc.adminAddr))
+		hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), nil, tc.adminAddr))
 		for _, path := range []string{"/debug/vars", "/debug/pprof/cmdline"} {
 			res := adminAsk(t, hs, path, tc.host)
 			if res.status != tc.want {
@@ -82,7 +82,7 @@ func TestAdminListenerChecksHost(t *testing.T) {
 // http://127.0.0.1:6060, whose Host passes TestAdminListenerChecksHost.
 // go tool pprof and curl send neither header.
 func TestAdminListenerRefusesWebPages(t *testing.T) {
-	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), "127.0.0.1:6060"))
+	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), nil, "127.0.0.1:6060"))
 	defer hs.Close()
 	for _, tt := range []struct {
 		header string // a header line; "" for none
@@ -139,7 +139,7 @@ func adminAsk(t *testing.T, hs *httptest.Server, target, host string, lines ...s
 // another type, so no page can show or run one of them as its own. Its
 // refusals are JSON errors, as the API's are.
 func TestAdminListenerSafetyHeaders(t *testing.T) {
-	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), "127.0.0.1:6060"))
+	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), nil, "127.0.0.1:6060"))
 	defer hs.Close()
 	for _, tt := range []struct {
 		target, host string
@@ -178,7 +178,7 @@ func TestAdminListenerSafetyHeaders(t *testing.T) {
 // reads it, in a form body; one of a minute or less runs, and the
 // profiles' other parameters are pprof's as before.
 func TestAdminListenerCapsSeconds(t *testing.T) {
-	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), "127.0.0.1:6060"))
+	hs := httptest.NewServer(adminHandler(new(expvar.Map).Init(), nil, "127.0.0.1:6060"))
 	defer hs.Close()
 	for _, tt := range []struct {
 		target string
@@ -232,20 +232,7 @@ func TestAdminListener(t *testing.T) {
 		t.Fatalf("the admin listener is on the public address %s", p.base)
 	}
 
-	id := p.createUser(t, "muthoni", "muthoni-password")
-	token := p.login(t, "muthoni", "muthoni-password")
-	// defaultThrottleLimit failures of one account from one address lock
-	// it: the next login is throttled, even with the right password.
-	for range defaultThrottleLimit {
-		wantBasicChallenge(t, "POST /api/tokens with a wrong password", p.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password"))
-	}
-	wantError(t, "POST /api/tokens once locked", p.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password"), http.StatusTooManyRequests, "")
-	for range 3 {
-		wantStatus(t, "GET /api/users/{id}", p.call(t, "GET", userPath(id), token, ""), http.StatusOK)
-	}
-	wantError(t, "GET /api/users/999", p.call(t, "GET", "/api/users/999", token, ""), http.StatusNotFound, "")
-	wantError(t, "GET /nowhere/1", p.call(t, "GET", "/nowhere/1", "", ""), http.StatusNotFound, "")
-	wantError(t, "GET /nowhere/2", p.call(t, "GET", "/nowhere/2", "", ""), http.StatusNotFound, "")
+	sendCountedTraffic(t, p)
 
 	res := admin.callWith(t, "GET", "/debug/vars", "")
 	wantStatus(t, "GET /debug/vars on the admin listener", res, http.StatusOK)
@@ -326,6 +313,29 @@ func TestAdminListener(t *testing.T) {
 		conn.Close()
 		t.Errorf("the admin listener still takes connections after the program stopped")
 	}
+}
+
+// sendCountedTraffic sends p what TestAdminListener and
+// TestMetricsEndpoint find counted: a sign-up of muthoni and a login (1
+// session), defaultThrottleLimit logins with a wrong password, one then
+// throttled, three reads of the user (200), one of a user that does not
+// exist (404), and two requests no route takes (404).
+func sendCountedTraffic(t *testing.T, p *program) {
+	t.Helper()
+	id := p.createUser(t, "muthoni", "muthoni-password")
+	token := p.login(t, "muthoni", "muthoni-password")
+	// defaultThrottleLimit failures of one account from one address lock
+	// it: the next login is throttled, even with the right password.
+	for range defaultThrottleLimit {
+		wantBasicChallenge(t, "POST /api/tokens with a wrong password", p.callBasic(t, "POST", "/api/tokens", "muthoni", "wrong-password"))
+	}
+	wantError(t, "POST /api/tokens once locked", p.callBasic(t, "POST", "/api/tokens", "muthoni", "muthoni-password"), http.StatusTooManyRequests, "")
+	for range 3 {
+		wantStatus(t, "GET /api/users/{id}", p.call(t, "GET", userPath(id), token, ""), http.StatusOK)
+	}
+	wantError(t, "GET /api/users/999", p.call(t, "GET", "/api/users/999", token, ""), http.StatusNotFound, "")
+	wantError(t, "GET /nowhere/1", p.call(t, "GET", "/nowhere/1", "", ""), http.StatusNotFound, "")
+	wantError(t, "GET /nowhere/2", p.call(t, "GET", "/nowhere/2", "", ""), http.StatusNotFound, "")
 }
 
 // adminLine is the log line that gives the admin listener's address.

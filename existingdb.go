@@ -37,15 +37,24 @@ func openExistingStore(ctx context.Context, path string) (*sqlStore, error) {
 	}
 	version, tables, err := schemaVersion(ctx, db)
 	db.Close()
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	case version == 0 && tables > 0:
-		return nil, fmt.Errorf("database %s holds tables but no tokenapi schema version; is it another program's database?", path)
-	case version == 0:
-		return nil, fmt.Errorf("database %s holds no tokenapi schema; a server makes one on its first start", path)
+	if err := checkTokenapiSchema(path, version, tables, err); err != nil {
+		return nil, err
 	}
 	return openStore(ctx, path)
+}
+
+// checkTokenapiSchema refuses the database at path unless what
+// schemaVersion read of it (version, tables, err) is a tokenapi schema.
+func checkTokenapiSchema(path string, version, tables int, err error) error {
+	switch {
+	case err != nil:
+		return fmt.Errorf("database %s: %w", path, err)
+	case version == 0 && tables > 0:
+		return fmt.Errorf("database %s holds tables but no tokenapi schema version; is it another program's database?", path)
+	case version == 0:
+		return fmt.Errorf("database %s holds no tokenapi schema; a server makes one on its first start", path)
+	}
+	return nil
 }
 
 // sqliteHeader is how every SQLite database file begins.
@@ -96,10 +105,17 @@ func openFileToRead(path string) (*sql.DB, error) {
 // fileError words a failure to open or read the database file, as the
 // operating system says it ("permission denied").
 func fileError(path string, err error) error {
+	return fmt.Errorf("database %s: %w", path, pathErrorCause(err))
+}
+
+// pathErrorCause is what the operating system said of a path, without
+// the operation and path that fs.PathError adds: the message names the
+// path its own way.
+func pathErrorCause(err error) error {
 	if pathErr := (*fs.PathError)(nil); errors.As(err, &pathErr) {
-		err = pathErr.Err
+		return pathErr.Err
 	}
-	return fmt.Errorf("database %s: %w", path, err)
+	return err
 }
 
 // schemaVersion reads the database's schema version, and how many tables

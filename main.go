@@ -47,6 +47,8 @@
 //   - middleware.go and logwriter.go: JSON for the mux's own errors, panics,
 //     safety headers, connections closed after unsure framing, and the
 //     request log, written in batches;
+//   - cors.go: browser apps on the origins -cors-origins lists may read
+//     the answers (CORS); off by default;
 //   - sweeper.go: expired sessions cleared away, a batch of rows a
 //     statement (store_sweeps.go), so that writes go between the batches;
 //   - passwordreset.go and store_resets.go: password reset by mail, whose
@@ -64,7 +66,7 @@
 // hand and served by openapi.go, and the /docs page that docs.go serves,
 // rendered from it by internal/apidocs.
 //
-// main.go and options.go start it all: run is the whole program. admin.go,
+// main.go and options.go (listenaddr.go) start it all: run is the whole program. admin.go,
 // admin_commands.go, admin_password.go, admin_unlock.go, admin_events.go and
 // admin_totp.go are the operator's side of the same binary: tokenapi users,
 // sessions, revoke, passwd, prune, unlock, events, totp-off and totp-code,
@@ -182,7 +184,7 @@ func serveAPI(ctx context.Context, opts options, stderr io.Writer) error {
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "db", opts.db)
 	stopAdmin := func() {}
 	if adminLn != nil {
-		stopAdmin = startAdmin(ctx, adminLn, opts.adminAddr, serverVars(srv, st, db), log)
+		stopAdmin = startAdmin(ctx, adminLn, opts.adminAddr, serverVars(srv, st, db), metricsHandler(srv, st, db), log)
 	}
 	defer stopAdmin()
 	err = serve(ctx, newPublicServer(srv, tlsConfig, log), ln, log)

@@ -12,18 +12,27 @@ import (
 // else the mux does on its own, such as redirecting an unclean path, it
 // does as usual.
 func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
-	if h, pattern := s.mux.Handler(r); pattern == "" {
-		rec := &headerRecorder{header: http.Header{}}
-		h.ServeHTTP(rec, r)
-		if rec.status == http.StatusNotFound || rec.status == http.StatusMethodNotAllowed {
-			if allow := rec.header.Get("Allow"); allow != "" {
-				w.Header().Set("Allow", allow)
-			}
-			writeError(w, rec.status, "")
-			return
+	if status, allow := s.unrouted(r); status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+		if allow != "" {
+			w.Header().Set("Allow", allow)
 		}
+		writeError(w, status, "")
+		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// unrouted is what the mux answers a request no route takes: its status
+// and Allow header (the methods the path's routes take, on a 405). The
+// status is 0 when a route takes r.
+func (s *server) unrouted(r *http.Request) (status int, allow string) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		return 0, ""
+	}
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	return rec.status, rec.header.Get("Allow")
 }
 
 // headerRecorder keeps the status and header a handler writes and drops

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -39,8 +38,9 @@ type options struct {
 	adminAddr          string // the admin listener's address; empty: none
 	version            bool   // print the version and stop
 	trustedProxies     []netip.Prefix
-	mailOptions        // the mail server and what goes by mail (mailconfig.go)
-	secretKeyOptions   // the key that seals TOTP secrets (secrets.go)
+	mailOptions                 // the mail server and what goes by mail (mailconfig.go)
+	secretKeyOptions            // the key that seals TOTP secrets (secrets.go)
+	corsOrigins        []string // browser apps' origins (cors.go); none: no CORS
 }
 
 // envNames are the environment variables that set flags, by flag name.
@@ -58,6 +58,7 @@ var envNames = []struct{ flag, env string }{
 	{"reset-url-template", "TOKENAPI_RESET_URL_TEMPLATE"},
 	{"secret-key-file", "TOKENAPI_SECRET_KEY_FILE"},
 	{"require-verified-email", "TOKENAPI_REQUIRE_VERIFIED_EMAIL"},
+	{"cors-origins", "TOKENAPI_CORS_ORIGINS"},
 }
 
 // parseOptions reads the environment and then args: the flags, then the
@@ -138,6 +139,7 @@ func (o *options) flagSet(badValue *error) *flag.FlagSet {
 		value(func(s string) error { return parseTrustedProxies(s, &o.trustedProxies) }))
 	o.mailFlags(fs, value) // mailconfig.go
 	o.secretKeyFlag(fs)    // secrets.go
+	o.corsFlag(fs, value)  // cors.go
 	fs.BoolVar(&o.version, "version", false, "print the version and the revision it was built from, and stop")
 	return fs
 }
@@ -167,6 +169,7 @@ func (o options) config() config {
 	cfg.passwordIterations = o.passwordIterations
 	cfg.trustedProxies = o.trustedProxies
 	cfg.mail = o.mailConfig()
+	cfg.corsOrigins = o.corsOrigins
 	return cfg
 }
 
@@ -256,29 +259,6 @@ func parseTrustedProxy(s string) (netip.Prefix, error) {
 			s, p.Bits(), p.Masked(), p.Addr())
 	}
 	return p, nil
-}
-
-// sameListenAddr reports whether listening on a and on b would take the
-// same port on a same address: equal ports, other than 0 (any free port),
-// on equal hosts or where one host is every address. Two names of one
-// host, such as localhost and 127.0.0.1, pass here and fail at the
-// second listen instead, as an address in use.
-func sameListenAddr(a, b string) bool {
-	hostA, portA, errA := net.SplitHostPort(a)
-	hostB, portB, errB := net.SplitHostPort(b)
-	if errA != nil || errB != nil {
-		return a == b
-	}
-	if portA != portB || portA == "0" {
-		return false
-	}
-	return hostA == hostB || anyHost(hostA) || anyHost(hostB)
-}
-
-// anyHost reports whether a listen address's host means every address.
-func anyHost(host string) bool {
-	ip, err := netip.ParseAddr(host)
-	return host == "" || err == nil && ip.IsUnspecified()
 }
 
 // flagName returns the name of the flag in the flag package's "invalid

@@ -78,6 +78,7 @@ type config struct {
 	throttleWindow     time.Duration
 	trustedProxies     []netip.Prefix // whose forwarding headers name the client (clientaddr.go)
 	mail               *mailConfig    // nil: mail is not configured, its routes answer 501
+	corsOrigins        []string       // browser apps' origins (cors.go); none: no CORS
 	now                func() time.Time
 	secrets            *secretBox // with the key that opens this database's secrets
 }
@@ -112,7 +113,7 @@ func newServer(st store, log *slog.Logger, cfg config) *server {
 	}
 	s.mux = s.routes()
 	routed := s.recoverPanics(slots.shareCores(http.HandlerFunc(s.dispatch)))
-	logged := s.logRequests(closeOnUnsureFraming(safetyHeaders(routed)))
+	logged := s.logRequests(closeOnUnsureFraming(safetyHeaders(s.allowOrigins(cfg.corsOrigins, routed))))
 	// Outermost, so that the log and the throttle see the same client.
 	s.handler = resolveClient(cfg.trustedProxies, logged)
 	return s

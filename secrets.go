@@ -42,6 +42,18 @@ type secretKeyOptions struct {
 	secretKey     string // from secretKeyEnv
 }
 
+// secretKeySource names where the key of the database at dbPath comes
+// from, as loadSecretKey finds it: TOKENAPI_SECRET_KEY, or a key file.
+func (o secretKeyOptions) secretKeySource(dbPath string) string {
+	switch {
+	case o.secretKey != "":
+		return secretKeyEnv
+	case o.secretKeyFile != "":
+		return o.secretKeyFile
+	}
+	return dbPath + ".key"
+}
+
 func (o *secretKeyOptions) secretKeyFlag(fs *flag.FlagSet) {
 	fs.StringVar(&o.secretKeyFile, "secret-key-file", "", "the file of the key that seals TOTP secrets, created on first start, mode 0600;\n"+
 		"keep it apart from the database's backups (TOKENAPI_SECRET_KEY_FILE; default the -db path + .key).\n"+
@@ -148,7 +160,7 @@ func loadSecretKey(dbPath, keyFile, hexKey string, sealed bool) ([]byte, string,
 		if rqlite.IsURL(dbPath) {
 			return nil, "", fmt.Errorf("%s is required with rqlite, where there is no local file to keep the key in (make one with: openssl rand -hex 32)", secretKeyEnv)
 		}
-		keyFile = dbPath + ".key"
+		keyFile = secretKeyOptions{}.secretKeySource(dbPath)
 	}
 	data, err := os.ReadFile(keyFile)
 	if errors.Is(err, fs.ErrNotExist) {

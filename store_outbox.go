@@ -119,3 +119,20 @@ func (s *sqlStore) deleteCutShortMail(ctx context.Context, now time.Time) (int64
 	}
 	return res.RowsAffected()
 }
+
+// outboxCounts are how many mails the outbox holds, for /debug/vars and
+// /metrics: all of them, and those whose last attempt failed, which wait
+// to be tried again. A mail given up or refused for good is deleted, and
+// only logged.
+type outboxCounts struct {
+	Queued int64 `json:"queued"`
+	Failed int64 `json:"failed"`
+}
+
+// outboxCounts counts the outbox in one read. It holds a few mails at a
+// time (each is deleted once sent or given up), so counting it is cheap.
+func (s *sqlStore) outboxCounts(ctx context.Context) (outboxCounts, error) {
+	var c outboxCounts
+	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(attempts > 0), 0) FROM outbox`).Scan(&c.Queued, &c.Failed)
+	return c, err
+}

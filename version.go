@@ -22,7 +22,15 @@ const releaseVersion = "1.0.0"
 // metadata after + leaves the order alone. Go's own pseudo-versions
 // (v0.0.0-20261130…-abcdef, with no tag to count from) are not shown as the
 // version; the revision line says which commit it is.
+//
+// A release build can say its version itself, with
+// go build -ldflags '-X main.stampedVersion=1.2.3' (tools/release/build.sh
+// does): that wins, and also names a build from an export without .git,
+// where the Go command knows no tag.
 func buildVersion(info *debug.BuildInfo) string {
+	if stampedVersion != "" {
+		return stampedVersion
+	}
 	if info != nil {
 		if m := releaseTag.FindStringSubmatch(info.Main.Version); m != nil {
 			return m[1]
@@ -30,6 +38,10 @@ func buildVersion(info *debug.BuildInfo) string {
 	}
 	return releaseVersion + "+dev"
 }
+
+// stampedVersion is set only by the linker (-ldflags -X, see buildVersion);
+// nothing assigns it at run time.
+var stampedVersion string
 
 // releaseTag is a module version that names a release tag, maybe with
 // +dirty, which Go adds when the checkout had changes: the revision line

@@ -148,6 +148,12 @@ func TestVersionOfABuiltBinary(t *testing.T) {
 	if !strings.Contains(got, "\nrevision "+head+" (modified), committed ") {
 		t.Errorf("tokenapi -version in a changed checkout = %q, want revision %s (modified)", got, head)
 	}
+
+	// A release build's own stamp (tools/release/build.sh) wins over the tag.
+	got = buildAndAskVersion(t, goCmd, dir, "-buildvcs=true", "-ldflags=-X main.stampedVersion=2.0.0-rc.1")
+	if !strings.HasPrefix(got, "tokenapi 2.0.0-rc.1\nrevision "+head) {
+		t.Errorf("tokenapi -version stamped 2.0.0-rc.1 = %q, want that version and revision %s", got, head)
+	}
 }
 
 // copyPackage copies into dir what building the program needs: go.mod,
@@ -199,15 +205,16 @@ func copyPackage(t *testing.T, goCmd, dir string) {
 	}
 }
 
-// buildAndAskVersion builds the program in dir with buildvcs (GOFLAGS may
-// say otherwise: the flag wins) and returns what its -version prints.
-func buildAndAskVersion(t *testing.T, goCmd, dir, buildvcs string) string {
+// buildAndAskVersion builds the program in dir with flags, -buildvcs among
+// them (GOFLAGS may say otherwise: the flag wins), and returns what its
+// -version prints.
+func buildAndAskVersion(t *testing.T, goCmd, dir string, flags ...string) string {
 	t.Helper()
 	binary := filepath.Join(t.TempDir(), "tokenapi")
-	build := exec.Command(goCmd, "build", buildvcs, "-o", binary, ".")
+	build := exec.Command(goCmd, slices.Concat([]string{"build"}, flags, []string{"-o", binary, "."})...)
 	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", buildvcs, err, out)
+		t.Fatalf("go build %s: %v\n%s", strings.Join(flags, " "), err, out)
 	}
 	cmd := exec.Command(binary, "-version")
 	cmd.Env = []string{} // no TOKENAPI_ variable from the test's environment
