@@ -155,8 +155,12 @@ func (c *cachingStore) setPendingTOTP(ctx context.Context, userID int64, sealed 
 	return c.db.setPendingTOTP(ctx, userID, sealed)
 }
 
+// enableTOTP and disableTOTP forget the user, whose cached copy says
+// whether TOTP is on.
 func (c *cachingStore) enableTOTP(ctx context.Context, userID int64, pending string, step int64, codeHashes []string) error {
-	return c.db.enableTOTP(ctx, userID, pending, step, codeHashes)
+	err := c.db.enableTOTP(ctx, userID, pending, step, codeHashes)
+	c.users.forget(userID)
+	return err
 }
 
 func (c *cachingStore) replaceRecoveryCodes(ctx context.Context, userID int64, codeHashes []string) error {
@@ -172,7 +176,9 @@ func (c *cachingStore) useRecoveryCode(ctx context.Context, userID int64, hash s
 }
 
 func (c *cachingStore) disableTOTP(ctx context.Context, userID int64) error {
-	return c.db.disableTOTP(ctx, userID)
+	err := c.db.disableTOTP(ctx, userID)
+	c.users.forget(userID)
+	return err
 }
 
 // The security log is not cached: its writes forget nothing (the trigger

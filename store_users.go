@@ -21,15 +21,20 @@ type user struct {
 	// EmailVerified is whether a code mailed to Email came back
 	// (verifyemail.go).
 	EmailVerified bool
+	// TOTPEnabled is whether a login needs a code too (totplogin.go). It
+	// is read with the rest, so that the user's own view, cached with the
+	// user, costs no query of its own.
+	TOTPEnabled bool
 }
 
-const userColumns = `u.id, u.username, u.email, u.about_me, u.last_seen, u.post_count, u.email_verified`
+const userColumns = `u.id, u.username, u.email, u.about_me, u.last_seen, u.post_count, u.email_verified,
+	EXISTS (SELECT 1 FROM totp t WHERE t.user_id = u.id AND COALESCE(t.secret, '') != '')`
 
 func scanUser(row scanner) (user, error) {
 	var u user
 	var about sql.NullString
 	var lastSeen string
-	if err := row.Scan(&u.ID, &u.Username, &u.Email, &about, &lastSeen, &u.PostCount, &u.EmailVerified); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.Email, &about, &lastSeen, &u.PostCount, &u.EmailVerified, &u.TOTPEnabled); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return user{}, errNotFound
 		}

@@ -300,13 +300,7 @@ func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, i
 	}
 	// The user's own view says whether TOTP is on; a sign-up's cannot be.
 	if withEmail && status != http.StatusCreated {
-		t, err := s.totpState(r.Context(), id)
-		if err != nil {
-			s.handleError(w, r, err)
-			return
-		}
-		enabled := t.enabled()
-		view.TOTPEnabled = &enabled
+		view.TOTPEnabled = &u.TOTPEnabled
 	}
 	writeJSON(w, status, view)
 }
