@@ -222,8 +222,8 @@ func (d *apiDocument) fields(prefix string, s docSchema, depth int) ([]fieldView
 	return views, nil
 }
 
-// response reads one answer of an operation, with its headers and an
-// example of its body, indented.
+// response reads one answer of an operation, with its headers, the fields
+// of its body and an example of it, indented.
 func (d *apiDocument) response(status string, raw json.RawMessage) (responseView, error) {
 	var r docResponse
 	if err := d.decode(raw, &r); err != nil {
@@ -257,13 +257,47 @@ func (d *apiDocument) response(status string, raw json.RawMessage) (responseView
 	if err != nil {
 		return v, err
 	}
+	if v.Fields, err = d.fields("", s, 0); err != nil {
+		return v, err
+	}
 	example, err := d.mediaExample(mt, s)
 	if err != nil {
 		return v, err
 	}
-	var indented bytes.Buffer
-	if len(example) > 0 && json.Indent(&indented, example, "", "  ") == nil {
-		v.Example = indented.String()
+	v.Example = indented(example)
+	v.Examples, err = d.namedExamples(mt)
+	return v, err
+}
+
+// namedExamples are the content's examples, each with its summary (its
+// name when it has none), when there is more than one.
+func (d *apiDocument) namedExamples(mt docMediaType) ([]namedExample, error) {
+	examples, err := members(mt.Examples)
+	if err != nil || len(examples) < 2 {
+		return nil, err
 	}
-	return v, nil
+	var named []namedExample
+	for _, e := range examples {
+		var ex struct {
+			Summary string
+			Value   json.RawMessage
+		}
+		if err := d.decode(e.value, &ex); err != nil {
+			return nil, fmt.Errorf("example %s: %w", e.name, err)
+		}
+		if ex.Summary == "" {
+			ex.Summary = e.name
+		}
+		named = append(named, namedExample{Summary: ex.Summary, Body: indented(ex.Value)})
+	}
+	return named, nil
+}
+
+// indented is a JSON example laid out for reading, or "" for none.
+func indented(example json.RawMessage) string {
+	var b bytes.Buffer
+	if len(example) == 0 || json.Indent(&b, example, "", "  ") != nil {
+		return ""
+	}
+	return b.String()
 }

@@ -262,46 +262,6 @@ func (d *apiDocument) schema(raw json.RawMessage, depth int) (docSchema, error) 
 	return s, nil
 }
 
-// merge adds to s what p, one part of its allOf, says and s does not.
-func (s *docSchema) merge(p docSchema) error {
-	if len(s.Type) == 0 {
-		s.Type = p.Type
-	}
-	if s.Description == "" {
-		s.Description = p.Description
-	}
-	s.Required = append(s.Required, p.Required...)
-	ours, err := members(s.Properties)
-	if err != nil {
-		return err
-	}
-	theirs, err := members(p.Properties)
-	if err != nil {
-		return err
-	}
-	if len(theirs) > 0 {
-		s.Properties = objectOf(append(ours, theirs...))
-	}
-	return nil
-}
-
-// objectOf is the JSON object of ms, in their order.
-func objectOf(ms []member) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range ms {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		name, _ := json.Marshal(m.name) // a string always marshals
-		b.Write(name)
-		b.WriteByte(':')
-		b.Write(m.value)
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
 // types returns the schema's types other than null, and whether null is
 // one of them.
 func (s docSchema) types() (types []string, nullable bool) {

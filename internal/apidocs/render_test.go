@@ -170,3 +170,53 @@ func TestRenderRefusesBrokenDocuments(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderDescribesEveryAnswer: on tokenapi's page, every response
+// whose body is a JSON object lists the body's fields, and each field has
+// a type and a description (what it means and, for a nullable one, when
+// it is null), so a reader need not guess from an example.
+func TestRenderDescribesEveryAnswer(t *testing.T) {
+	document, _ := renderOpenAPIJSON(t)
+	view, err := buildDocsView(document)
+	if err != nil {
+		t.Fatal(err)
+	}
+	described := 0
+	for _, e := range view.Endpoints {
+		for _, r := range e.Responses {
+			if strings.HasPrefix(r.Example, "{") && len(r.Fields) == 0 {
+				t.Errorf("%s %s %s: a JSON body and no fields listed", e.Method, e.Path, r.Status)
+			}
+			for _, f := range r.Fields {
+				if f.Type == "" || len(f.Description) == 0 {
+					t.Errorf("%s %s %s: field %s has type %q and no description", e.Method, e.Path, r.Status, f.Name, f.Type)
+				}
+				if strings.HasSuffix(f.Type, " or null") && !strings.Contains(strings.ToLower(spansText(f.Description)), "null") {
+					t.Errorf("%s %s %s: field %s may be null and its description does not say when", e.Method, e.Path, r.Status, f.Name)
+				}
+			}
+			if len(r.Fields) > 0 {
+				described++
+			}
+		}
+	}
+	if described == 0 {
+		t.Error("the page describes no response body")
+	}
+}
+
+// spansText is the plain text of a description.
+func spansText(blocks []block) string {
+	var b strings.Builder
+	for _, bl := range blocks {
+		for _, s := range bl.Text {
+			b.WriteString(s.Text)
+		}
+		for _, item := range bl.Items {
+			for _, s := range item {
+				b.WriteString(s.Text)
+			}
+		}
+	}
+	return b.String()
+}

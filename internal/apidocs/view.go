@@ -62,7 +62,16 @@ type responseView struct {
 	Class       string // s2, s3, s4, s5: its colour
 	Description []block
 	Headers     []fieldView
+	Fields      []fieldView // of the body: Required means always there
 	Example     string
+	// Examples are the content's named examples, each with its summary,
+	// when it has more than one (an operation's 400, one per cause).
+	Examples []namedExample
+}
+
+type namedExample struct {
+	Summary string
+	Body    string
 }
 
 // defaultBaseURL is where the curl commands send their requests when the

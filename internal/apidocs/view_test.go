@@ -8,8 +8,8 @@ import (
 
 // refsDocument exercises what the page reads of a document: $refs to each
 // kind of component, a $ref to a $ref, a JSON pointer with ~1, allOf, a
-// property's $ref with a description beside it, and paths out of
-// alphabetical order.
+// property's $ref with a description beside it, an allOf part that
+// narrows a property, and paths out of alphabetical order.
 const refsDocument = `{
   "openapi": "3.1.0",
   "info": {"title": "fixture", "version": "1"},
@@ -56,7 +56,9 @@ const refsDocument = `{
     "examples": {"Thing": {"value": {"title": "it's"}}},
     "responses": {
       "Done": {"description": "Done.", "headers": {"Location": {"$ref": "#/components/headers/Location"}}},
-      "Again": {"description": "Again.", "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}}
+      "Again": {"description": "Again.", "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Slow"},
+          "examples": {"slow": {"summary": "Too slow", "value": {"error": "Slow"}}, "later": {"value": {"error": "Slow", "wait": 3}}}}}}
     },
     "headers": {
       "Location": {"description": "Where it is.", "schema": {"type": "string"}},
@@ -64,6 +66,10 @@ const refsDocument = `{
     },
     "schemas": {
       "ID": {"type": "integer", "minimum": 1, "maximum": 100},
+      "Err": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string", "description": "The status text."},
+        "wait": {"type": ["integer", "null"], "description": "Null when unknown."}}},
+      "Slow": {"allOf": [{"$ref": "#/components/schemas/Err"}, {"properties": {"error": {"type": "string", "const": "Slow", "description": "Always Slow."}}}]},
       "Base": {"type": "object", "required": ["title"], "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 100}}},
       "Thing": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"properties": {
         "tags": {"type": "array", "items": {"type": "object", "properties": {
@@ -115,7 +121,19 @@ func TestResolveRefs(t *testing.T) {
 		{Status: "200", Class: "s2", Description: paragraphs("Done."),
 			Headers: []fieldView{{Name: "Location", Type: "string", Description: paragraphs("Where it is.")}}},
 		{Status: "429", Class: "s4", Description: paragraphs("Again."),
-			Headers: []fieldView{{Name: "Retry-After", Type: "integer"}}},
+			Headers: []fieldView{{Name: "Retry-After", Type: "integer"}},
+			// The body's fields, once each: the allOf's narrowed error
+			// in the place of the one it narrows.
+			Fields: []fieldView{
+				{Name: "error", Type: "string", Required: true, Rules: []string{`always "Slow"`}, Description: paragraphs("Always Slow.")},
+				{Name: "wait", Type: "integer or null", Description: paragraphs("Null when unknown.")},
+			},
+			// More than one example: each, with its summary or its name.
+			Example: "{\n  \"error\": \"Slow\"\n}",
+			Examples: []namedExample{
+				{Summary: "Too slow", Body: "{\n  \"error\": \"Slow\"\n}"},
+				{Summary: "later", Body: "{\n  \"error\": \"Slow\",\n  \"wait\": 3\n}"},
+			}},
 	})
 
 	for _, c := range []struct {
