@@ -185,7 +185,9 @@ func (s *server) resetCode(w http.ResponseWriter, r *http.Request, userID int64)
 	if !t.enabled() {
 		return true
 	}
-	return s.confirmStep(w, r, userID, s.accountCode(r, userID))
+	return s.confirmStep(w, r, userID, func(context.Context) (verdict, error) {
+		return s.codeStep(r, userID, t, r.Header.Get(otpHeader))
+	})
 }
 
 // checkResetToken refuses a token that cannot be a reset token, without

@@ -23,12 +23,16 @@ const otpHeader = "X-OTP"
 // right: verdictRight when the user has TOTP off or code is good (and now
 // used up), verdictIncomplete when no code came, verdictWrong otherwise.
 func (s *server) loginCode(r *http.Request, userID int64, code string) (verdict, error) {
-	t, err := s.store.totpOf(r.Context(), userID)
-	switch {
-	case errors.Is(err, errNotFound):
-		return verdictRight, nil
-	case err != nil:
+	t, err := s.totpState(r.Context(), userID)
+	if err != nil {
 		return verdictWrong, err
+	}
+	return s.codeStep(r, userID, t, code)
+}
+
+// codeStep is loginCode for a user whose TOTP row, t, is read already.
+func (s *server) codeStep(r *http.Request, userID int64, t totpRecord, code string) (verdict, error) {
+	switch {
 	case !t.enabled():
 		return verdictRight, nil
 	case code == "":
