@@ -203,6 +203,25 @@ func pageOfIDs(table string, desc bool, q pageQuery, where []string, args []any)
 	return sql + " ORDER BY " + order + " LIMIT ? OFFSET ?", append(args, limit, offset)
 }
 
+// countedPage reads a collection's total with count (one row of a
+// counter that triggers keep, never a COUNT(*)), then the page that query
+// makes of q with that total, each row read by scan. Every collection
+// pages through it, so none can forget to give pageOfIDs the total that
+// lets a deep page be counted from the far end.
+func countedPage[T any](ctx context.Context, db *sql.DB, count string, countArgs []any, q pageQuery,
+	query func(pageQuery) (string, []any), scan func(scanner) (T, error)) ([]T, int, error) {
+	if err := db.QueryRowContext(ctx, count, countArgs...).Scan(&q.total); err != nil {
+		return nil, 0, err
+	}
+	text, args := query(q)
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, err := scanAll(rows, scan)
+	return items, q.total, err
+}
+
 // scanAll reads every row of rows with scan, and closes them. It never
 // returns a nil slice: an empty page is [] in JSON, not null.
 func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {

@@ -94,20 +94,11 @@ func nullIfZero(id int64) any {
 // version 9); a user who does not exist has none. The page's ids come
 // from events_by_user (pageOfIDs), then only their rows are read.
 func (s *sqlStore) eventsOf(ctx context.Context, userID int64, q pageQuery) ([]event, int, error) {
-	var total int
-	if err := s.read.QueryRowContext(ctx,
-		`SELECT COALESCE((SELECT event_count FROM users WHERE id = ?), 0)`, userID).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	q.total = total
-	ids, args := pageOfIDs("events", true, q, []string{"user_id = ?"}, []any{userID})
-	rows, err := s.read.QueryContext(ctx,
-		`SELECT `+eventColumns+` FROM events WHERE id IN (`+ids+`) ORDER BY id DESC`, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	events, err := scanAll(rows, scanEvent)
-	return events, total, err
+	return countedPage(ctx, s.read, `SELECT COALESCE((SELECT event_count FROM users WHERE id = ?), 0)`, []any{userID}, q,
+		func(q pageQuery) (string, []any) {
+			ids, args := pageOfIDs("events", true, q, []string{"user_id = ?"}, []any{userID})
+			return `SELECT ` + eventColumns + ` FROM events WHERE id IN (` + ids + `) ORDER BY id DESC`, args
+		}, scanEvent)
 }
 
 // deleteOldEvents removes the events from before before, a batch at a

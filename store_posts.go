@@ -68,18 +68,9 @@ func (s *sqlStore) listPosts(ctx context.Context, authorID int64, q pageQuery) (
 	if authorID != 0 {
 		count, args = `SELECT COALESCE((SELECT post_count FROM users WHERE id = ?), 0)`, []any{authorID}
 	}
-	var total int
-	if err := s.read.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	q.total = total
-	query, args := postPageSQL(authorID, q)
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	posts, err := scanAll(rows, scanPost)
-	return posts, total, err
+	return countedPage(ctx, s.read, count, args, q, func(q pageQuery) (string, []any) {
+		return postPageSQL(authorID, q)
+	}, scanPost)
 }
 
 // postPageSQL is the query of one page of posts, newest first: the page's

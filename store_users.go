@@ -163,18 +163,7 @@ func (s *sqlStore) passwordHashByID(ctx context.Context, id int64) (string, erro
 // listUsers returns one page of users in id order and the number of users,
 // which triggers keep in the counts table (schema.sql, version 7).
 func (s *sqlStore) listUsers(ctx context.Context, q pageQuery) ([]user, int, error) {
-	var total int
-	if err := s.read.QueryRowContext(ctx, `SELECT n FROM counts WHERE name = 'users'`).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	q.total = total
-	query, args := userPageSQL(q)
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	users, err := scanAll(rows, scanUser)
-	return users, total, err
+	return countedPage(ctx, s.read, `SELECT n FROM counts WHERE name = 'users'`, nil, q, userPageSQL, scanUser)
 }
 
 // userPageSQL is the query of one page of users: the page's ids first
