@@ -164,6 +164,18 @@ func (a *admin) open(ctx context.Context) (*sqlStore, error) {
 	return openExistingStore(ctx, a.opts.db)
 }
 
+// parseUser is the start of a command that takes one USERNAME: it parses
+// the command line, opens the database and finds the user (openUser).
+// The caller closes the store.
+func (a *admin) parseUser(ctx context.Context, args []string) (st *sqlStore, id int64, username string, err error) {
+	args, err = a.parse(args, "USERNAME")
+	if err != nil {
+		return nil, 0, "", err
+	}
+	st, id, err = a.openUser(ctx, args[0])
+	return st, id, args[0], err
+}
+
 // openUser opens the database and finds the user with this name, in any
 // case. The caller closes the store.
 func (a *admin) openUser(ctx context.Context, username string) (*sqlStore, int64, error) {

@@ -44,11 +44,7 @@ func (a *admin) users(ctx context.Context, args []string) error {
 // stored last use and expiry, which a running server writes in batches:
 // they may lag the real ones by up to maxSessionLag.
 func (a *admin) sessions(ctx context.Context, args []string) error {
-	args, err := a.parse(args, "USERNAME")
-	if err != nil {
-		return err
-	}
-	st, id, err := a.openUser(ctx, args[0])
+	st, id, _, err := a.parseUser(ctx, args)
 	if err != nil {
 		return err
 	}
@@ -146,12 +142,7 @@ func (a *admin) revokeSession(ctx context.Context, id int64) error {
 // ended after it. A login checked against the old password that lands in
 // between stores no token (see insertSession).
 func (a *admin) passwd(ctx context.Context, args []string) error {
-	args, err := a.parse(args, "USERNAME")
-	if err != nil {
-		return err
-	}
-	username := args[0]
-	st, id, err := a.openUser(ctx, username) // before asking for a password it cannot set
+	st, id, username, err := a.parseUser(ctx, args) // before asking for a password it cannot set
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,7 @@ import (
 // posts and live sessions went with the account, as they stood just
 // before.
 func (a *admin) deleteUser(ctx context.Context, args []string) error {
-	args, err := a.parse(args, "USERNAME")
-	if err != nil {
-		return err
-	}
-	st, id, err := a.openUser(ctx, args[0])
+	st, id, _, err := a.parseUser(ctx, args)
 	if err != nil {
 		return err
 	}

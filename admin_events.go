@@ -12,11 +12,7 @@ import (
 // see who has read their log, and a read that cannot be logged prints
 // nothing.
 func (a *admin) events(ctx context.Context, args []string) error {
-	args, err := a.parse(args, "USERNAME")
-	if err != nil {
-		return err
-	}
-	st, id, err := a.openUser(ctx, args[0])
+	st, id, _, err := a.parseUser(ctx, args)
 	if err != nil {
 		return err
 	}

@@ -13,12 +13,7 @@ import (
 // the reason. TOTP goes first, the sessions after it, as passwd does; the
 // user's log says both, with detail admin.
 func (a *admin) totpOff(ctx context.Context, args []string) error {
-	args, err := a.parse(args, "USERNAME")
-	if err != nil {
-		return err
-	}
-	username := args[0]
-	st, id, err := a.openUser(ctx, username)
+	st, id, username, err := a.parseUser(ctx, args)
 	if err != nil {
 		return err
 	}
